@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs every Debian package espfab needs to build, test and run (Debian 12).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config ca-certificates \
+  libncurses-dev libserialport-dev libmbedtls-dev libqrencode-dev libcsv-dev zlib1g-dev \
+  libpng-dev libjansson-dev libinih-dev libcups2-dev libsqlite3-dev libcmocka-dev \
+  openssl tmux zbar-tools clang libclang-rt-14-dev >/dev/null
