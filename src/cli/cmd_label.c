@@ -16,12 +16,12 @@
 
 #define LABEL_USAGE                                                                                   \
 	"usage: espfab label --qr STRING --manual CODE [--serial S] [--product P] [--template F]\n"   \
-	"                    [--ecc L|M|Q|H] [--dpi N] [--qr-only [--module DOTS]]\n"                   \
+	"                    [--ecc L|M|Q|H] [--dpi N] [--qr-only [--module DOTS | --size DOTS]]\n"                   \
 	"                    (--png OUT | --zpl OUT | --terminal [--inverted] |\n"                       \
 	"                     --print PRINTER [--raw] [--title T] | --print-to FILE [--raw])\n"
 
 struct label_args {
-	const char *qr, *manual, *serial, *product, *template_path, *ecc, *dpi, *module;
+	const char *qr, *manual, *serial, *product, *template_path, *ecc, *dpi, *module, *size;
 	const char *png, *zpl, *print, *print_to, *title;
 	int terminal, inverted, raw, qr_only;
 };
@@ -37,6 +37,7 @@ static int label_parse_args(int argc, char **argv, struct label_args *a, err_t *
 		{"qr", &a->qr, NULL},           {"manual", &a->manual, NULL},   {"serial", &a->serial, NULL},
 		{"product", &a->product, NULL}, {"template", &a->template_path, NULL},
 		{"ecc", &a->ecc, NULL},         {"dpi", &a->dpi, NULL},         {"module", &a->module, NULL},
+		{"size", &a->size, NULL},
 		{"png", &a->png, NULL},         {"zpl", &a->zpl, NULL},         {"print", &a->print, NULL},
 		{"print-to", &a->print_to, NULL}, {"title", &a->title, NULL},
 		{"terminal", NULL, &a->terminal}, {"inverted", NULL, &a->inverted}, {"raw", NULL, &a->raw},
@@ -81,6 +82,10 @@ static int label_parse_args(int argc, char **argv, struct label_args *a, err_t *
 				   "give exactly one of --png, --zpl, --terminal, --print/--print-to\n%s", LABEL_USAGE);
 	if (a->raw && !(a->print || a->print_to))
 		return err_set_msg(e, ERR_USAGE, "--raw goes with --print or --print-to");
+	if ((a->module || a->size) && !a->qr_only)
+		return err_set_msg(e, ERR_USAGE, "--module and --size go with --qr-only (a label's size is its template's)");
+	if (a->module && a->size)
+		return err_set_msg(e, ERR_USAGE, "give --module or --size, not both");
 	if (a->inverted && !a->terminal)
 		return err_set_msg(e, ERR_USAGE, "--inverted goes with --terminal");
 	return 0;
@@ -91,14 +96,20 @@ static int label_render_png(const struct label_args *a, const struct label_templ
 {
 	struct label_image img;
 	if (a->qr_only) {
-		uint32_t module = 8;
+		uint32_t module = 8, size = 0;
 		if (a->module && cli_parse_u32(a->module, "--module", &module, e))
+			return -1;
+		if (a->size && cli_parse_u32(a->size, "--size", &size, e))
 			return -1;
 		if (module < 1 || module > 100)
 			return err_set_msg(e, ERR_USAGE, "--module %u: from 1 to 100 dots", module);
+		if (a->size && (size < 21 + 2 * QR_QUIET_ZONE || size > 10000))
+			return err_set_msg(e, ERR_USAGE, "--size %u: from %d to 10000 dots", size, 21 + 2 * QR_QUIET_ZONE);
 		struct qr_matrix qr;
 		if (qr_encode_text(d->qr, t->ecc, &qr, e))
 			return -1;
+		if (a->size)
+			module = (uint32_t)label_image_fit_module(&qr, (int)size);
 		label_image_render_qr(&qr, (int)module, &img);
 		qr_free_matrix(&qr);
 	} else if (label_render_image(t, d, &img, e)) {
@@ -114,9 +125,18 @@ static int label_render_zpl(const struct label_args *a, const struct label_templ
 {
 	if (!a->qr_only)
 		return label_zpl_render_label(t, d, out, e);
-	uint32_t module = 4;
+	uint32_t module = 4, size = 0;
 	if (a->module && cli_parse_u32(a->module, "--module", &module, e))
 		return -1;
+	if (a->size) {
+		if (cli_parse_u32(a->size, "--size", &size, e))
+			return -1;
+		struct qr_matrix qr;
+		if (qr_encode_text(d->qr, t->ecc, &qr, e))
+			return -1;
+		module = (uint32_t)label_image_fit_module(&qr, (int)size);
+		qr_free_matrix(&qr);
+	}
 	return label_zpl_render_qr(d->qr, t->ecc, (int)module, out, e);
 }
 

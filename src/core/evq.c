@@ -563,3 +563,155 @@ char *evq_format_json(const struct evq_msg *m)
 		abort();
 	return s;
 }
+
+static int evq_get_text(json_t *o, const char *key, int required, char **out, err_t *e)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			return err_set_msg(e, ERR_USAGE, "JSON line: \"%s\" is missing", key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return err_set_msg(e, ERR_USAGE, "JSON line: \"%s\" is not a string", key);
+	*out = mem_strdup(json_string_value(v));
+	return 0;
+}
+
+static int evq_get_int(json_t *o, const char *key, json_int_t *out, err_t *e)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v))
+		return err_set_msg(e, ERR_USAGE, "JSON line: \"%s\" is missing or not an integer", key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int evq_get_data(json_t *o, const char *key, json_t **out)
+{
+	json_t *v = json_object_get(o, key);
+	if (v && !json_is_null(v))
+		*out = json_deep_copy(v);
+	return 0;
+}
+
+static int evq_parse_fields(json_t *o, struct evq_msg *m, err_t *e)
+{
+	json_int_t n = 0;
+	const char *s;
+	switch (m->type) {
+	case EVQ_CMD_DETECT:
+		return evq_get_text(o, "port", 1, &m->text, e);
+	case EVQ_CMD_PLAN:
+		return evq_get_text(o, "profile", 1, &m->text, e);
+	case EVQ_CMD_RUN:
+	case EVQ_CMD_ABORT:
+	case EVQ_TYPE_COUNT:
+		return 0;
+	case EVQ_CMD_CONFIRM:
+		return evq_get_text(o, "step", 1, &m->step, e);
+	case EVQ_CMD_READBACK:
+		return evq_get_text(o, "partition", 1, &m->text, e);
+	case EVQ_CMD_PRINT:
+		return evq_get_text(o, "target", 0, &m->text, e);
+	case EVQ_EV_LOG:
+		s = json_string_value(json_object_get(o, "level"));
+		m->level = -1;
+		for (int l = LOG_DEBUG; s && l <= LOG_ERROR; l++)
+			if (!strcmp(s, log_name_level((enum log_level)l)))
+				m->level = l;
+		if (m->level < 0)
+			return err_set_msg(e, ERR_USAGE, "JSON line: \"level\" is not debug, info, warning or error");
+		return evq_get_text(o, "text", 1, &m->text, e);
+	case EVQ_EV_CHIP:
+		return evq_get_data(o, "info", &m->data);
+	case EVQ_EV_PLAN:
+		return evq_get_data(o, "steps", &m->data);
+	case EVQ_EV_STEP:
+		s = json_string_value(json_object_get(o, "state"));
+		for (int st = EVQ_STEP_PENDING; s && st <= EVQ_STEP_SKIPPED; st++)
+			if (!strcmp(s, evq_name_state((enum evq_step_state)st))) {
+				m->state = (enum evq_step_state)st;
+				return evq_get_text(o, "step", 1, &m->step, e);
+			}
+		return err_set_msg(e, ERR_USAGE, "JSON line: \"state\" is not a step state");
+	case EVQ_EV_PROGRESS:
+		if (evq_get_text(o, "step", 1, &m->step, e) || evq_get_int(o, "done", &n, e))
+			return -1;
+		m->done = (uint64_t)n;
+		if (evq_get_int(o, "total", &n, e))
+			return -1;
+		m->total = (uint64_t)n;
+		if (!json_is_number(json_object_get(o, "bytes_per_s")))
+			return err_set_msg(e, ERR_USAGE, "JSON line: \"bytes_per_s\" is missing or not a number");
+		m->bytes_per_s = json_number_value(json_object_get(o, "bytes_per_s"));
+		return 0;
+	case EVQ_EV_NEED_CONFIRM:
+		if (evq_get_text(o, "step", 1, &m->step, e))
+			return -1;
+		return evq_get_text(o, "text", 1, &m->text, e);
+	case EVQ_EV_PARTITION:
+		if (evq_get_text(o, "name", 1, &m->text, e))
+			return -1;
+		return evq_get_data(o, "view", &m->data);
+	case EVQ_EV_PAYLOAD:
+		if (evq_get_text(o, "qr", 1, &m->qr, e))
+			return -1;
+		return evq_get_text(o, "manual", 1, &m->manual, e);
+	case EVQ_EV_DONE:
+		if (evq_get_int(o, "result", &n, e))
+			return -1;
+		m->code = (int)n;
+		return evq_get_data(o, "summary", &m->data);
+	case EVQ_EV_ERROR:
+		if (evq_get_int(o, "code", &n, e))
+			return -1;
+		m->code = (int)n;
+		return evq_get_text(o, "text", 1, &m->text, e);
+	}
+	return 0;
+}
+
+struct evq_msg *evq_parse_json(const char *line, err_t *e)
+{
+	json_error_t je;
+	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &je);
+	if (!o) {
+		err_set_msg(e, ERR_USAGE, "JSON line, column %d: %s", je.column, je.text);
+		return NULL;
+	}
+	struct evq_msg *m = NULL;
+	const char *name = NULL;
+	int command = 0;
+	if (!json_is_object(o)) {
+		err_set_msg(e, ERR_USAGE, "JSON line: not an object");
+		goto out;
+	}
+	if (json_is_string(json_object_get(o, "command"))) {
+		name = json_string_value(json_object_get(o, "command"));
+		command = 1;
+	} else if (json_is_string(json_object_get(o, "event"))) {
+		name = json_string_value(json_object_get(o, "event"));
+	} else {
+		err_set_msg(e, ERR_USAGE, "JSON line: neither \"command\" nor \"event\" is given");
+		goto out;
+	}
+	for (int t = 0; t < EVQ_TYPE_COUNT; t++) {
+		if (evq_is_command((enum evq_type)t) == command && !strcmp(name, evq_type_names[t])) {
+			m = evq_msg_new((enum evq_type)t);
+			break;
+		}
+	}
+	if (!m) {
+		err_set_msg(e, ERR_USAGE, "JSON line: unknown %s \"%s\"", command ? "command" : "event", name);
+		goto out;
+	}
+	if (evq_parse_fields(o, m, e)) {
+		err_prepend_context(e, "%s \"%s\"", command ? "command" : "event", name);
+		evq_msg_free(m);
+		m = NULL;
+	}
+out:
+	json_decref(o);
+	return m;
+}

@@ -139,6 +139,11 @@ int evq_is_command(enum evq_type type);
  * Bytes that are not UTF-8 are replaced by '?'. Returns a malloc'd string (free()). */
 char *evq_format_json(const struct evq_msg *m);
 
+/* The reverse of evq_format_json: one JSON line (a command from a script driving the headless
+ * front end, or an event line a test reads back) into a new message. Unknown names, missing or
+ * mistyped fields are errors naming the field. */
+struct evq_msg *evq_parse_json(const char *line, err_t *e);
+
 /* A log.h sink that turns each log line into a LOG event on the queue (ctx = evq_t *). It
  * never blocks: a line that finds the queue full is dropped and counted as an overflow. */
 void evq_sink_log(void *ctx, enum log_level level, const char *line);

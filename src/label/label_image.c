@@ -58,6 +58,12 @@ int label_image_draw_text(struct label_image *img, int x, int y, const char *tex
 	return label_font_measure_text(text, scale);
 }
 
+int label_image_fit_module(const struct qr_matrix *qr, int total_px)
+{
+	int m = total_px / (qr->width + 2 * QR_QUIET_ZONE);
+	return m < 1 ? 1 : m;
+}
+
 void label_image_render_qr(const struct qr_matrix *qr, int module_px, struct label_image *out)
 {
 	if (module_px < 1)

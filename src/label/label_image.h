@@ -27,6 +27,9 @@ void label_image_draw_qr(struct label_image *img, const struct qr_matrix *qr, in
 /* Draws one line of text with its top-left at (x, y), each font pixel scale×scale. Returns the
  * width drawn. */
 int label_image_draw_text(struct label_image *img, int x, int y, const char *text, int scale);
+/* The largest whole module size (at least 1) at which the symbol with its quiet zone fits in
+ * total_px pixels: for "make the QR image about this big". */
+int label_image_fit_module(const struct qr_matrix *qr, int total_px);
 /* A new image of just the symbol and its quiet zone. */
 void label_image_render_qr(const struct qr_matrix *qr, int module_px, struct label_image *out);
 

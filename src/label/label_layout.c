@@ -67,8 +67,7 @@ int label_mm_to_dots(const struct label_template *t, double mm)
 
 int label_fit_module(const struct label_template *t, const struct qr_matrix *qr)
 {
-	int m = label_mm_to_dots(t, t->qr_size_mm) / (qr->width + 2 * QR_QUIET_ZONE);
-	return m < 1 ? 1 : m;
+	return label_image_fit_module(qr, label_mm_to_dots(t, t->qr_size_mm));
 }
 
 static void label_draw_field(struct label_image *img, const struct label_template *t,

@@ -489,6 +489,68 @@ static void test_format_json_lines(void **state)
 	}
 }
 
+static void test_parse_json_round_trip(void **state)
+{
+	(void)state;
+	json_t *view = json_pack("{s:s,s:[i,i]}", "type", "nvs", "pages", 1, 2);
+	struct evq_msg *msgs[] = {
+		evq_make_text(EVQ_CMD_DETECT, "/dev/ttyACM0"),
+		evq_make_text(EVQ_CMD_PLAN, "profiles/h2.ini"),
+		evq_msg_new(EVQ_CMD_RUN),
+		evq_make_confirm("burn-key"),
+		evq_msg_new(EVQ_CMD_ABORT),
+		evq_make_text(EVQ_CMD_READBACK, "fctry"),
+		evq_make_text(EVQ_CMD_PRINT, "zebra1"),
+		evq_make_log(LOG_ERROR, "x"),
+		evq_make_data(EVQ_EV_CHIP, NULL, view),
+		evq_make_data(EVQ_EV_PLAN, NULL, view),
+		evq_make_step("write", EVQ_STEP_SKIPPED),
+		evq_make_progress("write", 1, 3, 2.5),
+		evq_make_need_confirm("burn", "sure?"),
+		evq_make_data(EVQ_EV_PARTITION, "fctry", view),
+		evq_make_payload("MT:Y.K9042C00KA0648G00", "34970112332"),
+		evq_make_done(1, view),
+		evq_make_error(ERR_CHECK, "verify mismatch at 0x3e0010"),
+	};
+	json_decref(view);
+	for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+		char *line = evq_format_json(msgs[i]);
+		err_t e = {0};
+		struct evq_msg *back = evq_parse_json(line, &e);
+		if (!back)
+			fail_msg("%s: %s", line, e.msg);
+		assert_int_equal(back->type, msgs[i]->type);
+		char *again = evq_format_json(back);
+		assert_string_equal(again, line);
+		free(again);
+		free(line);
+		evq_msg_free(back);
+		evq_msg_free(msgs[i]);
+	}
+	/* "plan" is both a command and an event: the key decides */
+	err_t e = {0};
+	struct evq_msg *m = evq_parse_json("{\"command\":\"plan\",\"profile\":\"p.ini\"}", &e);
+	assert_int_equal(m->type, EVQ_CMD_PLAN);
+	evq_msg_free(m);
+	static const struct {
+		const char *line, *want;
+	} bad[] = {
+		{"{\"command\":\"confirm\"}", "\"step\" is missing"},
+		{"{\"command\":\"reboot\"}", "unknown command \"reboot\""},
+		{"{\"event\":\"progress\",\"step\":\"w\",\"done\":\"1\"}", "\"done\""},
+		{"{\"event\":\"log\",\"level\":\"loud\",\"text\":\"x\"}", "\"level\""},
+		{"{\"step\":\"x\"}", "neither"},
+		{"[1]", "not an object"},
+		{"{\"command\":", "column"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		assert_null(evq_parse_json(bad[i].line, &e));
+		if (!strstr(e.msg, bad[i].want))
+			fail_msg("%s: '%s' lacks '%s'", bad[i].line, e.msg, bad[i].want);
+	}
+}
+
 static void test_log_sink_never_blocks(void **state)
 {
 	(void)state;
@@ -516,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_fd_readable_exactly_when_pending),
 		cmocka_unit_test(test_payloads_are_owned_copies),
 		cmocka_unit_test(test_format_json_lines),
+		cmocka_unit_test(test_parse_json_round_trip),
 		cmocka_unit_test(test_log_sink_never_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

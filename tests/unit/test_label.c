@@ -507,6 +507,29 @@ static void test_cli_label(void **state)
 	assert_int_not_equal(access(path, F_OK), 0); /* no output on error */
 	free(path);
 
+	/* QR alone, sized in dots: the largest whole module that fits */
+	char *sized[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--qr-only", "--size", "300",
+			 "--png", "q.png", NULL};
+	assert_int_equal(testutil_run_espfab(dir, sized, &out, &err), 0);
+	path = testutil_join_path(dir, "q.png");
+	buf_t q = BUF_INIT;
+	testutil_read_file(path, &q);
+	assert_int_equal(be32(q.data + 16), 300 / 33 * 33); /* version 2: 25 + 8 modules */
+	buf_free_data(&q);
+	assert_decodes_to(decode_png_file(path), "MT:Y.K9042C00KA0648G00");
+	free(path);
+	char *sized_label[] = {"espfab", "label", "--qr", "MT:X", "--manual", "34970112332", "--size", "300",
+			       "--png", "q.png", NULL};
+	assert_int_equal(testutil_run_espfab(dir, sized_label, &out, &err), 2);
+
+	/* no scheduler to talk to: a device/link error naming the printer */
+	setenv("CUPS_SERVER", "127.0.0.1:1", 1);
+	char *print[] = {"espfab", "label", "--qr", "MT:X", "--manual", "34970112332", "--print", "nosuchq", NULL};
+	err.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, print, &out, &err), 3);
+	unsetenv("CUPS_SERVER");
+	assert_non_null(strstr((char *)err.data, "nosuchq"));
+
 	buf_free_data(&out);
 	buf_free_data(&err);
 	testutil_remove_tree(dir);
