@@ -156,8 +156,13 @@ static int label_show_terminal(const struct label_args *a, const struct label_te
 	buf_free_data(&b);
 	if (d->product)
 		printf("%s\n", d->product);
-	if (manual[0])
-		printf("Manual code: %s\n", manual);
+	if (manual[0]) {
+		/* a 21-digit code comes in two lines: the second lines up under the first */
+		printf("Manual code: ");
+		for (const char *c = manual; *c; c++)
+			fputs(*c == '\n' ? "\n             " : (char[]){*c, 0}, stdout);
+		printf("\n");
+	}
 	if (d->serial)
 		printf("Serial: %s\n", d->serial);
 	return 0;

@@ -11,7 +11,7 @@ int label_format_manual(const char *code, const char *group, char *out, size_t n
 	char digits[32];
 	size_t nd = 0;
 	for (const char *s = code ? code : ""; *s; s++) {
-		if (*s == '-' || *s == ' ')
+		if (*s == '-' || *s == ' ' || *s == '\n' || *s == '\r')
 			continue;
 		if (*s < '0' || *s > '9')
 			return err_set_msg(e, ERR_USAGE, "manual pairing code '%s': '%c' is not a digit", code, *s);
@@ -25,7 +25,7 @@ int label_format_manual(const char *code, const char *group, char *out, size_t n
 				   code ? code : "", nd);
 	const char *pattern = group;
 	if (!group || !strcmp(group, "auto"))
-		pattern = nd == 11 ? "4-3-4" : "4-3-4-5-5";
+		pattern = nd == 11 ? "4-3-4" : "4-3-4/4-3-2-1";
 	char tmp[64];
 	size_t o = 0;
 	if (!strcmp(pattern, "none")) {
@@ -34,20 +34,23 @@ int label_format_manual(const char *code, const char *group, char *out, size_t n
 	} else {
 		size_t i = 0;
 		const char *p = pattern;
+		char sep = '-';
 		while (i < nd) {
 			size_t len = nd - i;
+			char next_sep = '-';
 			if (*p >= '1' && *p <= '9') {
 				len = (size_t)(*p - '0');
 				p++;
-				if (*p == '-')
-					p++;
+				if (*p == '-' || *p == '/')
+					next_sep = *p++ == '/' ? '\n' : '-';
 				if (!*p) /* last group of the pattern: the rest */
 					len = len < nd - i ? nd - i : len;
 			}
 			if (len > nd - i)
 				len = nd - i;
 			if (o)
-				tmp[o++] = '-';
+				tmp[o++] = sep;
+			sep = next_sep;
 			memcpy(tmp + o, digits + i, len);
 			o += len;
 			i += len;
@@ -75,16 +78,39 @@ static void label_draw_field(struct label_image *img, const struct label_templat
 {
 	if (!f->show || !value || !*value)
 		return;
-	char text[256];
-	snprintf(text, sizeof text, "%s%s", f->prefix, value);
+	/* the prefix goes on the first line; further lines (a 21-digit manual code) line up under
+	 * the value */
+	char lines[4][256];
+	int n = 0;
+	const char *s = value;
+	while (n < 4 && *s) {
+		const char *nl = strchr(s, '\n');
+		int len = nl ? (int)(nl - s) : (int)strlen(s);
+		snprintf(lines[n++], sizeof lines[0], "%.*s", len, s);
+		s += len + (nl ? 1 : 0);
+	}
 	int x = label_mm_to_dots(t, f->x_mm), y = label_mm_to_dots(t, f->y_mm);
 	int scale = (int)lround(label_mm_to_dots(t, f->height_mm) / (double)LABEL_FONT_ROWS);
 	if (scale < 1)
 		scale = 1;
 	/* a long product name shrinks rather than running off the label */
-	while (scale > 1 && x + label_font_measure_text(text, scale) > img->width)
+	for (;;) {
+		int prefix_w = f->prefix[0] ? label_font_measure_text(f->prefix, scale) + scale : 0;
+		int widest = 0;
+		for (int i = 0; i < n; i++) {
+			int w = prefix_w + label_font_measure_text(lines[i], scale);
+			widest = w > widest ? w : widest;
+		}
+		if (scale == 1 || x + widest <= img->width) {
+			if (f->prefix[0])
+				label_image_draw_text(img, x, y, f->prefix, scale);
+			for (int i = 0; i < n; i++)
+				label_image_draw_text(img, x + prefix_w, y + i * LABEL_FONT_LINE * scale * 5 / 4,
+						      lines[i], scale);
+			return;
+		}
 		scale--;
-	label_image_draw_text(img, x, y, text, scale);
+	}
 }
 
 int label_render_image(const struct label_template *t, const struct label_data *d, struct label_image *out,

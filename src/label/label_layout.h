@@ -17,11 +17,12 @@ struct label_data {
 	const char *product; /* NULL: none */
 };
 
-/* Groups the digits of a manual pairing code for reading out: group "auto" gives 4-3-4 for 11
- * digits ("3497-011-2332", the Matter display form) and 4-3-4-5-5 for 21 (the same three groups,
- * then the rest in fives: the Matter SDK prints 21 digits ungrouped, fives keep them readable);
- * "none" gives the bare digits; "4-3-4" etc. is applied as given (the last group takes what
- * remains). Fails unless the code is 11 or 21 decimal digits. */
+/* Groups the digits of a manual pairing code for reading out, as esp-matter-mfg-tool writes them
+ * for labels (onb_codes.csv): group "auto" gives 4-3-4 for 11 digits ("3497-011-2332") and, for
+ * 21, two lines "dddd-ddd-dddd\ndddd-ddd-dd-d" (4-3-4/4-3-2-1). "none" gives the bare digits; a
+ * pattern such as "4-3-4" is applied as given, '/' starting a new line (the last group takes
+ * what remains). Dashes, blanks and line breaks in code are ignored. Fails unless the code is
+ * 11 or 21 decimal digits. */
 int label_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e);
 
 /* mm → dots at the template's resolution */

@@ -73,12 +73,12 @@ static int label_template_check_group(const char *g)
 {
 	if (!strcmp(g, "auto") || !strcmp(g, "none"))
 		return 1;
-	/* digits 1..9 separated by '-' */
+	/* digits 1..9 separated by '-' (same line) or '/' (next line) */
 	int expect_digit = 1;
 	for (const char *s = g; *s; s++) {
 		if (expect_digit && *s >= '1' && *s <= '9')
 			expect_digit = 0;
-		else if (!expect_digit && *s == '-')
+		else if (!expect_digit && (*s == '-' || *s == '/'))
 			expect_digit = 1;
 		else
 			return 0;
@@ -155,7 +155,7 @@ static int label_template_handler(void *user, const char *section, const char *k
 	} else if (!strcmp(section, "manual")) {
 		if (!strcmp(key, "group")) {
 			if (strlen(value) >= sizeof t->manual_group || !label_template_check_group(value))
-				return label_template_fail(p, "[%s] %s = '%s' is not auto, none or digit groups like 4-3-4",
+				return label_template_fail(p, "[%s] %s = '%s' is not auto, none or digit groups like 4-3-4 or 4-3-4/4-3-2-1",
 							   section, key, value);
 			snprintf(t->manual_group, sizeof t->manual_group, "%s", value);
 			return 1;

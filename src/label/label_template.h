@@ -24,8 +24,8 @@ struct label_template {
 	double qr_size_mm;  /* side of the symbol INCLUDING its quiet zone */
 	enum qr_ecc ecc;
 	struct label_field product, manual, serial;
-	/* manual code digit groups: "auto" (4-3-4 for 11 digits, 4-3-4-5-5 for 21), "none", or an
-	 * explicit pattern such as "4-3-4" */
+	/* manual code digit groups: "auto" (as esp-matter-mfg-tool writes them: 4-3-4 for 11 digits,
+	 * 4-3-4/4-3-2-1 on two lines for 21), "none", or a pattern such as "4-3-4" ('/' = new line) */
 	char manual_group[32];
 };
 

@@ -91,10 +91,19 @@ static void label_zpl_append_text(buf_t *out, const struct label_template *t, co
 		h = 10;
 	if (w < 1)
 		w = 1;
-	/* ^FB keeps a long value inside the label (one line) instead of printing off its edge */
-	snprintf(tmp, sizeof tmp, "^FO%d,%d^A0N,%d^FB%d,1,0,L,0", x, y, h, w);
-	buf_append_str(out, tmp);
-	label_zpl_append_field(out, f->prefix, value);
+	/* ^FB keeps a long value inside the label (one line) instead of printing off its edge; a
+	 * value of several lines (a 21-digit manual code) is one field per line */
+	int line = 0;
+	for (const char *s = value; *s; line++) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		char part[256];
+		snprintf(part, sizeof part, "%.*s", (int)len, s);
+		snprintf(tmp, sizeof tmp, "^FO%d,%d^A0N,%d^FB%d,1,0,L,0", x, y + line * (h * 6 / 5), h, w);
+		buf_append_str(out, tmp);
+		label_zpl_append_field(out, line == 0 ? f->prefix : "", part);
+		s += len + (nl ? 1 : 0);
+	}
 }
 
 int label_zpl_render_label(const struct label_template *t, const struct label_data *d, buf_t *out, err_t *e)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <csv.h>
+
 #include "label/label_font.h"
 #include "label/label_layout.h"
 #include "label/label_png.h"
@@ -312,7 +314,10 @@ static void test_zpl_output(void **state)
 	assert_non_null(strstr(s, "^FDQA,MT:-24J0AFN00KA0648G00^FS"));
 	assert_non_null(strstr(s, "^PW591\n"));
 	assert_non_null(strstr(s, "^LL354\n"));
-	assert_non_null(strstr(s, "^FD7497-011-2336-55213-27687^FS"));
+	/* a 21-digit code: one field per line, the second line below the first */
+	assert_non_null(strstr(s, "^FD7497-011-2336^FS"));
+	assert_non_null(strstr(s, "^FD5521-327-68-7^FS"));
+	assert_true(strstr(s, "^FD7497-011-2336^FS") < strstr(s, "^FD5521-327-68-7^FS"));
 	assert_non_null(strstr(s, "^FDPlug^FS"));
 	/* command characters in a field are hex-escaped, never sent raw */
 	assert_non_null(strstr(s, "^FH\\^FDS/N A\\5EB\\7EC\\5CD^FS"));
@@ -367,7 +372,7 @@ static void test_template_values_and_errors(void **state)
 	assert_int_equal(label_template_parse_text("[label]\nwidth_mm = 60\ndpi = 203\n"
 						   "[qr]\nsize_mm = 20.5\necc = h\n"
 						   "[serial]\nshow = no\nprefix = \"SN: \"\n"
-						   "[manual]\ngroup = 3-4-4\n",
+						   "[manual]\ngroup = 3-4/4\n",
 						   "t.ini", &t, &e),
 			 0);
 	assert_true(t.width_mm == 60 && t.height_mm == 30 && t.qr_size_mm == 20.5);
@@ -375,7 +380,7 @@ static void test_template_values_and_errors(void **state)
 	assert_int_equal(t.ecc, QR_ECC_H);
 	assert_int_equal(t.serial.show, 0);
 	assert_string_equal(t.serial.prefix, "SN: ");
-	assert_string_equal(t.manual_group, "3-4-4");
+	assert_string_equal(t.manual_group, "3-4/4");
 
 	static const struct {
 		const char *text;
@@ -415,6 +420,8 @@ static void test_manual_code_grouping(void **state)
 	assert_int_equal(label_format_manual("3497-011-2332", NULL, out, sizeof out, &e), 0);
 	assert_string_equal(out, "3497-011-2332");
 	assert_int_equal(label_format_manual("749701123365521327687", "auto", out, sizeof out, &e), 0);
+	assert_string_equal(out, "7497-011-2336\n5521-327-68-7");
+	assert_int_equal(label_format_manual("7497-011-2336\n5521-327-68-7", "4-3-4-5-5", out, sizeof out, &e), 0);
 	assert_string_equal(out, "7497-011-2336-55213-27687");
 	assert_int_equal(label_format_manual("7497 011 2336 55213 27687", "none", out, sizeof out, &e), 0);
 	assert_string_equal(out, "749701123365521327687");
@@ -422,11 +429,168 @@ static void test_manual_code_grouping(void **state)
 	assert_string_equal(out, "7497-011-23365521327687");
 	assert_int_equal(label_format_manual("34970112332", "5-6", out, sizeof out, &e), 0);
 	assert_string_equal(out, "34970-112332");
+	assert_int_equal(label_format_manual("34970112332", "4/3-4", out, sizeof out, &e), 0);
+	assert_string_equal(out, "3497\n011-2332");
 	assert_int_equal(label_format_manual("3497011233", "auto", out, sizeof out, &e), -1);
 	assert_non_null(strstr(e.msg, "10 digits"));
 	assert_int_equal(label_format_manual("3497O112332", "auto", out, sizeof out, &e), -1);
 	assert_non_null(strstr(e.msg, "'O'"));
 	assert_int_equal(label_format_manual("34970112332", "auto", out, 5, &e), -1);
+}
+
+/* The grouping must be the one esp-matter-mfg-tool writes in onb_codes.csv (every mfg case). */
+struct csv_rows {
+	char fields[8][64];
+	int nfields;
+	int row;
+	char manual[64];
+};
+
+static void csv_field(void *s, size_t len, void *ctx)
+{
+	struct csv_rows *r = ctx;
+	if (r->nfields < 8)
+		snprintf(r->fields[r->nfields++], sizeof r->fields[0], "%.*s", (int)len, (const char *)s);
+}
+
+static void csv_row(int c, void *ctx)
+{
+	(void)c;
+	struct csv_rows *r = ctx;
+	/* header: qrcode,manualcode,...; first data row holds the device's codes */
+	if (r->row == 0)
+		assert_string_equal(r->fields[1], "manualcode");
+	else if (r->row == 1)
+		snprintf(r->manual, sizeof r->manual, "%s", r->fields[1]);
+	r->row++;
+	r->nfields = 0;
+}
+
+static void test_manual_grouping_matches_mfg_tool(void **state)
+{
+	(void)state;
+	char **cases = testutil_list_cases("mfg");
+	if (!cases)
+		skip();
+	int checked = 0, long_codes = 0;
+	for (char **c = cases; *c; c++) {
+		char *dir = testutil_vector_path("mfg", *c);
+		char *path = testutil_join_path(dir, "onb_codes.csv");
+		free(dir);
+		if (access(path, R_OK) != 0) {
+			free(path);
+			continue;
+		}
+		buf_t b = BUF_INIT;
+		testutil_read_file(path, &b);
+		struct csv_parser p;
+		struct csv_rows rows = {0};
+		assert_int_equal(csv_init(&p, CSV_STRICT | CSV_APPEND_NULL), 0);
+		assert_int_equal(csv_parse(&p, b.data, b.len, csv_field, csv_row, &rows), b.len);
+		csv_fini(&p, csv_field, csv_row, &rows);
+		csv_free(&p);
+		assert_true(rows.manual[0]);
+		char out[64];
+		err_t e = {0};
+		if (label_format_manual(rows.manual, "auto", out, sizeof out, &e))
+			fail_msg("%s: %s", path, e.msg);
+		if (strcmp(out, rows.manual))
+			fail_msg("%s: grouped '%s', the tool wrote '%s'", path, out, rows.manual);
+		long_codes += strchr(rows.manual, '\n') != NULL;
+		checked++;
+		buf_free_data(&b);
+		free(path);
+	}
+	testutil_free_list(cases);
+	assert_true(checked > 0);
+	print_message("manual code grouping: %d mfg cases (%d with 21 digits) match the tool\n", checked,
+		      long_codes);
+}
+
+/* Every onboarding vector (the Matter SDK's own QR strings and manual codes) through the whole
+ * label: the PNG decodes to the tool's QR string, the ZPL carries it, both manual codes format. */
+struct onb_rows {
+	char fields[12][64];
+	int nfields;
+	int row;
+	int checked;
+	const char *dir;
+	int qr_col, short_col, long_col;
+};
+
+static void onb_field(void *s, size_t len, void *ctx)
+{
+	struct onb_rows *r = ctx;
+	if (r->nfields < 12)
+		snprintf(r->fields[r->nfields++], sizeof r->fields[0], "%.*s", (int)len, (const char *)s);
+}
+
+static void onb_row(int c, void *ctx)
+{
+	(void)c;
+	struct onb_rows *r = ctx;
+	if (r->row++ == 0) {
+		for (int i = 0; i < r->nfields; i++) {
+			if (!strcmp(r->fields[i], "qr"))
+				r->qr_col = i;
+			if (!strcmp(r->fields[i], "manual_short"))
+				r->short_col = i;
+			if (!strcmp(r->fields[i], "manual_long"))
+				r->long_col = i;
+		}
+		assert_true(r->qr_col >= 0 && r->short_col >= 0 && r->long_col >= 0);
+		r->nfields = 0;
+		return;
+	}
+	const char *qr = r->fields[r->qr_col];
+	struct label_template t;
+	label_template_init_default(&t);
+	for (int which = 0; which < 2; which++) {
+		const char *manual = r->fields[which ? r->long_col : r->short_col];
+		struct label_data d = {qr, manual, "SN", "Product"};
+		struct label_image img;
+		err_t e = {0};
+		if (label_render_image(&t, &d, &img, &e))
+			fail_msg("row %d: %s", r->row, e.msg);
+		assert_decodes_to(decode_image(&img, t.dpi, r->dir, "onb.png"), qr);
+		label_image_free(&img);
+		buf_t z = BUF_INIT;
+		assert_int_equal(label_zpl_render_label(&t, &d, &z, &e), 0);
+		char field[96];
+		snprintf(field, sizeof field, "^FDMA,%s^FS", qr);
+		assert_non_null(strstr(buf_terminate_str(&z), field));
+		buf_free_data(&z);
+	}
+	r->checked++;
+	r->nfields = 0;
+}
+
+static void test_onboarding_vectors_on_labels(void **state)
+{
+	(void)state;
+	require_zbarimg();
+	if (!testutil_vectors_dir())
+		skip();
+	char *path = testutil_vector_path("onboarding", "vectors.csv");
+	if (access(path, R_OK) != 0) {
+		free(path);
+		skip();
+	}
+	char *dir = testutil_make_tmpdir();
+	buf_t b = BUF_INIT;
+	testutil_read_file(path, &b);
+	struct csv_parser p;
+	struct onb_rows rows = {.dir = dir, .qr_col = -1, .short_col = -1, .long_col = -1};
+	assert_int_equal(csv_init(&p, CSV_STRICT | CSV_APPEND_NULL), 0);
+	assert_int_equal(csv_parse(&p, b.data, b.len, onb_field, onb_row, &rows), b.len);
+	csv_fini(&p, onb_field, onb_row, &rows);
+	csv_free(&p);
+	assert_true(rows.checked > 0);
+	print_message("onboarding vectors: %d rows rendered and decoded\n", rows.checked);
+	buf_free_data(&b);
+	testutil_remove_tree(dir);
+	free(dir);
+	free(path);
 }
 
 static void test_font_glyphs(void **state)
@@ -547,6 +711,8 @@ int main(void)
 		cmocka_unit_test(test_template_default_file_matches_builtin),
 		cmocka_unit_test(test_template_values_and_errors),
 		cmocka_unit_test(test_manual_code_grouping),
+		cmocka_unit_test(test_manual_grouping_matches_mfg_tool),
+		cmocka_unit_test(test_onboarding_vectors_on_labels),
 		cmocka_unit_test(test_font_glyphs),
 		cmocka_unit_test(test_cli_label),
 	};
