@@ -18,11 +18,11 @@
 	"usage: espfab label --qr STRING --manual CODE [--serial S] [--product P] [--template F]\n"   \
 	"                    [--ecc L|M|Q|H] [--dpi N] [--qr-only [--module DOTS | --size DOTS]]\n"                   \
 	"                    (--png OUT | --zpl OUT | --terminal [--inverted] |\n"                       \
-	"                     --print PRINTER [--raw] [--title T] | --print-to FILE [--raw])\n"
+	"                     --print PRINTER [--raw] [--title T] [--wait SECONDS] | --print-to FILE [--raw])\n"
 
 struct label_args {
 	const char *qr, *manual, *serial, *product, *template_path, *ecc, *dpi, *module, *size;
-	const char *png, *zpl, *print, *print_to, *title;
+	const char *png, *zpl, *print, *print_to, *title, *wait;
 	int terminal, inverted, raw, qr_only;
 };
 
@@ -39,7 +39,7 @@ static int label_parse_args(int argc, char **argv, struct label_args *a, err_t *
 		{"ecc", &a->ecc, NULL},         {"dpi", &a->dpi, NULL},         {"module", &a->module, NULL},
 		{"size", &a->size, NULL},
 		{"png", &a->png, NULL},         {"zpl", &a->zpl, NULL},         {"print", &a->print, NULL},
-		{"print-to", &a->print_to, NULL}, {"title", &a->title, NULL},
+		{"print-to", &a->print_to, NULL}, {"title", &a->title, NULL}, {"wait", &a->wait, NULL},
 		{"terminal", NULL, &a->terminal}, {"inverted", NULL, &a->inverted}, {"raw", NULL, &a->raw},
 		{"qr-only", NULL, &a->qr_only},
 	};
@@ -86,6 +86,8 @@ static int label_parse_args(int argc, char **argv, struct label_args *a, err_t *
 		return err_set_msg(e, ERR_USAGE, "--module and --size go with --qr-only (a label's size is its template's)");
 	if (a->module && a->size)
 		return err_set_msg(e, ERR_USAGE, "give --module or --size, not both");
+	if (a->wait && !a->print)
+		return err_set_msg(e, ERR_USAGE, "--wait goes with --print");
 	if (a->inverted && !a->terminal)
 		return err_set_msg(e, ERR_USAGE, "--inverted goes with --terminal");
 	return 0;
@@ -212,9 +214,18 @@ static int cmd_label_run(int argc, char **argv, err_t *e)
 				.to_file = a.print_to,
 			};
 			int job_id = 0;
+			uint32_t wait_s = 0;
+			if (a.wait && cli_parse_u32(a.wait, "--wait", &wait_s, e)) {
+				buf_free_data(&out);
+				return ERR_USAGE;
+			}
 			rc = label_print_data(&job, out.data, out.len, &job_id, e);
-			if (rc == 0 && job_id)
+			if (rc == 0 && job_id) {
 				printf("%s-%d\n", a.print, job_id);
+				fflush(stdout);
+				if (a.wait)
+					rc = label_print_wait_job(a.print, job_id, (int)(wait_s > 3600 ? 3600 : wait_s) * 1000, e);
+			}
 		}
 	}
 	buf_free_data(&out);

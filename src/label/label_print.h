@@ -23,4 +23,8 @@ struct label_print_job {
  * usual CUPS client settings (CUPS_SERVER, client.conf). */
 int label_print_data(const struct label_print_job *job, const void *data, size_t len, int *job_id, err_t *e);
 
+/* Waits until the job has left the queue: 0 when it completed; -1 with e set when it was
+ * stopped, cancelled or aborted, or is still pending or printing after timeout_ms. */
+int label_print_wait_job(const char *printer, int job_id, int timeout_ms, err_t *e);
+
 #endif

@@ -130,22 +130,16 @@ lpadmin -p "$QUEUE" -E -v cups-pdf:/ -P "$PPD" || fail "lpadmin could not add th
 
 # ---- PNG through cups-pdf ----
 out=$(CUPS_USER="$ANON_USER" "$ESPFAB" label --qr "$PAYLOAD" --manual "$MANUAL" --serial SN-42 \
-	--product "Smart Plug" --print "$QUEUE" --title "$TITLE" 2>"$T/log/espfab.err") ||
+	--product "Smart Plug" --print "$QUEUE" --title "$TITLE" --wait 60 2>"$T/log/espfab.err") ||
 	fail "espfab label --print exited $?: $(cat "$T/log/espfab.err")"
 case "$out" in
 "$QUEUE"-[0-9]*) ;;
 *) fail "espfab label --print printed '$out', not the job id" ;;
 esac
 
-pdf=""
-for _ in $(seq 1 600); do
-	pdf=$(find "$ANON_DIR" -maxdepth 1 -name "*$TITLE*.pdf" -size +0 2>/dev/null | head -n 1)
-	if [ -n "$pdf" ] && ! lpstat -o "$QUEUE" 2>/dev/null | grep -q .; then
-		break
-	fi
-	sleep 0.1
-done
-[ -n "$pdf" ] || fail "no PDF named after $TITLE in $ANON_DIR within 60 s (job $out)"
+# --wait returned once the job completed, so cups-pdf has written the PDF
+pdf=$(find "$ANON_DIR" -maxdepth 1 -name "*$TITLE*.pdf" -size +0 2>/dev/null | head -n 1)
+[ -n "$pdf" ] || fail "job $out completed but there is no PDF named after $TITLE in $ANON_DIR"
 
 pdftoppm -r 300 -png "$pdf" "$T/page" || fail "pdftoppm could not render $pdf"
 page=$(ls "$T"/page*.png 2>/dev/null | head -n 1)
@@ -153,6 +147,16 @@ page=$(ls "$T"/page*.png 2>/dev/null | head -n 1)
 decoded=$(zbarimg --raw -q "$page" 2>/dev/null)
 [ "$decoded" = "$PAYLOAD" ] || fail "the printed PDF decodes to '$decoded', not '$PAYLOAD'"
 echo "test_cups_print: PNG label printed through CUPS to PDF and decoded: $decoded"
+
+# ---- a printer that never answers: --wait reports it instead of claiming success ----
+DEADQ="espfab-dead-$$"
+lpadmin -p "$DEADQ" -E -v "socket://127.0.0.1:1" || fail "lpadmin could not add the queue $DEADQ"
+"$ESPFAB" label --qr "$PAYLOAD" --manual "$MANUAL" --print "$DEADQ" --raw --wait 3 >/dev/null 2>"$T/log/espfab.err"
+rc=$?
+[ "$rc" -eq 3 ] || fail "printing to an unreachable printer with --wait exited $rc, not 3"
+grep -q "$DEADQ" "$T/log/espfab.err" || fail "the --wait error does not name the job: $(cat "$T/log/espfab.err")"
+cancel -a "$DEADQ" 2>/dev/null
+echo "test_cups_print: unreachable printer reported: $(cat "$T/log/espfab.err")"
 
 # ---- ZPL through a raw queue to an AppSocket (port 9100 style) printer ----
 # A Zebra printer on the network is a raw queue with a socket:// device; a listener stands in for
@@ -187,7 +191,7 @@ lpadmin -p "$RAWQ" -E -v "socket://127.0.0.1:$(cat "$T/raw/port")" ||
 	fail "lpadmin could not add the raw queue $RAWQ"
 "$ESPFAB" label --qr "$PAYLOAD" --manual "$MANUAL" --print-to "$T/expected.zpl" --raw ||
 	fail "espfab label --print-to failed"
-"$ESPFAB" label --qr "$PAYLOAD" --manual "$MANUAL" --print "$RAWQ" --raw >/dev/null 2>"$T/log/espfab.err" ||
+"$ESPFAB" label --qr "$PAYLOAD" --manual "$MANUAL" --print "$RAWQ" --raw --wait 60 >/dev/null 2>"$T/log/espfab.err" ||
 	fail "espfab label --print --raw exited $?: $(cat "$T/log/espfab.err")"
 wait "$LISTENER" || fail "the stand-in printer received no job"
 cmp "$T/expected.zpl" "$T/raw/out.zpl" >&2 ||
