@@ -1,7 +1,9 @@
 /* evq: the bounded, thread-safe queues between the backend worker thread and a front end
  * (DESIGN.md §3). One queue carries commands (front end → backend), another events (backend →
- * front end); both are the same type. The consumer is woken through a file descriptor so an
- * ncurses loop can poll() the keyboard and the queue together.
+ * front end); both are the same type, made with evq_create. The consumer is woken through a file
+ * descriptor so an ncurses loop can poll() the keyboard and the queue together:
+ *     poll({stdin, evq_get_fd(events)}) → while ((m = evq_pop(events, 0))) { show(m); evq_msg_free(m); }
+ * The worker blocks in evq_pop(commands, -1) or polls it between device operations.
  *
  * Policy (why):
  *  - Every message owns its payload: strings are duplicated, structured payloads (CHIP info,

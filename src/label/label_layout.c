@@ -14,14 +14,14 @@ int label_format_manual(const char *code, const char *group, char *out, size_t n
 		if (*s == '-' || *s == ' ' || *s == '\n' || *s == '\r')
 			continue;
 		if (*s < '0' || *s > '9')
-			return err_set_msg(e, ERR_USAGE, "manual pairing code '%s': '%c' is not a digit", code, *s);
+			return err_set_msg(e, ERR_CHECK, "manual pairing code '%s': '%c' is not a digit", code, *s);
 		if (nd + 1 >= sizeof digits)
-			return err_set_msg(e, ERR_USAGE, "manual pairing code '%s' is too long", code);
+			return err_set_msg(e, ERR_CHECK, "manual pairing code '%s' is too long", code);
 		digits[nd++] = *s;
 	}
 	digits[nd] = 0;
 	if (nd != 11 && nd != 21)
-		return err_set_msg(e, ERR_USAGE, "manual pairing code '%s' has %zu digits, not 11 or 21",
+		return err_set_msg(e, ERR_CHECK, "manual pairing code '%s' has %zu digits, not 11 or 21",
 				   code ? code : "", nd);
 	const char *pattern = group;
 	if (!group || !strcmp(group, "auto"))

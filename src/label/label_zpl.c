@@ -44,9 +44,9 @@ static void label_zpl_append_field(buf_t *out, const char *prefix, const char *v
 static int label_zpl_check_payload(const char *payload, err_t *e)
 {
 	if (!payload || !*payload)
-		return err_set_msg(e, ERR_USAGE, "ZPL: the QR payload is empty");
+		return err_set_msg(e, ERR_CHECK, "ZPL: the QR payload is empty");
 	if (label_zpl_needs_escape(payload))
-		return err_set_msg(e, ERR_USAGE, "ZPL: QR payload '%s' holds a ^, ~, \\ or control character",
+		return err_set_msg(e, ERR_CHECK, "ZPL: QR payload '%s' holds a ^, ~, \\ or control character",
 				   payload);
 	return 0;
 }

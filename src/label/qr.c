@@ -28,7 +28,7 @@ int qr_encode_text(const char *text, enum qr_ecc ecc, struct qr_matrix *out, err
 {
 	memset(out, 0, sizeof *out);
 	if (!text || !*text)
-		return err_set_msg(e, ERR_USAGE, "QR payload is empty");
+		return err_set_msg(e, ERR_CHECK, "QR payload is empty");
 	size_t len = strlen(text);
 	int alnum = 1;
 	for (size_t i = 0; i < len; i++)

@@ -12,8 +12,10 @@
 
 enum qr_ecc { QR_ECC_L, QR_ECC_M, QR_ECC_Q, QR_ECC_H };
 
-/* Medium: what esp-matter's onboarding QR uses (version 2 for an "MT:" payload); it survives a
- * scuffed or slightly smeared thermal label, and a 22-character payload still fits version 2. */
+/* Medium, as esp-matter renders the onboarding QR (version 2 for an "MT:" payload; see
+ * reference/matter-provisioning.md §4). connectedhomeip's ESP32 example screens use Low, but only
+ * for an on-screen code; a printed label gets scuffed and smeared, M restores ~15% of the
+ * symbol, and a 22-character payload still fits version 2 (25×25 modules). */
 #define QR_ECC_DEFAULT QR_ECC_M
 
 struct qr_matrix {
