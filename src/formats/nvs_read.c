@@ -105,6 +105,10 @@ static void nvs_read_decode_entry(struct nvs_read_result *r, const uint8_t *page
 	if (nvs_type_is_int((enum nvs_type)en->type)) {
 		for (unsigned k = 0; k < nvs_type_width((enum nvs_type)en->type); k++)
 			en->num |= (uint64_t)ent[24 + k] << (8 * k);
+		unsigned bits = nvs_type_width((enum nvs_type)en->type) * 8;
+		if (nvs_type_is_signed((enum nvs_type)en->type) && bits < 64 &&
+		    (en->num >> (bits - 1)) & 1)
+			en->num |= ~(uint64_t)0 << bits;
 		if (en->span != 1 && report)
 			nvs_read_note_problem(r, en->problem, sizeof en->problem,
 					      "page %u entry %u: span %u for an integer", pg, i,
@@ -352,10 +356,8 @@ void nvs_read_format_value(const struct nvs_read_value *v, buf_t *out)
 {
 	char num[32];
 	if (nvs_type_is_int(v->type)) {
-		unsigned bits = nvs_type_width(v->type) * 8;
 		if (nvs_type_is_signed(v->type)) {
-			int64_t s = (int64_t)(v->num << (64 - bits)) >> (64 - bits);
-			snprintf(num, sizeof num, "%" PRId64, s);
+			snprintf(num, sizeof num, "%" PRId64, (int64_t)v->num);
 		} else {
 			snprintf(num, sizeof num, "%" PRIu64, v->num);
 		}

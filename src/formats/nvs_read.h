@@ -39,7 +39,7 @@ struct nvs_read_entry {
 	char key[NVS_KEY_MAX + 2];
 	bool crc_ok;      /* entry header CRC */
 	bool data_crc_ok; /* payload CRC of SZ/BLOB/BLOB_DATA (true for other types) */
-	uint64_t num;     /* integers: raw little-endian bits */
+	uint64_t num;     /* integers: the value as 64-bit two's complement (sign-extended) */
 	buf_t data;       /* SZ/BLOB/BLOB_DATA payload */
 	uint32_t blob_size;             /* BLOB_IDX */
 	uint8_t chunk_count, chunk_start; /* BLOB_IDX */
