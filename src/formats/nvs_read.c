@@ -250,9 +250,30 @@ static bool nvs_read_usable(const struct nvs_read_entry *en)
 	       !en->problem[0] && nvs_read_type_known(en->type);
 }
 
+struct nvs_read_order {
+	uint32_t seq;
+	size_t idx;
+};
+
+static int nvs_read_compare_order(const void *a, const void *b)
+{
+	const struct nvs_read_order *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 static void nvs_read_collect_values(struct nvs_read_result *r)
 {
 	size_t cap = 0;
+	/* Pages are used in sequence-number order, not flash order: a later write of a key (on a
+	 * page with a higher sequence number) is the current one. */
+	struct nvs_read_order *order = mem_alloc_zeroed((r->entry_count + 1) * sizeof *order);
+	for (size_t i = 0; i < r->entry_count; i++) {
+		order[i].seq = r->pages[r->entries[i].page].seq;
+		order[i].idx = i;
+	}
+	qsort(order, r->entry_count, sizeof *order, nvs_read_compare_order);
 	for (size_t i = 0; i < r->entry_count; i++) {
 		struct nvs_read_entry *en = &r->entries[i];
 		if (!nvs_read_usable(en))
@@ -262,8 +283,8 @@ static void nvs_read_collect_values(struct nvs_read_result *r)
 			snprintf(r->ns_names[en->num & 0xFF], sizeof r->ns_names[0], "%s", en->key);
 		}
 	}
-	for (size_t i = 0; i < r->entry_count; i++) {
-		struct nvs_read_entry *en = &r->entries[i];
+	for (size_t oi = 0; oi < r->entry_count; oi++) {
+		struct nvs_read_entry *en = &r->entries[order[oi].idx];
 		if (!nvs_read_usable(en) || en->ns == 0 || en->type == NVS_TYPE_BLOB_DATA)
 			continue;
 		if (en->type != NVS_TYPE_BLOB_IDX) {
@@ -309,6 +330,7 @@ static void nvs_read_collect_values(struct nvs_read_result *r)
 			buf_wipe_data(&blob);
 		}
 	}
+	free(order);
 }
 
 int nvs_read_partition(const uint8_t *p, size_t len, struct nvs_read_result *r, err_t *e)

@@ -385,6 +385,39 @@ static void test_list_api_checks(void **state)
 	nvs_list_free(&l);
 }
 
+/* A key written again on a later page wins even when that page sits first in flash. */
+static void test_reader_uses_sequence_order(void **state)
+{
+	(void)state;
+	struct nvs_list l;
+	nvs_list_init(&l);
+	err_t e = {0};
+	assert_int_equal(nvs_list_add_namespace(&l, "ns", &e), 0);
+	assert_int_equal(nvs_list_add_u8(&l, "k", 1, &e), 0);
+	for (int i = 0; i < 130; i++) {
+		char key[8];
+		snprintf(key, sizeof key, "f%d", i);
+		assert_int_equal(nvs_list_add_u8(&l, key, (uint8_t)i, &e), 0);
+	}
+	assert_int_equal(nvs_list_add_u8(&l, "k", 2, &e), 0);
+	buf_t img = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, 0x4000, 2, &img, &e), 0);
+	uint8_t tmp[4096];
+	memcpy(tmp, img.data, 4096);
+	memcpy(img.data, img.data + 4096, 4096);
+	memcpy(img.data + 4096, tmp, 4096);
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &r, &e), 0);
+	assert_int_equal(r.problem_count, 0);
+	const struct nvs_read_value *v = nvs_read_find_value(&r, "ns", "k");
+	assert_non_null(v);
+	assert_int_equal(v->num, 2);
+	assert_int_equal(r.pages[0].seq, 1);
+	nvs_read_free(&r);
+	buf_free_data(&img);
+	nvs_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_python_value_rules),
 		cmocka_unit_test(test_csv_quirks),
 		cmocka_unit_test(test_list_api_checks),
+		cmocka_unit_test(test_reader_uses_sequence_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
