@@ -322,6 +322,60 @@ static void test_case_library(void **state)
 	free(dir);
 }
 
+/* The mfg set records that the NVS generator, run on partition_portable.csv, reproduces the
+ * factory partition: the same through `espfab nvs generate` and through the library. */
+static void test_mfg_portable_csv(void **state)
+{
+	const char *name = *state;
+	char *dir = testutil_vector_path("mfg", name);
+	char *case_json = testutil_join_path(dir, "case.json");
+	json_t *c = testutil_load_json(case_json);
+	const char *size_s = json_str(c, "partition_size");
+	const char *bin = json_str(json_object_get(c, "outputs"), "partition_bin");
+	assert_non_null(size_s);
+	assert_non_null(bin);
+	char *csv = testutil_join_path(dir, "partition_portable.csv");
+	struct nvs_list l;
+	nvs_list_init(&l);
+	err_t e = {0};
+	const char *paths[] = {csv};
+	if (nvs_csv_parse_files(paths, 1, dir, &l, &e))
+		fail_msg("%s: %s", name, e.msg);
+	buf_t img = BUF_INIT, want = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, (uint32_t)strtoul(size_s, NULL, 0), 2, &img, &e),
+			 0);
+	read_case_file(dir, bin, &want);
+	testutil_assert_bytes_equal(name, img.data, img.len, want.data, want.len);
+	check_reader_values(name, &l, want.data, want.len);
+
+	char *tmp = testutil_make_tmpdir();
+	char *work = testutil_join_path(tmp, "case");
+	copy_tree(dir, work, 1);
+	char *argv[] = {"espfab", "nvs", "generate", "partition_portable.csv", "out.bin",
+			(char *)size_s, NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	int rc = testutil_run_espfab(work, argv, &out, &err);
+	if (rc)
+		fail_msg("%s: exit %d: %s", name, rc, (char *)err.data);
+	char *got = testutil_join_path(work, "out.bin");
+	char *wantp = testutil_join_path(dir, bin);
+	testutil_assert_files_equal(got, wantp);
+	free(got);
+	free(wantp);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	testutil_remove_tree(tmp);
+	free(tmp);
+	free(work);
+	buf_free_data(&img);
+	buf_free_data(&want);
+	nvs_list_free(&l);
+	free(csv);
+	json_decref(c);
+	free(case_json);
+	free(dir);
+}
+
 static void test_vectors_present(void **state)
 {
 	(void)state;
@@ -342,8 +396,28 @@ int main(void)
 	size_t n = 0;
 	while (cases[n])
 		n++;
-	struct CMUnitTest *tests = calloc(2 * n + 1, sizeof *tests);
-	char **names = calloc(2 * n, sizeof *names);
+	/* mfg cases that carry a portable NVS CSV */
+	char **mfg = NULL;
+	size_t m = 0;
+	char *mfg_dir = testutil_vector_path("mfg", NULL);
+	struct stat st;
+	if (stat(mfg_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		mfg = testutil_list_cases("mfg");
+		for (size_t i = 0; mfg[i]; i++) {
+			char *d = testutil_vector_path("mfg", mfg[i]);
+			char *f = testutil_join_path(d, "partition_portable.csv");
+			if (stat(f, &st) == 0) {
+				char *keep = mfg[i];
+				mfg[i] = mfg[m];
+				mfg[m++] = keep;
+			}
+			free(f);
+			free(d);
+		}
+	}
+	free(mfg_dir);
+	struct CMUnitTest *tests = calloc(2 * n + m + 1, sizeof *tests);
+	char **names = calloc(2 * n + m, sizeof *names);
 	for (size_t i = 0; i < n; i++) {
 		for (int k = 0; k < 2; k++) {
 			size_t j = 2 * i + (size_t)k;
@@ -355,11 +429,20 @@ int main(void)
 			tests[j].initial_state = cases[i];
 		}
 	}
-	tests[2 * n].name = "vectors_present";
-	tests[2 * n].test_func = test_vectors_present;
-	int rc = _cmocka_run_group_tests("nvs_vectors", tests, 2 * n + 1, NULL, NULL);
-	for (size_t i = 0; i < 2 * n; i++)
+	for (size_t i = 0; i < m; i++) {
+		size_t len = strlen(mfg[i]) + 16;
+		names[2 * n + i] = malloc(len);
+		snprintf(names[2 * n + i], len, "mfg-csv/%s", mfg[i]);
+		tests[2 * n + i].name = names[2 * n + i];
+		tests[2 * n + i].test_func = test_mfg_portable_csv;
+		tests[2 * n + i].initial_state = mfg[i];
+	}
+	tests[2 * n + m].name = "vectors_present";
+	tests[2 * n + m].test_func = test_vectors_present;
+	int rc = _cmocka_run_group_tests("nvs_vectors", tests, 2 * n + m + 1, NULL, NULL);
+	for (size_t i = 0; i < 2 * n + m; i++)
 		free(names[i]);
+	testutil_free_list(mfg);
 	free(names);
 	free(tests);
 	testutil_free_list(cases);
