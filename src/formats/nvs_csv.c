@@ -579,6 +579,41 @@ static void nvs_csv_on_row(int c, void *data)
 	nvs_csv_clear_fields(st);
 }
 
+/* libcsv and Python's csv module agree on everything the generator's CSVs use except text
+ * after a closing quote ("ab"cd): Python appends it, libcsv reopens the quoted field and swallows
+ * the following rows. That input is refused rather than read differently. */
+enum nvs_csv_quote_state { QS_FIELD_START, QS_UNQUOTED, QS_QUOTED, QS_QUOTE_IN_QUOTED };
+
+static int nvs_csv_check_quotes(enum nvs_csv_quote_state *qs, const uint8_t *line, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = line[i];
+		switch (*qs) {
+		case QS_FIELD_START:
+			*qs = c == '"' ? QS_QUOTED : (c == ',' || c == '\n') ? QS_FIELD_START
+									    : QS_UNQUOTED;
+			break;
+		case QS_UNQUOTED:
+			if (c == ',' || c == '\n')
+				*qs = QS_FIELD_START;
+			break;
+		case QS_QUOTED:
+			if (c == '"')
+				*qs = QS_QUOTE_IN_QUOTED;
+			break;
+		case QS_QUOTE_IN_QUOTED:
+			if (c == '"')
+				*qs = QS_QUOTED;
+			else if (c == ',' || c == '\n')
+				*qs = QS_FIELD_START;
+			else
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
 static int nvs_csv_space_none(unsigned char c)
 {
 	(void)c;
@@ -613,6 +648,7 @@ int nvs_csv_parse_text(struct nvs_csv_parser *p, const char *name, const char *t
 	buf_t line = BUF_INIT;
 	size_t i = 0;
 	unsigned lineno = 0;
+	enum nvs_csv_quote_state qs = QS_FIELD_START;
 	while (i < len && !st.failed) {
 		line.len = 0;
 		lineno++;
@@ -633,6 +669,12 @@ int nvs_csv_parse_text(struct nvs_csv_parser *p, const char *name, const char *t
 		if (!st.row_open && !(line.len == 1 && line.data[0] == '\n')) {
 			st.row_line = lineno;
 			st.row_open = true;
+		}
+		if (nvs_csv_check_quotes(&qs, line.data, line.len)) {
+			err_set_msg(e, ERR_CHECK, "%s:%u: CSV syntax error: text after the closing "
+				    "quote of a field", name, lineno);
+			st.failed = 1;
+			break;
 		}
 		if (csv_parse(&cp, line.data, line.len, nvs_csv_on_field, nvs_csv_on_row, &st) !=
 		    line.len) {

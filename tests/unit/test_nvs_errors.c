@@ -19,6 +19,7 @@ struct bad_csv {
 	const char *version;
 	const char *want[3]; /* substrings of the message */
 	int exit_code;
+	const char *header; /* NULL: the standard header line */
 };
 
 #define HDR "key,type,encoding,value\n"
@@ -61,7 +62,7 @@ static void run_bad_csv(const struct bad_csv *c)
 {
 	/* Library: parse then write. */
 	buf_t text = BUF_INIT;
-	buf_append_str(&text, HDR);
+	buf_append_str(&text, c->header ? c->header : HDR);
 	buf_append_str(&text, c->rows);
 	struct nvs_list l;
 	nvs_list_init(&l);
@@ -122,64 +123,68 @@ static void test_bad_csv_table(void **state)
 	snprintf(rows_v1, sizeof rows_v1, "ns,namespace,,\nbig,data,hex2bin,%s\n", v1_blob);
 	const struct bad_csv table[] = {
 		{"unknown type", "ns,namespace,,\nk,blob,u8,1\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'type'", "blob"}, 1},
+		 {"in.csv:3", "field 'type'", "blob"}, 1, NULL},
 		{"unknown encoding", "ns,namespace,,\nk,data,u9,1\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'encoding'", "u9"}, 1},
+		 {"in.csv:3", "field 'encoding'", "u9"}, 1, NULL},
 		{"key too long", "ns,namespace,,\nabcdefghijklmnop,data,u8,1\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'key'", "abcdefghijklmnop"}, 1},
+		 {"in.csv:3", "field 'key'", "abcdefghijklmnop"}, 1, NULL},
 		{"namespace name too long", "namespace_is_16c,namespace,,\n", "0x3000", NULL,
-		 {"in.csv:2", "field 'key'"}, 1},
+		 {"in.csv:2", "field 'key'"}, 1, NULL},
 		{"u8 too big", "ns,namespace,,\nk,data,u8,256\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "out of range for u8"}, 1},
+		 {"in.csv:3", "field 'value'", "out of range for u8"}, 1, NULL},
 		{"u8 negative", "ns,namespace,,\nk,data,u8,-1\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "out of range"}, 1},
+		 {"in.csv:3", "field 'value'", "out of range"}, 1, NULL},
 		{"i8 too small", "ns,namespace,,\nk,data,i8,-129\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for i8"}, 1},
+		 {"in.csv:3", "out of range for i8"}, 1, NULL},
 		{"u16 too big", "ns,namespace,,\nk,data,u16,65536\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for u16"}, 1},
+		 {"in.csv:3", "out of range for u16"}, 1, NULL},
 		{"i16 too big", "ns,namespace,,\nk,data,i16,32768\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for i16"}, 1},
+		 {"in.csv:3", "out of range for i16"}, 1, NULL},
 		{"u32 too big", "ns,namespace,,\nk,data,u32,4294967296\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for u32"}, 1},
+		 {"in.csv:3", "out of range for u32"}, 1, NULL},
 		{"i32 too small", "ns,namespace,,\nk,data,i32,-2147483649\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for i32"}, 1},
+		 {"in.csv:3", "out of range for i32"}, 1, NULL},
 		{"u64 too big", "ns,namespace,,\nk,data,u64,18446744073709551616\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "out of range"}, 1},
+		 {"in.csv:3", "field 'value'", "out of range"}, 1, NULL},
 		{"i64 too big", "ns,namespace,,\nk,data,i64,9223372036854775808\n", "0x3000", NULL,
-		 {"in.csv:3", "out of range for i64"}, 1},
+		 {"in.csv:3", "out of range for i64"}, 1, NULL},
 		{"not a number", "ns,namespace,,\nk,data,u32,0x10\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "not a decimal integer"}, 1},
+		 {"in.csv:3", "field 'value'", "not a decimal integer"}, 1, NULL},
 		{"bad hex digit", "ns,namespace,,\nk,data,hex2bin,12zz\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "not a hex digit"}, 1},
+		 {"in.csv:3", "field 'value'", "not a hex digit"}, 1, NULL},
 		{"odd hex", "ns,namespace,,\nk,data,hex2bin,abc\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "odd"}, 1},
+		 {"in.csv:3", "field 'value'", "odd"}, 1, NULL},
 		{"bad base64", "ns,namespace,,\nk,data,base64,abcde\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "base64"}, 1},
+		 {"in.csv:3", "field 'value'", "base64"}, 1, NULL},
 		{"bad base64 padding", "ns,namespace,,\nk,data,base64,abcdef\n", "0x3000", NULL,
-		 {"in.csv:3", "padding"}, 1},
+		 {"in.csv:3", "padding"}, 1, NULL},
 		{"missing file", "ns,namespace,,\nk,file,binary,files/nope.bin\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "files/nope.bin"}, 1},
+		 {"in.csv:3", "field 'value'", "files/nope.bin"}, 1, NULL},
 		{"no namespace first", "k,data,u8,1\nns,namespace,,\n", "0x3000", NULL,
-		 {"in.csv:2", "namespace"}, 1},
+		 {"in.csv:2", "namespace"}, 1, NULL},
 		{"missing value field", "ns,namespace,,\nk,data,u8\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'value'", "missing"}, 1},
+		 {"in.csv:3", "field 'value'", "missing"}, 1, NULL},
 		{"bad blob_fill", "ns,namespace,,\nk,data,blob_fill(4;0xZZ),a\n", "0x3000", NULL,
-		 {"in.csv:3", "field 'encoding'"}, 1},
+		 {"in.csv:3", "field 'encoding'"}, 1, NULL},
 		{"blob_fill overflow", "ns,namespace,,\nk,data,blob_fill(2;0x00),abc\n", "0x3000",
-		 NULL, {"in.csv:3", "field 'value'"}, 1},
+		 NULL, {"in.csv:3", "field 'value'"}, 1, NULL},
 		{"string over 4000 bytes", rows_long, "0x3000", NULL,
-		 {"in.csv:3", "big", "4001 bytes exceed"}, 1},
+		 {"in.csv:3", "big", "4001 bytes exceed"}, 1, NULL},
 		{"string over one page", rows_page, "0x3000", NULL,
-		 {"in.csv:3", "big", "does not fit in one page"}, 1},
+		 {"in.csv:3", "big", "does not fit in one page"}, 1, NULL},
 		{"v1 blob over 1984 bytes", rows_v1, "0x3000", "1",
-		 {"in.csv:3", "big", "1985 bytes exceed"}, 1},
+		 {"in.csv:3", "big", "1985 bytes exceed"}, 1, NULL},
 		{"partition too small", many, "0x3000", NULL,
-		 {"in.csv:", "k25", "does not fit in the partition size"}, 1},
+		 {"in.csv:", "k25", "does not fit in the partition size"}, 1, NULL},
 		{"size not a multiple of 4096", "ns,namespace,,\n", "0x3001", NULL,
-		 {"0x3001", "multiple of 4096"}, 1},
-		{"size zero", "ns,namespace,,\n", "0", NULL, {"too small"}, 1},
+		 {"0x3001", "multiple of 4096"}, 1, NULL},
+		{"size zero", "ns,namespace,,\n", "0", NULL, {"too small"}, 1, NULL},
+		{"text after a closing quote", "ns,namespace,,\nk,data,string,\"ab\"cd\nz,data,u8,1\n",
+		 "0x3000", NULL, {"in.csv:3", "closing quote"}, 1, NULL},
+		{"header without value column", "ns,namespace,,\n", "0x3000", NULL,
+		 {"in.csv", "'value' column"}, 1, "key,type,encoding,val\n"},
 		{"non-UTF-8 text", "ns,namespace,,\nk,data,string,\xff\xfe\n", "0x3000", NULL,
-		 {"in.csv:3", "UTF-8"}, 1},
+		 {"in.csv:3", "UTF-8"}, 1, NULL},
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		run_bad_csv(&table[i]);
