@@ -203,7 +203,8 @@ static void nvs_cli_print_help(const char *sub)
 		       "[--outdir DIR]\n"
 		       "  generate-key [--keyfile F] [--outdir DIR] [--key_protect_hmac] "
 		       "[--kp_hmac_keygen]\n"
-		       "               [--kp_hmac_keyfile F] [--kp_hmac_inputkey F]\n"
+		       "               [--kp_hmac_keyfile F] [--kp_hmac_inputkey F] "
+		       "[--inputkey KEY.bin]\n"
 		       "  encrypt INPUT.csv [...] OUTPUT.bin SIZE [--version {1,2}] "
 		       "(--keygen | --inputkey KEYS.bin)\n"
 		       "          [--keyfile F] [--outdir DIR] [--key_protect_hmac] "
@@ -217,13 +218,12 @@ static void nvs_cli_print_help(const char *sub)
 }
 
 /* Writes the keys partition (and a generated HMAC key) as the generator's generate_key does:
- * under <keys_base>/keys/. Returns the XTS key in key. */
-static int nvs_cli_make_keys(struct nvs_cli_args *a, const char *keys_base, bool write_files,
+ * under <keys_base>/keys/. Returns the XTS key in key (kept as given when have_key). */
+static int nvs_cli_make_keys(struct nvs_cli_args *a, const char *keys_base, bool have_key,
 			     uint8_t key[NVS_CRYPT_KEY_LEN], char *keys_path, size_t keys_path_n,
 			     uint8_t *hmac_key, size_t *hmac_len, char *hmac_path, size_t hmac_path_n,
 			     err_t *e)
 {
-	(void)write_files;
 	char keyfile[1024];
 	const char *kf = nvs_cli_value(a, "keyfile");
 	if (kf) {
@@ -282,6 +282,8 @@ static int nvs_cli_make_keys(struct nvs_cli_args *a, const char *keys_base, bool
 		}
 		return nvs_crypt_derive_hmac_keys(hmac_key, *hmac_len, key, e);
 	}
+	if (have_key)
+		return 0;
 	return nvs_crypt_generate_key(key, NVS_CRYPT_KEY_LEN, e);
 }
 
@@ -371,7 +373,7 @@ static int nvs_cli_generate(int argc, char **argv, bool encrypt, err_t *e)
 		/* The generator puts keys/ under the output folder, or under the working
 		 * folder when the output path is absolute. */
 		const char *keys_base = output[0] == '/' ? NULL : outdir;
-		int r = nvs_cli_make_keys(&a, keys_base, true, key, keys_path, sizeof keys_path,
+		int r = nvs_cli_make_keys(&a, keys_base, false, key, keys_path, sizeof keys_path,
 					  hmac_key, &hmac_len, hmac_path, sizeof hmac_path, e);
 		if (r)
 			goto out_wipe;
@@ -413,6 +415,8 @@ static int nvs_cli_generate_key(int argc, char **argv, err_t *e)
 		{"keyfile", true, NULL, false},         {"outdir", true, NULL, false},
 		{"key_protect_hmac", false, NULL, false}, {"kp_hmac_keygen", false, NULL, false},
 		{"kp_hmac_keyfile", true, NULL, false}, {"kp_hmac_inputkey", true, NULL, false},
+		/* espfab extension: wrap an existing 64-byte key (or keys partition) */
+		{"inputkey", true, NULL, false},
 	};
 	struct nvs_cli_args a = {opts, sizeof opts / sizeof opts[0], {0}, 0, false};
 	if (nvs_cli_parse_args(argc, argv, &a, e))
@@ -427,7 +431,17 @@ static int nvs_cli_generate_key(int argc, char **argv, err_t *e)
 	size_t hmac_len = 0;
 	char keys_path[4096], hmac_path[4096];
 	int rc = ERR_CHECK;
-	if (nvs_cli_make_keys(&a, nvs_cli_value(&a, "outdir"), true, key, keys_path,
+	const char *inputkey = nvs_cli_value(&a, "inputkey");
+	if (inputkey && nvs_cli_flag(&a, "key_protect_hmac"))
+		return err_set_msg(e, ERR_USAGE, "--inputkey and --key_protect_hmac exclude each "
+				   "other"), ERR_USAGE;
+	if (inputkey) {
+		if (nvs_cli_read_key_file(inputkey, key, e))
+			return ERR_CHECK;
+		struct nvs_cli_opt *o = nvs_cli_opt(&a, "inputkey");
+		o->set = false;
+	}
+	if (nvs_cli_make_keys(&a, nvs_cli_value(&a, "outdir"), inputkey != NULL, key, keys_path,
 			      sizeof keys_path, hmac_key, &hmac_len, hmac_path, sizeof hmac_path,
 			      e) == 0 &&
 	    nvs_cli_write_keys(key, keys_path, hmac_key, hmac_len, hmac_path, e) == 0)

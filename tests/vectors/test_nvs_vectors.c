@@ -163,6 +163,22 @@ static void test_case_cli(void **state)
 		free(got_dec);
 		free(plain);
 		free_argv(dargv);
+		/* generate-key --inputkey wraps the bare 64-byte key into the same partition. */
+		buf_t kb = BUF_INIT;
+		testutil_read_file(want_keys, &kb);
+		char *raw = testutil_join_path(work, "raw_key.bin");
+		testutil_write_file(raw, kb.data, 64);
+		char *gargv[] = {"espfab", "nvs", "generate-key", "--inputkey", "raw_key.bin",
+				 "--keyfile", "wrapped.bin", "--outdir", "wrap", NULL};
+		rc = testutil_run_espfab(work, gargv, &o2, &e2);
+		if (rc != 0)
+			fail_msg("%s: espfab nvs generate-key exited %d: %s", name, rc,
+				 (char *)e2.data);
+		char *wrapped = testutil_join_path(work, "wrap/keys/wrapped.bin");
+		testutil_assert_files_equal(wrapped, want_keys);
+		free(wrapped);
+		free(raw);
+		buf_free_data(&kb);
 		buf_free_data(&o2);
 		buf_free_data(&e2);
 		free(want_keys);
