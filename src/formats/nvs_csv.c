@@ -392,6 +392,15 @@ static int nvs_csv_add_data(struct nvs_csv_parser *p, const char *key, const cha
 				err_set_msg(e, ERR_CHECK, "field 'value' is missing");
 				goto out;
 			}
+			/* The generator sizes such a blob in characters but writes UTF-8 bytes,
+			 * producing an entry whose CRC and size disagree: refuse it. */
+			for (size_t k = 0; !v.from_file && k < v.n; k++) {
+				if ((unsigned char)v.p[k] >= 0x80) {
+					err_set_msg(e, ERR_CHECK, "field 'value': non-ASCII text cannot "
+						    "be stored with encoding '%s'", enc);
+					goto out;
+				}
+			}
 			buf_append_bytes(&data, v.p, v.n);
 		}
 		if (strcmp(encbuf, "string") == 0)

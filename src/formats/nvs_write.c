@@ -37,16 +37,16 @@ int nvs_write_check_size(uint32_t size, bool *read_only, err_t *e)
 	return 0;
 }
 
-static int nvs_write_item_error(struct nvs_writer *w, const char *fmt, const char *detail,
+static int nvs_write_item_error(struct nvs_writer *w, const char *what, const char *detail,
 				err_t *e)
 {
 	const struct nvs_item *it = w->item;
 	if (it && it->origin)
-		return err_set_msg(e, ERR_CHECK, "%s: key '%s': %s%s", it->origin, it->key, fmt,
+		return err_set_msg(e, ERR_CHECK, "%s: key '%s': %s%s", it->origin, it->key, what,
 				   detail ? detail : "");
 	if (it)
-		return err_set_msg(e, ERR_CHECK, "key '%s': %s%s", it->key, fmt, detail ? detail : "");
-	return err_set_msg(e, ERR_CHECK, "%s%s", fmt, detail ? detail : "");
+		return err_set_msg(e, ERR_CHECK, "key '%s': %s%s", it->key, what, detail ? detail : "");
+	return err_set_msg(e, ERR_CHECK, "%s%s", what, detail ? detail : "");
 }
 
 static uint8_t *nvs_writer_page(struct nvs_writer *w)

@@ -183,6 +183,8 @@ static void test_bad_csv_table(void **state)
 		 "0x3000", NULL, {"in.csv:3", "closing quote"}, 1, NULL},
 		{"header without value column", "ns,namespace,,\n", "0x3000", NULL,
 		 {"in.csv", "'value' column"}, 1, "key,type,encoding,val\n"},
+		{"non-ASCII binary text", "ns,namespace,,\nk,data,binary,h\xc3\xa9\n", "0x3000", NULL,
+		 {"in.csv:3", "non-ASCII"}, 1, NULL},
 		{"non-UTF-8 text", "ns,namespace,,\nk,data,string,\xff\xfe\n", "0x3000", NULL,
 		 {"in.csv:3", "UTF-8"}, 1, NULL},
 	};
