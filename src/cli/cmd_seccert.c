@@ -444,7 +444,7 @@ done:
 	return rc;
 }
 
-static int cmd_seccert_run(int argc, char **argv, err_t *e)
+static int seccert_dispatch(int argc, char **argv, err_t *e)
 {
 	if (argc > 1 && strcmp(argv[1], "dump") == 0)
 		return seccert_run_dump(argc - 1, argv + 1, e);
@@ -467,6 +467,15 @@ static int cmd_seccert_run(int argc, char **argv, err_t *e)
 	if (a.val[OPT_APPEND_INTEGRITY])
 		return seccert_append_integrity(a.val[OPT_APPEND_INTEGRITY], e);
 	return seccert_run_generate(&a, e);
+}
+
+static int cmd_seccert_run(int argc, char **argv, err_t *e)
+{
+	int rc = seccert_dispatch(argc, argv, e);
+	/* Helpers return -1 with the exit class in e->code. */
+	if (rc < 0)
+		rc = e->code ? e->code : ERR_CHECK;
+	return rc;
 }
 
 CLI_COMMAND(seccert, "seccert", 40, "esp_secure_cert partition (configure_esp_secure_cert options) | dump BIN",

@@ -79,7 +79,8 @@ struct seccert_item *seccert_spec_add_item(struct seccert_spec *s, unsigned type
  * key_size,efuse_id,efuse_key); file names are relative to the current directory. */
 int seccert_spec_add_csv(struct seccert_spec *s, const char *csv_path, err_t *e);
 
-/* Builds the TLV image. */
+/* Builds the TLV image. out is overwritten (free a previous result first); on failure it holds
+ * nothing that needs freeing. */
 int seccert_build_tlv(const struct seccert_spec *s, struct seccert_output *out, err_t *e);
 /* Builds the legacy 0x6000 cust_flash image (dev cert, CA cert, then key or DS ciphertext). */
 int seccert_build_legacy(const struct seccert_spec *s, struct seccert_output *out, err_t *e);
