@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
@@ -40,6 +41,46 @@ static void describe_set_time(json_t *o, const char *key, const mbedtls_x509_tim
 	json_object_set_new(o, key, json_string(s));
 }
 
+/* Like mbedtls_x509_dn_gets, but names the Matter attributes (VID, PID, ...) and shows other
+ * unknown attribute types as dotted OIDs instead of "??". */
+static void describe_dn(const mbedtls_x509_name *name, char *out, size_t n)
+{
+	static const struct {
+		const char *dotted;
+		const char *label;
+	} matter[] = {
+		{"1.3.6.1.4.1.37244.1.1", "matter-node-id"}, {"1.3.6.1.4.1.37244.1.3", "matter-icac-id"},
+		{"1.3.6.1.4.1.37244.1.4", "matter-rcac-id"}, {"1.3.6.1.4.1.37244.1.5", "matter-fabric-id"},
+		{"1.3.6.1.4.1.37244.2.1", "VID"},            {"1.3.6.1.4.1.37244.2.2", "PID"},
+	};
+	size_t used = 0;
+	out[0] = 0;
+	for (; name; name = name->next) {
+		if (!name->oid.p)
+			continue;
+		const char *label = NULL;
+		char dotted[64] = "";
+		if (mbedtls_oid_get_attr_short_name(&name->oid, &label) != 0) {
+			mbedtls_oid_get_numeric_string(dotted, sizeof dotted, &name->oid);
+			label = dotted;
+			for (size_t i = 0; i < sizeof matter / sizeof matter[0]; i++)
+				if (strcmp(dotted, matter[i].dotted) == 0)
+					label = matter[i].label;
+		}
+		char val[256];
+		size_t vl = name->val.len < sizeof val - 1 ? name->val.len : sizeof val - 1;
+		for (size_t i = 0; i < vl; i++) {
+			unsigned char c = name->val.p[i];
+			val[i] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+		}
+		val[vl] = 0;
+		int w = snprintf(out + used, n - used, "%s%s=%s", used ? ", " : "", label, val);
+		if (w < 0 || (size_t)w >= n - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
 static void describe_certificate(json_t *o, const buf_t *v)
 {
 	err_t e = {0};
@@ -56,10 +97,10 @@ static void describe_certificate(json_t *o, const buf_t *v)
 	mbedtls_x509_crt_init(&crt);
 	if (mbedtls_x509_crt_parse_der(&crt, der.data, der.len) == 0) {
 		char dn[512];
-		if (mbedtls_x509_dn_gets(dn, sizeof dn, &crt.subject) >= 0)
-			json_object_set_new(o, "subject", json_string(dn));
-		if (mbedtls_x509_dn_gets(dn, sizeof dn, &crt.issuer) >= 0)
-			json_object_set_new(o, "issuer", json_string(dn));
+		describe_dn(&crt.subject, dn, sizeof dn);
+		json_object_set_new(o, "subject", json_string(dn));
+		describe_dn(&crt.issuer, dn, sizeof dn);
+		json_object_set_new(o, "issuer", json_string(dn));
 		describe_set_hex(o, "serial", crt.serial.p, crt.serial.len);
 		describe_set_time(o, "not_before", &crt.valid_from);
 		describe_set_time(o, "not_after", &crt.valid_to);

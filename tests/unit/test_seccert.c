@@ -21,6 +21,7 @@
 #include "crypto/keyfile.h"
 #include "formats/seccert.h"
 #include "formats/seccert_build.h"
+#include "formats/seccert_describe.h"
 
 /* ---- generated inputs ---- */
 
@@ -331,6 +332,26 @@ static void test_keys_and_certs_reencoded(void **state)
 	en = seccert_find_entry(&img, SECCERT_TYPE_PRIV_KEY, 1);
 	testutil_assert_bytes_equal("DER key", en->value.data, en->value.len, der.data, der.len);
 	assert_int_equal(en->value.len, 121);
+	/* The description names the certificate and shows the key only by type and digest. */
+	json_t *d = seccert_describe_entry(seccert_find_entry(&img, SECCERT_TYPE_DEV_CERT, 0));
+	assert_string_equal(json_string_value(json_object_get(d, "subject")), "CN=unit device");
+	assert_string_equal(json_string_value(json_object_get(d, "not_before")), "2024-01-01 00:00:00");
+	assert_string_equal(json_string_value(json_object_get(d, "not_after")), "2034-12-31 23:59:59");
+	json_decref(d);
+	d = seccert_describe_entry(en);
+	assert_string_equal(json_string_value(json_object_get(d, "key_type")), "EC P-256");
+	assert_null(json_object_get(d, "hex"));
+	uint8_t dg[32];
+	char dgh[65];
+	mbedtls_sha256_ret(der.data, der.len, dg, 0);
+	hex_encode_bytes(dg, 32, dgh);
+	assert_string_equal(json_string_value(json_object_get(d, "sha256")), dgh);
+	char *text = json_dumps(d, 0);
+	char keyhex[2 * 121 + 1];
+	hex_encode_bytes(der.data + 7, 16, keyhex);
+	assert_null(strstr(text, keyhex));
+	free(text);
+	json_decref(d);
 	seccert_image_free(&img);
 	seccert_output_free(&out);
 	seccert_spec_free(&s);
@@ -627,6 +648,13 @@ static void test_cli_usage_errors(void **state)
 {
 	(void)state;
 	char *dir = testutil_make_tmpdir();
+	buf_t sample = BUF_INIT;
+	build_sample(&sample);
+	sample.data[0x40 + 13] ^= 0x80;
+	char *bad = testutil_join_path(dir, "bad.bin");
+	testutil_write_file(bad, sample.data, sample.len);
+	free(bad);
+	buf_free_data(&sample);
 	static const struct {
 		const char *args[8];
 		int rc;
@@ -640,6 +668,7 @@ static void test_cli_usage_errors(void **state)
 		{{"--ca-cert", "nope.pem"}, 1, "nope.pem"},
 		{{"--ds-iv", "0011", "--ca-cert", "x"}, 2, "--ds-iv"},
 		{{"dump"}, 2, "usage"},
+		{{"dump", "bad.bin"}, 1, "bad.bin: TLV at offset 0x40 (type 51 (USER_DATA_1) subtype 1): bad CRC"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[12] = {"espfab", "seccert"};

@@ -257,6 +257,15 @@ static void run_case(const char *name)
 		/* ecdsa_key.bin is the big-endian scalar; the eFuse block holds it reversed. */
 		for (size_t i = 0; i < lo.hw[0].ecdsa_scalar_len; i++)
 			assert_int_equal(lo.hw[0].ecdsa_scalar[i], lo.hw[0].efuse_block[31 - i]);
+		if (json_object_get(side, "ecdsa_key.bin")) {
+			char *kp = testutil_join_path(tmp, "ecdsa_key.bin");
+			buf_t want = BUF_INIT;
+			testutil_read_file(kp, &want);
+			testutil_assert_bytes_equal("library ecdsa_key.bin", lo.hw[0].ecdsa_scalar,
+						    lo.hw[0].ecdsa_scalar_len, want.data, want.len);
+			buf_free_data(&want);
+			free(kp);
+		}
 	}
 	seccert_output_free(&lo);
 	seccert_spec_free(&spec);
