@@ -7,8 +7,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/aes.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
@@ -17,6 +19,7 @@
 #include "core/checksum.h"
 #include "core/hex.h"
 #include "core/rng.h"
+#include "crypto/ds.h"
 #include "crypto/ecdsa_efuse.h"
 #include "crypto/keyfile.h"
 #include "formats/seccert.h"
@@ -687,6 +690,101 @@ static void test_cli_usage_errors(void **state)
 	free(dir);
 }
 
+/* The CLI end to end on generated inputs: an RSA DS key without a given HMAC key gets a fresh
+ * one in hmac_key.bin (0600), the image's DS_DATA decrypts with it to the key's modulus, --output
+ * copies the image, and the legacy type gives a cust_flash image. */
+static void test_cli_ds_generated_hmac_key(void **state)
+{
+	(void)state;
+	char *dir = testutil_make_tmpdir();
+	mbedtls_pk_context rsa;
+	gen_rsa_key(&rsa, 1024);
+	buf_t pem = BUF_INIT, cert = BUF_INIT;
+	key_to_pem(&rsa, &pem);
+	make_cert_der(&rsa, "CN=cli ds", &cert);
+	char *kp = testutil_join_path(dir, "k.pem"), *cp = testutil_join_path(dir, "c.der");
+	testutil_write_file(kp, pem.data, pem.len);
+	chmod(kp, 0600);
+	testutil_write_file(cp, cert.data, cert.len);
+	char *argv[] = {"espfab", "seccert", "--private-key=k.pem", "--device-cert", "c.der",
+			"--configure_ds", "--priv_key_algo", "RSA", "1024", "--efuse_key_id", "2",
+			"--target_chip", "esp32c6", "--output", "out.bin", "--skip_flash", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	int rc = testutil_run_espfab(dir, argv, &out, &err);
+	buf_terminate_str(&err);
+	if (rc)
+		fail_msg("espfab seccert: %d %s", rc, (char *)err.data);
+	char *hk = testutil_join_path(dir, "esp_secure_cert_data/hmac_key.bin");
+	struct stat st;
+	assert_int_equal(stat(hk, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	buf_t hmac = BUF_INIT, img = BUF_INIT, copy = BUF_INIT;
+	testutil_read_file(hk, &hmac);
+	assert_int_equal(hmac.len, 32);
+	char *ip = testutil_join_path(dir, "esp_secure_cert_data/esp_secure_cert.bin");
+	char *op = testutil_join_path(dir, "out.bin");
+	testutil_read_file(ip, &img);
+	testutil_read_file(op, &copy);
+	testutil_assert_bytes_equal("--output copy", copy.data, copy.len, img.data, img.len);
+	struct seccert_image im;
+	err_t e = {0};
+	assert_int_equal(seccert_parse_image(img.data, img.len, 0, &im, &e), 0);
+	assert_null(seccert_find_entry(&im, SECCERT_TYPE_PRIV_KEY, 0));
+	const struct seccert_entry *ctx = seccert_find_entry(&im, SECCERT_TYPE_DS_CONTEXT, 0);
+	assert_int_equal(ctx->value.data[4], 2);
+	assert_int_equal(checksum_read_u16le(ctx->value.data + 6), 1024);
+	const struct seccert_entry *dd = seccert_find_entry(&im, SECCERT_TYPE_DS_DATA, 0);
+	assert_int_equal(dd->length, 1220);
+	assert_int_equal(checksum_read_u32le(dd->value.data), 1024 / 32 - 1);
+	uint8_t aes_key[32], iv[16], plain[1200];
+	assert_int_equal(ds_derive_aes_key(hmac.data, aes_key), 0);
+	memcpy(iv, dd->value.data + 4, 16);
+	mbedtls_aes_context aes;
+	mbedtls_aes_init(&aes);
+	mbedtls_aes_setkey_dec(&aes, aes_key, 256);
+	assert_int_equal(mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_DECRYPT, 1200, iv, dd->value.data + 20, plain), 0);
+	mbedtls_aes_free(&aes);
+	mbedtls_mpi n, m;
+	mbedtls_mpi_init(&n);
+	mbedtls_mpi_init(&m);
+	assert_int_equal(mbedtls_rsa_export(mbedtls_pk_rsa(rsa), &n, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(mbedtls_mpi_read_binary_le(&m, plain + 384, 384), 0);
+	assert_int_equal(mbedtls_mpi_cmp_mpi(&m, &n), 0);
+	mbedtls_mpi_free(&n);
+	mbedtls_mpi_free(&m);
+	seccert_image_free(&im);
+
+	/* Legacy cust_flash through the CLI. */
+	char *largv[] = {"espfab", "seccert", "--private-key", "k.pem", "--device-cert", "c.der",
+			 "--secure_cert_type", "cust_flash", "--target_chip", "esp32c6", NULL};
+	assert_int_equal(testutil_run_espfab(dir, largv, &out, &err), 0);
+	img.len = 0;
+	testutil_read_file(ip, &img);
+	assert_int_equal(img.len, 0x6000);
+	assert_int_equal(seccert_parse_image(img.data, img.len, 0, &im, &e), 0);
+	assert_int_equal(im.layout, SECCERT_LAYOUT_LEGACY);
+	const struct seccert_entry *key = seccert_find_entry(&im, SECCERT_TYPE_PRIV_KEY, 0);
+	assert_int_equal(key->length, pem.len + 1);
+	assert_memory_equal(key->value.data, pem.data, pem.len);
+	seccert_image_free(&im);
+
+	buf_wipe_data(&hmac);
+	buf_free_data(&img);
+	buf_free_data(&copy);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	buf_wipe_data(&pem);
+	buf_free_data(&cert);
+	free(hk);
+	free(ip);
+	free(op);
+	free(kp);
+	free(cp);
+	mbedtls_pk_free(&rsa);
+	testutil_remove_tree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_legacy_layouts),
 		cmocka_unit_test(test_csv_rows_and_errors),
 		cmocka_unit_test(test_cli_usage_errors),
+		cmocka_unit_test(test_cli_ds_generated_hmac_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
