@@ -63,13 +63,13 @@ struct seccert_item *seccert_spec_add_item(struct seccert_spec *s, unsigned type
 /* ---- CSV ---- */
 
 #define CSV_COLS 9
-static const char *const csv_columns[CSV_COLS] = {
+static const char *const seccert_csv_columns[CSV_COLS] = {
 	"tlv_type", "tlv_subtype", "data_value", "data_type", "priv_key_type",
 	"algorithm", "key_size", "efuse_id", "efuse_key",
 };
 enum { COL_TYPE, COL_SUBTYPE, COL_VALUE, COL_DTYPE, COL_KTYPE, COL_ALGO, COL_KSIZE, COL_EFID, COL_EFKEY };
 
-struct csv_state {
+struct seccert_csv_state {
 	char **fields;
 	size_t nfields;
 	char ***rows;
@@ -77,7 +77,7 @@ struct csv_state {
 	size_t nrows;
 };
 
-static char *csv_strip_copy(const char *p, size_t n)
+static char *seccert_csv_strip_copy(const char *p, size_t n)
 {
 	while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
 		p++;
@@ -90,20 +90,20 @@ static char *csv_strip_copy(const char *p, size_t n)
 	return s;
 }
 
-static void csv_on_field(void *s, size_t n, void *ctx)
+static void seccert_csv_on_field(void *s, size_t n, void *ctx)
 {
-	struct csv_state *st = ctx;
+	struct seccert_csv_state *st = ctx;
 	char **f = realloc(st->fields, (st->nfields + 1) * sizeof *f);
 	if (!f)
 		abort();
 	st->fields = f;
-	st->fields[st->nfields++] = csv_strip_copy(s ? s : "", s ? n : 0);
+	st->fields[st->nfields++] = seccert_csv_strip_copy(s ? s : "", s ? n : 0);
 }
 
-static void csv_on_row(int c, void *ctx)
+static void seccert_csv_on_row(int c, void *ctx)
 {
 	(void)c;
-	struct csv_state *st = ctx;
+	struct seccert_csv_state *st = ctx;
 	char ***r = realloc(st->rows, (st->nrows + 1) * sizeof *r);
 	size_t *l = realloc(st->row_lens, (st->nrows + 1) * sizeof *l);
 	if (!r || !l)
@@ -116,7 +116,7 @@ static void csv_on_row(int c, void *ctx)
 	st->nfields = 0;
 }
 
-static void csv_state_free(struct csv_state *st)
+static void seccert_csv_state_free(struct seccert_csv_state *st)
 {
 	for (size_t r = 0; r < st->nrows; r++) {
 		for (size_t i = 0; i < st->row_lens[r]; i++)
@@ -130,7 +130,7 @@ static void csv_state_free(struct csv_state *st)
 	free(st->row_lens);
 }
 
-static int csv_parse_uint(const char *s, unsigned max, unsigned *out)
+static int seccert_csv_parse_uint(const char *s, unsigned max, unsigned *out)
 {
 	if (!*s)
 		return -1;
@@ -149,7 +149,7 @@ static int csv_parse_uint(const char *s, unsigned max, unsigned *out)
 }
 
 /* The value of a CSV row as bytes: a file's contents, UTF-8 text, hex or base64. */
-static int csv_decode_value(const char *value, const char *dtype, const char *where, buf_t *out,
+static int seccert_csv_decode_value(const char *value, const char *dtype, const char *where, buf_t *out,
 			    err_t *e)
 {
 	if (strcmp(dtype, "file") == 0) {
@@ -183,18 +183,18 @@ static int csv_decode_value(const char *value, const char *dtype, const char *wh
 			   "%s: unsupported data_type '%s' (file, string, hex or base64)", where, dtype);
 }
 
-static int csv_add_row(struct seccert_spec *s, const char *path, size_t line, char **f, err_t *e)
+static int seccert_csv_add_row(struct seccert_spec *s, const char *path, size_t line, char **f, err_t *e)
 {
 	char where[300];
 	snprintf(where, sizeof where, "%s line %zu", path, line);
 	unsigned type, subtype;
 	if (seccert_lookup_type_name(f[COL_TYPE], &type) != 0 &&
-	    csv_parse_uint(f[COL_TYPE], 255, &type) != 0)
+	    seccert_csv_parse_uint(f[COL_TYPE], 255, &type) != 0)
 		return err_set_msg(e, ERR_CHECK, "%s: unknown tlv_type '%s' (a tool name or 0..254)",
 				   where, f[COL_TYPE]);
 	if (type == SECCERT_TYPE_TLV_END || type == SECCERT_TYPE_INVALID)
 		return err_set_msg(e, ERR_CHECK, "%s: tlv_type %u is reserved", where, type);
-	if (csv_parse_uint(f[COL_SUBTYPE], 254, &subtype) != 0)
+	if (seccert_csv_parse_uint(f[COL_SUBTYPE], 254, &subtype) != 0)
 		return err_set_msg(e, ERR_CHECK, "%s: tlv_subtype '%s' is not a number in 0..254", where,
 				   f[COL_SUBTYPE]);
 	if (!*f[COL_VALUE])
@@ -202,7 +202,7 @@ static int csv_add_row(struct seccert_spec *s, const char *path, size_t line, ch
 	if (!*f[COL_DTYPE])
 		return err_set_msg(e, ERR_CHECK, "%s: missing required 'data_type'", where);
 	buf_t data = BUF_INIT;
-	if (csv_decode_value(f[COL_VALUE], f[COL_DTYPE], where, &data, e)) {
+	if (seccert_csv_decode_value(f[COL_VALUE], f[COL_DTYPE], where, &data, e)) {
 		buf_wipe_data(&data);
 		return -1;
 	}
@@ -232,11 +232,11 @@ static int csv_add_row(struct seccert_spec *s, const char *path, size_t line, ch
 	for (char *p = it->algorithm; *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
-	if (*f[COL_KSIZE] && csv_parse_uint(f[COL_KSIZE], 65535, &it->key_size) != 0)
+	if (*f[COL_KSIZE] && seccert_csv_parse_uint(f[COL_KSIZE], 65535, &it->key_size) != 0)
 		return err_set_msg(e, ERR_CHECK, "%s: key_size '%s' is not a number", where, f[COL_KSIZE]);
 	unsigned id;
 	if (*f[COL_EFID]) {
-		if (csv_parse_uint(f[COL_EFID], 5, &id) != 0)
+		if (seccert_csv_parse_uint(f[COL_EFID], 5, &id) != 0)
 			return err_set_msg(e, ERR_CHECK, "%s: efuse_id '%s' is not in 0..5", where,
 					   f[COL_EFID]);
 		it->efuse_key_id = (int)id;
@@ -253,13 +253,13 @@ int seccert_spec_add_csv(struct seccert_spec *s, const char *csv_path, err_t *e)
 	buf_t text = BUF_INIT;
 	if (fileio_read_file(csv_path, &text, e))
 		return -1;
-	struct csv_state st;
+	struct seccert_csv_state st;
 	memset(&st, 0, sizeof st);
 	struct csv_parser p;
 	int rc = -1;
 	csv_init(&p, 0);
-	if (csv_parse(&p, text.data, text.len, csv_on_field, csv_on_row, &st) != text.len ||
-	    csv_fini(&p, csv_on_field, csv_on_row, &st) != 0) {
+	if (csv_parse(&p, text.data, text.len, seccert_csv_on_field, seccert_csv_on_row, &st) != text.len ||
+	    csv_fini(&p, seccert_csv_on_field, seccert_csv_on_row, &st) != 0) {
 		err_set_msg(e, ERR_CHECK, "%s: CSV syntax error (%s)", csv_path,
 			    csv_strerror(csv_error(&p)));
 		goto done;
@@ -272,10 +272,10 @@ int seccert_spec_add_csv(struct seccert_spec *s, const char *csv_path, err_t *e)
 	for (int c = 0; c < CSV_COLS; c++) {
 		colmap[c] = -1;
 		for (size_t i = 0; i < st.row_lens[0]; i++)
-			if (strcmp(st.rows[0][i], csv_columns[c]) == 0)
+			if (strcmp(st.rows[0][i], seccert_csv_columns[c]) == 0)
 				colmap[c] = (int)i;
 		if (colmap[c] < 0 && c <= COL_DTYPE) {
-			err_set_msg(e, ERR_CHECK, "%s: header has no '%s' column", csv_path, csv_columns[c]);
+			err_set_msg(e, ERR_CHECK, "%s: header has no '%s' column", csv_path, seccert_csv_columns[c]);
 			goto done;
 		}
 	}
@@ -289,13 +289,13 @@ int seccert_spec_add_csv(struct seccert_spec *s, const char *csv_path, err_t *e)
 		}
 		if (!any || f[COL_TYPE][0] == '#')
 			continue;
-		if (csv_add_row(s, csv_path, r + 1, f, e))
+		if (seccert_csv_add_row(s, csv_path, r + 1, f, e))
 			goto done;
 	}
 	rc = 0;
 done:
 	csv_free(&p);
-	csv_state_free(&st);
+	seccert_csv_state_free(&st);
 	buf_wipe_data(&text);
 	return rc;
 }

@@ -240,8 +240,8 @@ json_t *seccert_describe_image(const struct seccert_image *img)
 	return o;
 }
 
-static void text_append(buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_append(buf_t *out, const char *fmt, ...)
+static void describe_append_text(buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void describe_append_text(buf_t *out, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -251,7 +251,7 @@ static void text_append(buf_t *out, const char *fmt, ...)
 	buf_append_str(out, line);
 }
 
-static const char *json_str(const json_t *o, const char *k)
+static const char *describe_get_str(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
@@ -260,10 +260,10 @@ static const char *json_str(const json_t *o, const char *k)
 void seccert_format_text(const json_t *desc, buf_t *out)
 {
 	json_t *entries = json_object_get(desc, "entries");
-	text_append(out, "esp_secure_cert: %s layout, %zu entries", json_str(desc, "layout"),
+	describe_append_text(out, "esp_secure_cert: %s layout, %zu entries", describe_get_str(desc, "layout"),
 		    json_array_size(entries));
-	if (strcmp(json_str(desc, "layout"), "tlv") == 0)
-		text_append(out, ", %lld bytes used, integrity %s",
+	if (strcmp(describe_get_str(desc, "layout"), "tlv") == 0)
+		describe_append_text(out, ", %lld bytes used, integrity %s",
 			    (long long)json_integer_value(json_object_get(desc, "used_bytes")),
 			    json_is_true(json_object_get(desc, "integrity_checked")) ? "verified"
 											: "not present");
@@ -272,51 +272,51 @@ void seccert_format_text(const json_t *desc, buf_t *out)
 	json_t *en;
 	json_array_foreach(entries, i, en)
 	{
-		const char *name = json_str(en, "type_name");
+		const char *name = describe_get_str(en, "type_name");
 		char tn[24];
 		if (!*name) {
 			snprintf(tn, sizeof tn, "TYPE_%lld", (long long)json_integer_value(json_object_get(en, "type")));
 			name = tn;
 		}
-		text_append(out, "  0x%04llx  %-16s sub %-3lld flags 0x%02llx %5lld bytes  ",
+		describe_append_text(out, "  0x%04llx  %-16s sub %-3lld flags 0x%02llx %5lld bytes  ",
 			    (long long)json_integer_value(json_object_get(en, "offset")), name,
 			    (long long)json_integer_value(json_object_get(en, "subtype")),
 			    (long long)json_integer_value(json_object_get(en, "flags")),
 			    (long long)json_integer_value(json_object_get(en, "length")));
-		const char *kind = json_str(en, "kind");
+		const char *kind = describe_get_str(en, "kind");
 		if (strcmp(kind, "certificate") == 0)
-			text_append(out, "%s certificate, subject \"%s\", issuer \"%s\", valid %s .. %s",
-				    json_str(en, "encoding"), json_str(en, "subject"), json_str(en, "issuer"),
-				    json_str(en, "not_before"), json_str(en, "not_after"));
+			describe_append_text(out, "%s certificate, subject \"%s\", issuer \"%s\", valid %s .. %s",
+				    describe_get_str(en, "encoding"), describe_get_str(en, "subject"), describe_get_str(en, "issuer"),
+				    describe_get_str(en, "not_before"), describe_get_str(en, "not_after"));
 		else if (strcmp(kind, "private_key") == 0)
-			text_append(out, "private key (%s%s%s%s), sha256 %s", json_str(en, "storage"),
-				    *json_str(en, "key_type") ? ", " : "", json_str(en, "key_type"),
-				    *json_str(en, "encoding") ? (strcmp(json_str(en, "encoding"), "pem") ? ", DER" : ", PEM") : "",
-				    *json_str(en, "sha256") ? json_str(en, "sha256") : "-");
+			describe_append_text(out, "private key (%s%s%s%s), sha256 %s", describe_get_str(en, "storage"),
+				    *describe_get_str(en, "key_type") ? ", " : "", describe_get_str(en, "key_type"),
+				    *describe_get_str(en, "encoding") ? (strcmp(describe_get_str(en, "encoding"), "pem") ? ", DER" : ", PEM") : "",
+				    *describe_get_str(en, "sha256") ? describe_get_str(en, "sha256") : "-");
 		else if (strcmp(kind, "ds_data") == 0)
-			text_append(out, "DS data, RSA %lld, ciphertext %lld bytes, sha256 %s",
+			describe_append_text(out, "DS data, RSA %lld, ciphertext %lld bytes, sha256 %s",
 				    (long long)json_integer_value(json_object_get(en, "rsa_bits")),
 				    (long long)json_integer_value(json_object_get(en, "ciphertext_length")),
-				    json_str(en, "sha256"));
+				    describe_get_str(en, "sha256"));
 		else if (strcmp(kind, "ds_context") == 0)
-			text_append(out, "DS context, eFuse key id %lld, RSA %lld",
+			describe_append_text(out, "DS context, eFuse key id %lld, RSA %lld",
 				    (long long)json_integer_value(json_object_get(en, "efuse_key_id")),
 				    (long long)json_integer_value(json_object_get(en, "rsa_bits")));
 		else if (strcmp(kind, "sec_cfg") == 0)
-			text_append(out, "security config, key in eFuse block %lld (%s)",
+			describe_append_text(out, "security config, key in eFuse block %lld (%s)",
 				    (long long)json_integer_value(json_object_get(en, "efuse_block")),
-				    json_str(en, "efuse_key_block"));
+				    describe_get_str(en, "efuse_key_block"));
 		else if (strcmp(kind, "integrity") == 0)
-			text_append(out, "integrity sha256 %s", json_str(en, "hex"));
-		else if (*json_str(en, "text"))
-			text_append(out, "\"%s\"", json_str(en, "text"));
-		else if (*json_str(en, "hex"))
-			text_append(out, "%s", json_str(en, "hex"));
+			describe_append_text(out, "integrity sha256 %s", describe_get_str(en, "hex"));
+		else if (*describe_get_str(en, "text"))
+			describe_append_text(out, "\"%s\"", describe_get_str(en, "text"));
+		else if (*describe_get_str(en, "hex"))
+			describe_append_text(out, "%s", describe_get_str(en, "hex"));
 		else
-			text_append(out, "%s, sha256 %s", strcmp(kind, "secret") ? "data" : "secret",
-				    json_str(en, "sha256"));
-		if (*json_str(en, "error"))
-			text_append(out, " [%s]", json_str(en, "error"));
+			describe_append_text(out, "%s, sha256 %s", strcmp(kind, "secret") ? "data" : "secret",
+				    describe_get_str(en, "sha256"));
+		if (*describe_get_str(en, "error"))
+			describe_append_text(out, " [%s]", describe_get_str(en, "error"));
 		buf_append_str(out, "\n");
 	}
 }
