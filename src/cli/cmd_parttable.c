@@ -1,6 +1,7 @@
 /* espfab parttable: the command line of ESP-IDF's gen_esp32part.py. The direction comes from the
  * input's content (binary magic or CSV text); OUTPUT '-' or omitted means stdout. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,8 +170,18 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 			err_set_msg(e, ERR_CHECK, "cannot write to stdout");
 			rc = ERR_CHECK;
 		}
-	} else if (fileio_write_atomic(out_path, out.data, out.len, FILEIO_MODE_PUBLIC, e)) {
-		rc = ERR_CHECK;
+	} else {
+		/* The tool creates the output's folder when it is missing. */
+		char *dir = mem_strdup(out_path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (fileio_make_dirs(dir, 0755, e))
+				rc = ERR_CHECK;
+		}
+		free(dir);
+		if (!rc && fileio_write_atomic(out_path, out.data, out.len, FILEIO_MODE_PUBLIC, e))
+			rc = ERR_CHECK;
 	}
 	(void)out_binary;
 done:

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/argmatch.h"
 #include "core/buf.h"
+#include "core/fileio.h"
 #include "core/hex.h"
 #include "crypto/spake2p.h"
 
@@ -91,7 +92,71 @@ static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 	return 0;
 }
 
+/* spake2p.py reads arguments from "@FILE", one per line (argparse fromfile_prefix_chars). */
+static int spake2p_expand_args(int argc, char **argv, int *out_argc, char ***out_argv, buf_t *store, err_t *e)
+{
+	int n = 0, cap = argc + 1;
+	char **v = calloc((size_t)cap, sizeof *v);
+	size_t *offsets = NULL;
+	size_t noff = 0;
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] != '@' || i == 0) {
+			if (n + 2 > cap)
+				v = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+			v[n++] = argv[i];
+			continue;
+		}
+		buf_t f = BUF_INIT;
+		if (fileio_read_file(argv[i] + 1, &f, e)) {
+			free(v);
+			free(offsets);
+			return -1;
+		}
+		buf_terminate_str(&f);
+		for (char *line = (char *)f.data, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			size_t len = strlen(line);
+			if (len && line[len - 1] == '\r')
+				line[--len] = '\0';
+			offsets = realloc(offsets, (noff + 1) * sizeof *offsets);
+			offsets[noff++] = store->len;
+			buf_append_bytes(store, line, len + 1);
+			if (n + 2 > cap)
+				v = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+			v[n++] = NULL; /* filled once the store stops moving */
+		}
+		buf_free_data(&f);
+	}
+	/* Pointers into the store are set last: appending may have moved it. */
+	size_t k = 0;
+	for (int i = 0; i < n; i++)
+		if (!v[i])
+			v[i] = (char *)store->data + offsets[k++];
+	free(offsets);
+	v[n] = NULL;
+	*out_argc = n;
+	*out_argv = v;
+	return 0;
+}
+
+static int cmd_spake2p_dispatch(int argc, char **argv, err_t *e);
+
 static int cmd_spake2p_run(int argc, char **argv, err_t *e)
+{
+	buf_t store = BUF_INIT;
+	char **args = NULL;
+	int n = 0;
+	if (spake2p_expand_args(argc, argv, &n, &args, &store, e))
+		return ERR_USAGE;
+	int rc = cmd_spake2p_dispatch(n, args, e);
+	free(args);
+	buf_wipe_data(&store);
+	return rc;
+}
+
+static int cmd_spake2p_dispatch(int argc, char **argv, err_t *e)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		spake2p_print_usage(argc < 2 ? stderr : stdout);

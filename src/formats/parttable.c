@@ -387,14 +387,19 @@ int parttable_parse_csv(const char *text, size_t len, const char *source, const 
 			pos++;
 		char *expanded = parttable_expand_vars(raw);
 		free(raw);
-		char *line = parttable_strip(expanded);
-		if (line[0] == '$' && (isalpha((unsigned char)line[1]) || line[1] == '_')) {
+		/* Like the tool, only a variable left unexpanded at the very start of the line is an
+		 * error (checked before stripping). */
+		if (expanded[0] == '$' && (isalpha((unsigned char)expanded[1]) || expanded[1] == '_')) {
 			size_t n = 1;
-			while (isalnum((unsigned char)line[n]) || line[n] == '_')
+			while (isalnum((unsigned char)expanded[n]) || expanded[n] == '_')
 				n++;
 			rc = err_set_msg(e, ERR_CHECK, "%s: line %d: unknown variable '%.*s'", src, line_no,
-					 (int)n - 1, line + 1);
-		} else if (line[0] && line[0] != '#') {
+					 (int)n - 1, expanded + 1);
+			free(expanded);
+			break;
+		}
+		char *line = parttable_strip(expanded);
+		if (line[0] && line[0] != '#') {
 			if (t->count >= PARTTABLE_MAX_ENTRIES)
 				rc = err_set_msg(e, ERR_CHECK, "%s: line %d: more than %d partitions", src, line_no,
 						 PARTTABLE_MAX_ENTRIES);

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hex.h"
@@ -134,6 +135,25 @@ static void test_cli_long_and_glued_options(void **state)
 			    "uWFwqugDNGiEck/po7KHwwMwwqZgN10XuyBajPGuyzUEV/iree4lOrao5GuwnlQ65CJzbeUB49s31EH+NEkg0"
 			    "JVI5MGCQGMMT/SRPFNRODm3wH/MBiehuFc6FJ/NH6Rmzw==\n");
 	buf_free_data(&out);
+
+	/* Arguments from an @file, one per line, as argparse's fromfile_prefix_chars. */
+	char *dir = testutil_make_tmpdir();
+	const char *args = "-p\n20202021\n-s\nU1BBS0UyUCBLZXkgU2FsdA==\n";
+	char *path = testutil_join_path(dir, "args.txt");
+	testutil_write_file(path, args, strlen(args));
+	char *at = malloc(strlen(path) + 2);
+	at[0] = '@';
+	strcpy(at + 1, path);
+	char *argv2[] = {"espfab", "spake2p", "gen-verifier", at, "-i", "1000", NULL};
+	buf_t out2 = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(NULL, argv2, &out2, NULL), 0);
+	buf_terminate_str(&out2);
+	assert_non_null(strstr((char *)out2.data, "uWFwqugDNGiEck/po7KHwwMwwqZgN10"));
+	buf_free_data(&out2);
+	free(at);
+	free(path);
+	testutil_remove_tree(dir);
+	free(dir);
 }
 
 int main(void)
