@@ -22,6 +22,7 @@ static void parttable_print_usage(FILE *f)
 	fprintf(f, "usage: espfab parttable [--flash-size {1MB,2MB,4MB,8MB,16MB,32MB,64MB,128MB}] [--disable-md5sum]\n"
 		   "                        [--no-verify] [--quiet] [--offset OFFSET] [--secure [{v1,v2}]]\n"
 		   "                        [--primary-bootloader-offset OFF] [--recovery-bootloader-offset OFF]\n"
+		   "                        [--extra-partition-subtypes 'TYPE, NAME, HEX' ...]\n"
 		   "                        [--json] INPUT [OUTPUT]\n"
 		   "  INPUT  partitions.csv or a binary table ('-' = stdin); the output is the other form\n"
 		   "  OUTPUT file to write ('-' or omitted = stdout)\n"
@@ -88,6 +89,17 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 			no_verify = 1;
 		} else if (!strcmp(a, "--verify") || !strcmp(a, "-v") || !strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			/* accepted for compatibility: verification is the default and espfab prints no status */
+		} else if (!strcmp(a, "--extra-partition-subtypes")) {
+			/* nargs='*': the entries that follow; each has commas, which keeps INPUT/OUTPUT
+			 * from being swallowed. */
+			while (i + 1 < argc && argv[i + 1][0] != '-' && strchr(argv[i + 1], ',')) {
+				if (parttable_add_extra_subtype(&o, argv[i + 1], e))
+					return ERR_USAGE;
+				i++;
+			}
+		} else if (!strncmp(a, "--extra-partition-subtypes=", 27)) {
+			if (parttable_add_extra_subtype(&o, a + 27, e))
+				return ERR_USAGE;
 		} else if (!strcmp(a, "--secure")) {
 			o.secure = PARTTABLE_SECURE_V1;
 			if (i + 1 < argc && (!strcmp(argv[i + 1], "v1") || !strcmp(argv[i + 1], "v2"))) {
@@ -151,7 +163,7 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 		if (json) {
 			parttable_render_json(&t, &out);
 		} else if (bin) {
-			parttable_render_csv(&t, &out);
+			parttable_render_csv(&t, &o, &out);
 		} else {
 			buf_reserve_bytes(&out, PARTTABLE_BIN_SIZE);
 			if (parttable_encode_binary(&t, &o, out.data, e)) {

@@ -72,6 +72,16 @@ static const struct parttable_keyword *parttable_subtype_keywords(int type)
 	}
 }
 
+static char *parttable_strip_spaces(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
 static const char *parttable_keyword_name(const struct parttable_keyword *k, int v)
 {
 	for (; k->name; k++)
@@ -88,6 +98,78 @@ const char *parttable_type_name(uint8_t type)
 const char *parttable_subtype_name(uint8_t type, uint8_t subtype)
 {
 	return parttable_keyword_name(parttable_subtype_keywords(type), subtype);
+}
+
+#define PARTTABLE_KEYWORDS_MAX 64
+
+/* The subtype keywords of a type with the extra ones merged in the way the tool's dictionary
+ * update does: an existing name takes the new value in place, a new name goes at the end. */
+static void parttable_merge_keywords(const struct parttable_options *o, int type, struct parttable_keyword *out)
+{
+	size_t n = 0;
+	for (const struct parttable_keyword *k = parttable_subtype_keywords(type); k->name; k++)
+		out[n++] = *k;
+	for (size_t i = 0; o && i < o->extra_subtype_count; i++) {
+		const struct parttable_extra_subtype *x = &o->extra_subtypes[i];
+		if (x->type != type)
+			continue;
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (!strcmp(out[k].name, x->name))
+				break;
+		if (k == n && n + 1 < PARTTABLE_KEYWORDS_MAX)
+			n++;
+		out[k].name = x->name;
+		out[k].value = x->value;
+	}
+	out[n].name = NULL;
+}
+
+int parttable_add_extra_subtype(struct parttable_options *o, const char *spec, err_t *e)
+{
+	char *copy = mem_strdup(spec), *fields[3] = {NULL, NULL, NULL};
+	int nf = 0;
+	for (char *s = copy; s && nf < 3;) {
+		char *comma = strchr(s, ',');
+		if (comma)
+			*comma = '\0';
+		fields[nf++] = parttable_strip_spaces(s);
+		s = comma ? comma + 1 : NULL;
+	}
+	int rc = 0;
+	int type = -1;
+	for (const struct parttable_keyword *k = parttable_types; nf == 3 && k->name; k++)
+		if (!strcmp(k->name, fields[0]))
+			type = k->value;
+	char *end = NULL;
+	unsigned long v = nf == 3 ? strtoul(fields[2], &end, 16) : 0;
+	if (nf != 3) {
+		rc = err_set_msg(e, ERR_USAGE, "Error parsing custom subtypes: '%s' is not 'type, name, value'", spec);
+	} else if (type < 0) {
+		rc = err_set_msg(e, ERR_USAGE, "Error parsing custom subtypes: Invalid partition type '%s'", fields[0]);
+	} else if (!fields[2][0] || *end || v > 0xFF) {
+		rc = err_set_msg(e, ERR_USAGE, "Error parsing custom subtypes: value '%s' is not a hex byte", fields[2]);
+	} else if (!fields[1][0] || strlen(fields[1]) >= sizeof o->extra_subtypes[0].name) {
+		rc = err_set_msg(e, ERR_USAGE, "Error parsing custom subtypes: bad name '%s'", fields[1]);
+	} else if (o->extra_subtype_count >= PARTTABLE_EXTRA_SUBTYPES_MAX) {
+		rc = err_set_msg(e, ERR_USAGE, "Error parsing custom subtypes: more than %d", PARTTABLE_EXTRA_SUBTYPES_MAX);
+	} else {
+		struct parttable_keyword kw[PARTTABLE_KEYWORDS_MAX];
+		parttable_merge_keywords(o, type, kw);
+		for (size_t k = 0; kw[k].name && !rc; k++)
+			if (kw[k].value == (int)v)
+				rc = err_set_msg(e, ERR_USAGE,
+						 "Error parsing custom subtypes: Found duplicate value in partition subtype "
+						 "(0x%02lx is already '%s')", v, kw[k].name);
+	}
+	if (!rc) {
+		struct parttable_extra_subtype *x = &o->extra_subtypes[o->extra_subtype_count++];
+		x->type = (uint8_t)type;
+		x->value = (uint8_t)v;
+		strcpy(x->name, fields[1]);
+	}
+	free(copy);
+	return rc;
 }
 
 void parttable_default_options(struct parttable_options *o)
@@ -251,16 +333,6 @@ static char *parttable_expand_vars(const char *line)
 	return (char *)b.data;
 }
 
-static char *parttable_strip(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
 static int parttable_check_range(int64_t v, int64_t max, const char *what, err_t *e)
 {
 	if (v < 0 || v > max)
@@ -284,7 +356,7 @@ static int parttable_parse_line(char *line, int line_no, const struct parttable_
 		char *comma = strchr(s, ',');
 		if (comma)
 			*comma = '\0';
-		fields[nf++] = parttable_strip(s);
+		fields[nf++] = parttable_strip_spaces(s);
 		s = comma ? comma + 1 : NULL;
 	}
 	memset(p, 0, sizeof *p);
@@ -305,9 +377,11 @@ static int parttable_parse_line(char *line, int line_no, const struct parttable_
 		if (p->type == PARTTABLE_TYPE_APP)
 			return err_set_msg(e, ERR_CHECK, "App partition cannot have an empty subtype");
 		v = PARTTABLE_SUBTYPE_UNDEFINED;
-	} else if (parttable_parse_int(fields[2], parttable_subtype_keywords(p->type), &v, e) ||
-		   parttable_check_range(v, 0xFF, "subtype", e)) {
-		return -1;
+	} else {
+		struct parttable_keyword kw[PARTTABLE_KEYWORDS_MAX];
+		parttable_merge_keywords(o, p->type, kw);
+		if (parttable_parse_int(fields[2], kw, &v, e) || parttable_check_range(v, 0xFF, "subtype", e))
+			return -1;
 	}
 	p->subtype = (uint8_t)v;
 
@@ -398,7 +472,7 @@ int parttable_parse_csv(const char *text, size_t len, const char *source, const 
 			free(expanded);
 			break;
 		}
-		char *line = parttable_strip(expanded);
+		char *line = parttable_strip_spaces(expanded);
 		if (line[0] && line[0] != '#') {
 			if (t->count >= PARTTABLE_MAX_ENTRIES)
 				rc = err_set_msg(e, ERR_CHECK, "%s: line %d: more than %d partitions", src, line_no,
@@ -714,7 +788,7 @@ static void parttable_append_size(buf_t *b, uint32_t v)
 	buf_append_str(b, s);
 }
 
-void parttable_render_csv(const struct parttable *t, buf_t *out)
+void parttable_render_csv(const struct parttable *t, const struct parttable_options *o, buf_t *out)
 {
 	buf_append_str(out, "# ESP-IDF Partition Table\n# Name, Type, SubType, Offset, Size, Flags\n");
 	for (size_t i = 0; i < t->count; i++) {
@@ -726,7 +800,9 @@ void parttable_render_csv(const struct parttable *t, buf_t *out)
 		snprintf(num, sizeof num, "%u", p->type);
 		buf_append_str(out, tn ? tn : num);
 		buf_append_byte(out, ',');
-		const char *sn = parttable_subtype_name(p->type, p->subtype);
+		struct parttable_keyword kw[PARTTABLE_KEYWORDS_MAX];
+		parttable_merge_keywords(o, p->type, kw);
+		const char *sn = parttable_keyword_name(kw, p->subtype);
 		snprintf(num, sizeof num, "%u", p->subtype);
 		buf_append_str(out, sn ? sn : num);
 		snprintf(num, sizeof num, ",0x%" PRIx32 ",", p->offset);
@@ -788,7 +864,7 @@ int parttable_convert(const uint8_t *in, size_t len, const char *source, const s
 		if (json) {
 			parttable_render_json(t, out);
 		} else if (binary_in) {
-			parttable_render_csv(t, out);
+			parttable_render_csv(t, o, out);
 		} else {
 			buf_reserve_bytes(out, PARTTABLE_BIN_SIZE);
 			if (parttable_encode_binary(t, o, out->data + out->len, e)) {

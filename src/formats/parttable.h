@@ -44,6 +44,15 @@ struct parttable {
 
 enum parttable_secure { PARTTABLE_SECURE_NONE, PARTTABLE_SECURE_V1, PARTTABLE_SECURE_V2 };
 
+#define PARTTABLE_EXTRA_SUBTYPES_MAX 16
+
+/* A subtype name added with --extra-partition-subtypes ("data, my_subtype, 0x40"). */
+struct parttable_extra_subtype {
+	uint8_t type;
+	uint8_t value;
+	char name[32];
+};
+
 struct parttable_options {
 	uint32_t table_offset;	 /* --offset, default 0x8000 */
 	int disable_md5;	 /* --disable-md5sum */
@@ -53,9 +62,13 @@ struct parttable_options {
 	uint32_t primary_bootloader_offset;
 	int has_recovery_bootloader_offset;
 	uint32_t recovery_bootloader_offset;
+	size_t extra_subtype_count;
+	struct parttable_extra_subtype extra_subtypes[PARTTABLE_EXTRA_SUBTYPES_MAX];
 };
 
 void parttable_default_options(struct parttable_options *o);
+/* Adds one "TYPE, NAME, HEXVALUE" entry as the tool's --extra-partition-subtypes does. */
+int parttable_add_extra_subtype(struct parttable_options *o, const char *spec, err_t *e);
 
 /* CSV text → table, offsets filled in (no verification). source names the input in messages. */
 int parttable_parse_csv(const char *text, size_t len, const char *source, const struct parttable_options *o,
@@ -75,8 +88,9 @@ int parttable_decode_binary(const uint8_t *data, size_t len, const struct partta
 /* 1 when data starts with the entry magic (how the tool tells binary from CSV input). */
 int parttable_is_binary(const uint8_t *data, size_t len);
 
-/* The tool's CSV rendering (header comment lines, keywords, K/M sizes, flags). */
-void parttable_render_csv(const struct parttable *t, buf_t *out);
+/* The tool's CSV rendering (header comment lines, keywords, K/M sizes, flags); o (may be NULL)
+ * supplies extra subtype names. */
+void parttable_render_csv(const struct parttable *t, const struct parttable_options *o, buf_t *out);
 /* {"partitions":[{name,type,type_name,subtype,subtype_name,offset,size,encrypted,readonly}]} */
 void parttable_render_json(const struct parttable *t, buf_t *out);
 
@@ -90,7 +104,7 @@ const struct parttable_entry *parttable_find_by_name(const struct parttable *t, 
 const struct parttable_entry *parttable_find_by_type(const struct parttable *t, int type, int subtype,
 						     const struct parttable_entry *after);
 
-/* Keyword names as the tool spells them; NULL when the value has no name. */
+/* Built-in keyword names as the tool spells them; NULL when the value has no name. */
 const char *parttable_type_name(uint8_t type);
 const char *parttable_subtype_name(uint8_t type, uint8_t subtype);
 

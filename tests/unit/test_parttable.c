@@ -126,7 +126,7 @@ static void test_offset_filling_and_parsing(void **state)
 	assert_int_equal(t.entries[3].flags, PARTTABLE_FLAG_ENCRYPTED | PARTTABLE_FLAG_READONLY);
 
 	buf_t out = BUF_INIT;
-	parttable_render_csv(&t, &out);
+	parttable_render_csv(&t, &o, &out);
 	assert_string_equal((char *)out.data, "# ESP-IDF Partition Table\n# Name, Type, SubType, Offset, Size, Flags\n"
 					      "nvs,data,nvs,0x9000,24K,\n"
 					      "phy_init,data,phy,0xf000,4K,\n"
@@ -266,6 +266,46 @@ static void test_sixteen_char_name(void **state)
 	assert_string_equal(back.entries[0].name, "sixteen_chars_ab");
 }
 
+static void test_extra_subtypes(void **state)
+{
+	(void)state;
+	struct parttable_options o;
+	parttable_default_options(&o);
+	err_t e = {0};
+	assert_int_equal(parttable_add_extra_subtype(&o, "data, my_sub, 40", &e), 0);
+	assert_int_equal(parttable_add_extra_subtype(&o, " app , my_app , 0x2a", &e), 0);
+	static const struct {
+		const char *spec, *named;
+	} bad[] = {
+		{"data, again, 0x40", "duplicate"},
+		{"data, nvs2, 2", "duplicate"},
+		{"0x40, x, 0x41", "'0x40'"},
+		{"data, x", "not 'type, name, value'"},
+		{"data, x, 0x1zz", "0x1zz"},
+		{"data, x, 0x100", "0x100"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(parttable_add_extra_subtype(&o, bad[i].spec, &e), -1);
+		if (!strstr(e.msg, bad[i].named))
+			fail_msg("'%s': message does not name %s: %s", bad[i].spec, bad[i].named, e.msg);
+	}
+	struct parttable t;
+	assert_int_equal(parse_and_verify("x,data,my_sub,,0x1000\ny,app,MY_APP,,64K\n", &o, &t, &e), 0);
+	assert_int_equal(t.entries[0].subtype, 0x40);
+	assert_int_equal(t.entries[1].subtype, 0x2a);
+	buf_t out = BUF_INIT;
+	parttable_render_csv(&t, &o, &out);
+	assert_non_null(strstr((char *)out.data, "x,data,my_sub,0x9000,4K,\ny,app,my_app,0x10000,64K,\n"));
+	out.len = 0;
+	parttable_render_csv(&t, NULL, &out);
+	assert_non_null(strstr((char *)out.data, "x,data,64,0x9000,4K,\ny,app,42,0x10000,64K,\n"));
+	buf_free_data(&out);
+	/* Without the extra entry the name is unknown and the message lists the known ones. */
+	parttable_default_options(&o);
+	assert_int_equal(parse_and_verify("x,data,my_sub,,0x1000\n", &o, &t, &e), -1);
+	assert_non_null(strstr(e.msg, "'my_sub'"));
+}
+
 static void test_cli(void **state)
 {
 	(void)state;
@@ -330,6 +370,19 @@ static void test_cli(void **state)
 	assert_string_equal(json_string_value(json_object_get(f, "type_name")), "app");
 	json_decref(j);
 
+	/* --extra-partition-subtypes before the positional arguments. */
+	const char *custom = "x,data,my_sub,,0x1000\n";
+	char *ccsv = testutil_join_path(dir, "custom.csv");
+	testutil_write_file(ccsv, custom, strlen(custom));
+	char *a8[] = {"espfab", "parttable", "--extra-partition-subtypes", "data, my_sub, 0x40", ccsv, bin, NULL};
+	assert_int_equal(testutil_run_espfab(dir, a8, &out, &err), 0);
+	char *a9[] = {"espfab", "parttable", "--extra-partition-subtypes", "data, my_sub, 0x40", bin, NULL};
+	out.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, a9, &out, &err), 0);
+	buf_terminate_str(&out);
+	assert_non_null(strstr((char *)out.data, "\nx,data,my_sub,0x9000,4K,\n"));
+	free(ccsv);
+
 	buf_free_data(&out);
 	buf_free_data(&err);
 	testutil_remove_tree(dir);
@@ -344,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_entry_limit),
 		cmocka_unit_test(test_bad_binary_is_rejected),
 		cmocka_unit_test(test_sixteen_char_name),
+		cmocka_unit_test(test_extra_subtypes),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

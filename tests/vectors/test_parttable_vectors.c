@@ -134,7 +134,7 @@ static void test_library_every_case(void **state)
 		if (parttable_decode_binary(want.data, want.len, &o, back, &e))
 			fail_msg("%s: decode: %s", *c, e.msg);
 		assert_int_equal(parttable_verify(back, &o, &e), 0);
-		parttable_render_csv(back, &csv);
+		parttable_render_csv(back, &o, &csv);
 		testutil_read_file(rt_path, &rt);
 		testutil_assert_bytes_equal("roundtrip.csv", csv.data, csv.len, rt.data, rt.len);
 		assert_int_equal(parttable_encode_binary(back, &o, bin, &e), 0);
