@@ -221,8 +221,13 @@ static int parttable_python_int(const char *s, size_t n, int64_t *out)
 	}
 	if (!n || *s == '_' || s[n - 1] == '_')
 		return 0;
+	/* A decimal literal may not have leading zeros unless it is all zeros ("010" is refused). */
+	if (base == 10 && s[0] == '0')
+		for (size_t k = 1; k < n; k++)
+			if (s[k] != '0' && s[k] != '_')
+				return 0;
 	uint64_t v = 0;
-	int overflow = 0, nonzero = 0;
+	int overflow = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '_') {
 			if (s[i + 1] == '_')
@@ -232,20 +237,11 @@ static int parttable_python_int(const char *s, size_t n, int64_t *out)
 		int d = parttable_digit_value(s[i]);
 		if (d >= base)
 			return 0;
-		if (d)
-			nonzero = 1;
-		/* A decimal literal may not have leading zeros unless it is all zeros. */
-		if (base == 10 && i == 0 && d == 0 && n > 1) {
-			for (size_t k = 1; k < n; k++)
-				if (s[k] != '0' && s[k] != '_')
-					return 0;
-		}
 		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			overflow = 1;
 		else
 			v = v * (uint64_t)base + (uint64_t)d;
 	}
-	(void)nonzero;
 	if (overflow || v > INT64_MAX)
 		v = INT64_MAX;
 	*out = neg ? -(int64_t)v : (int64_t)v;
