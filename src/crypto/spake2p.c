@@ -62,8 +62,18 @@ static int spake2p_derive_ws(uint32_t passcode, const uint8_t *salt, size_t salt
 int spake2p_compute_verifier(uint32_t passcode, const uint8_t *salt, size_t salt_len,
 			     uint32_t iterations, uint8_t verifier[SPAKE2P_VERIFIER_LEN], err_t *e)
 {
-	if (spake2p_check_passcode(passcode, e) || spake2p_check_params(salt_len, iterations, e))
+	if (spake2p_check_params(salt_len, iterations, e))
 		return -1;
+	return spake2p_compute_verifier_unbounded(passcode, salt, salt_len, iterations, verifier, e);
+}
+
+int spake2p_compute_verifier_unbounded(uint32_t passcode, const uint8_t *salt, size_t salt_len,
+				       uint32_t iterations, uint8_t verifier[SPAKE2P_VERIFIER_LEN], err_t *e)
+{
+	if (spake2p_check_passcode(passcode, e))
+		return -1;
+	if (iterations == 0)
+		return err_set_msg(e, ERR_CHECK, "iteration count 0 is out of range");
 	uint8_t ws[2 * SPAKE2P_WS_HALF];
 	if (spake2p_derive_ws(passcode, salt, salt_len, iterations, ws, e))
 		return -1;

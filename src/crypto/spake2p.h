@@ -26,4 +26,9 @@ int spake2p_check_params(size_t salt_len, uint32_t iterations, err_t *e);
 int spake2p_compute_verifier(uint32_t passcode, const uint8_t *salt, size_t salt_len,
 			     uint32_t iterations, uint8_t verifier[SPAKE2P_VERIFIER_LEN], err_t *e);
 
+/* The same computation without the salt and iteration bounds (the passcode is still checked):
+ * for checking verifiers that other tools made from out-of-spec parameters. */
+int spake2p_compute_verifier_unbounded(uint32_t passcode, const uint8_t *salt, size_t salt_len,
+				       uint32_t iterations, uint8_t verifier[SPAKE2P_VERIFIER_LEN], err_t *e);
+
 #endif

@@ -432,6 +432,22 @@ int payload_parse_manual(const char *s, struct payload *p, err_t *e)
 	return 0;
 }
 
+int payload_group_manual(const char *code, char out[PAYLOAD_MANUAL_GROUPED_MAX], err_t *e)
+{
+	size_t n = strlen(code);
+	for (size_t i = 0; i < n; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return err_set_msg(e, ERR_CHECK, "manual code '%.32s': '%c' is not a digit", code, code[i]);
+	if (n == 11)
+		snprintf(out, PAYLOAD_MANUAL_GROUPED_MAX, "%.4s-%.3s-%.4s", code, code + 4, code + 7);
+	else if (n == 21)
+		snprintf(out, PAYLOAD_MANUAL_GROUPED_MAX, "%.4s-%.3s-%.4s\n%.4s-%.3s-%.2s-%.1s", code, code + 4,
+			 code + 7, code + 11, code + 15, code + 18, code + 20);
+	else
+		return err_set_msg(e, ERR_CHECK, "manual code '%.32s' has %zu digits (11 or 21 expected)", code, n);
+	return 0;
+}
+
 int payload_parse_string(const char *s, struct payload *p, int *is_qr, err_t *e)
 {
 	int qr = strncmp(s, "MT:", 3) == 0;

@@ -74,6 +74,11 @@ int payload_encode_base38(const uint8_t *data, size_t n, char *out, size_t out_s
 /* Decodes into out (capacity out_size); *out_len is the byte count. */
 int payload_decode_base38(const char *s, uint8_t *out, size_t out_size, size_t *out_len, err_t *e);
 
+/* The manual code grouped for people, as esp-matter-mfg-tool writes it: 11 digits as
+ * "dddd-ddd-dddd", 21 digits as "dddd-ddd-dddd\ndddd-ddd-dd-d" (two label lines). */
+#define PAYLOAD_MANUAL_GROUPED_MAX 32
+int payload_group_manual(const char *code, char out[PAYLOAD_MANUAL_GROUPED_MAX], err_t *e);
+
 /* Verhoeff check digit ('0'..'9') of a string of decimal digits. */
 char payload_verhoeff_digit(const char *digits);
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "formats/payload.h"
 
@@ -239,12 +240,101 @@ static void test_cli_reproduces_every_row(void **state)
 	json_decref(meta);
 }
 
+/* One record of onb_codes.csv: fields may be quoted and hold a line break. */
+static int read_csv_record(const char **pos, char fields[][64], int max)
+{
+	const char *p = *pos;
+	int n = 0;
+	if (!*p)
+		return 0;
+	while (n < max) {
+		size_t len = 0;
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+				if (*p == '"')
+					p++;
+				if (len < 63)
+					fields[n][len++] = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',' && *p != '\n' && *p != '\r')
+				if (len < 63)
+					fields[n][len++] = *p++;
+		}
+		fields[n++][len] = '\0';
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		while (*p == '\r' || *p == '\n')
+			p++;
+		break;
+	}
+	*pos = p;
+	return n;
+}
+
+/* The Matter manufacturing tool's onb_codes.csv (../shared/vectors/mfg) holds the same kind of
+ * codes, for other VID/PID/flow values: decode, re-encode and group them as the tool wrote them. */
+static void test_mfg_onboarding_codes(void **state)
+{
+	(void)state;
+	if (!testutil_vectors_dir())
+		skip();
+	char *set = testutil_vector_path("mfg", NULL);
+	struct stat st;
+	int have = stat(set, &st) == 0;
+	free(set);
+	if (!have)
+		skip();
+	char **cases = testutil_list_cases("mfg");
+	int checked = 0;
+	for (char **c = cases; *c; c++) {
+		char *dir = testutil_vector_path("mfg", *c);
+		char *cj = testutil_join_path(dir, "case.json"), *oc = testutil_join_path(dir, "onb_codes.csv");
+		json_t *meta = testutil_load_json(cj);
+		assert_non_null(meta);
+		buf_t text = BUF_INIT;
+		testutil_read_file(oc, &text);
+		const char *pos = (const char *)text.data;
+		char f[4][64];
+		assert_int_equal(read_csv_record(&pos, f, 4), 4);
+		assert_string_equal(f[0], "qrcode");
+		while (read_csv_record(&pos, f, 4) == 4) {
+			struct payload p;
+			err_t e = {0};
+			if (payload_parse_qr(f[0], &p, &e))
+				fail_msg("%s: %s", *c, e.msg);
+			assert_int_equal(p.discriminator, strtoul(f[2], NULL, 10));
+			assert_int_equal(p.passcode, strtoul(f[3], NULL, 10));
+			assert_int_equal(p.passcode, json_integer_value(json_object_get(meta, "passcode")));
+			assert_int_equal(p.vid, strtoul(json_string_value(json_object_get(meta, "vendor_id")), NULL, 0));
+			assert_int_equal(p.pid, strtoul(json_string_value(json_object_get(meta, "product_id")), NULL, 0));
+			char qr[PAYLOAD_QR_MAX], m[PAYLOAD_MANUAL_MAX], g[PAYLOAD_MANUAL_GROUPED_MAX];
+			assert_int_equal(payload_encode_qr(&p, qr, sizeof qr, &e), 0);
+			assert_string_equal(qr, f[0]);
+			assert_int_equal(payload_encode_manual(&p, p.flow != PAYLOAD_FLOW_STANDARD, m, &e), 0);
+			assert_int_equal(payload_group_manual(m, g, &e), 0);
+			assert_string_equal(g, f[1]);
+			checked++;
+		}
+		buf_free_data(&text);
+		json_decref(meta);
+		free(cj), free(oc), free(dir);
+	}
+	assert_true(checked > 0);
+	testutil_free_list(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_library_encodes_every_row),
 		cmocka_unit_test(test_library_parses_every_row),
 		cmocka_unit_test(test_cli_reproduces_every_row),
+		cmocka_unit_test(test_mfg_onboarding_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
