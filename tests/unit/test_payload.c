@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/payload.h"
@@ -205,6 +206,48 @@ static void test_extension_data_matches_sdk(void **state)
 	assert_non_null(strstr(e.msg, "twice"));
 }
 
+/* Random strings and mutated valid codes: decoded or refused with a message, never a crash. */
+static void test_random_strings_are_handled(void **state)
+{
+	(void)state;
+	static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-.:Tabc ";
+	const char *seeds[] = {"MT:Y.K9042C00KA0648G00", "MT:M5L90MP500K64J0A33P0SET70.QT52B.E23-WZE0WISA0DK5N1K8SQ1RYCU1O0",
+			       "34970112332", "749701123365521327687"};
+	srand(4242);
+	int ok = 0, refused = 0;
+	for (int round = 0; round < 5000; round++) {
+		char s[128];
+		const char *seed = seeds[rand() % 4];
+		snprintf(s, sizeof s, "%s", seed);
+		size_t n = strlen(s);
+		int edits = 1 + rand() % 3;
+		for (int k = 0; k < edits; k++) {
+			int what = rand() % 3;
+			if (what == 0 && n)
+				s[rand() % (int)n] = alphabet[rand() % (int)(sizeof alphabet - 1)];
+			else if (what == 1 && n)
+				s[--n] = '\0';
+			else if (n + 1 < sizeof s) {
+				s[n++] = alphabet[rand() % (int)(sizeof alphabet - 1)];
+				s[n] = '\0';
+			}
+		}
+		struct payload p;
+		err_t e = {0};
+		if (payload_parse_string(s, &p, NULL, &e) == 0) {
+			ok++;
+			char qr[PAYLOAD_QR_MAX];
+			if (!strncmp(s, "MT:", 3) && payload_encode_qr(&p, qr, sizeof qr, &e) == 0)
+				assert_int_equal(strncmp(qr, "MT:", 3), 0);
+		} else {
+			refused++;
+			assert_true(e.msg[0] != '\0');
+		}
+	}
+	assert_true(refused > 0);
+	(void)ok;
+}
+
 static void test_cli(void **state)
 {
 	(void)state;
@@ -265,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_manual_code_rules),
 		cmocka_unit_test(test_base38_groups),
 		cmocka_unit_test(test_extension_data_matches_sdk),
+		cmocka_unit_test(test_random_strings_are_handled),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
