@@ -1,7 +1,6 @@
-/* parttable: the ESP-IDF partition table, as gen_esp32part.py (v1.5) reads and writes it:
- * partitions.csv (keywords, K/M suffixes, offsets filled in with the tool's alignment rules,
- * flags) to the 0xC00-byte binary table with its MD5 entry, and the binary back to the tool's
- * CSV rendering; plus lookups the provisioning engine needs (partition by name or type). */
+/* parttable: the ESP-IDF partition table as gen_esp32part.py (v1.5) handles it: partitions.csv to
+ * the 0xC00-byte binary with its MD5 entry and back to the tool's CSV rendering, with the tool's
+ * checks, plus the lookups (by name, by type/subtype) the provisioning engine needs. */
 #ifndef ESPFAB_FORMATS_PARTTABLE_H
 #define ESPFAB_FORMATS_PARTTABLE_H
 
