@@ -400,6 +400,16 @@ void nvs_read_format_value(const struct nvs_read_value *v, buf_t *out)
 	buf_terminate_str(out);
 }
 
+bool nvs_read_is_secret(const struct nvs_read_value *v)
+{
+	static const char *const exact[] = {"dac-key", "sta.pswd", "ap.passwd", "sta.pmk",
+					    "ap.pmk_info", NULL};
+	for (int i = 0; exact[i]; i++)
+		if (!strcmp(v->key, exact[i]))
+			return true;
+	return strstr(v->key, "priv") || strstr(v->key, "passw") || strstr(v->key, "secret");
+}
+
 static const char *nvs_read_name_entry_state(enum nvs_read_entry_state s)
 {
 	switch (s) {
@@ -451,12 +461,19 @@ void nvs_read_format_listing(const struct nvs_read_result *r, buf_t *out)
 				 nvs_type_name(v->type),
 				 nvs_type_is_int(v->type) ? (size_t)nvs_type_width(v->type)
 							  : v->data.len);
-		if (n > 128) {
-			buf_append_bytes(out, t, 128);
-			buf_append_str(out, "...");
-		} else {
-			buf_append_bytes(out, t, n);
+		if (nvs_read_is_secret(v)) {
+			n = 0;
+			buf_append_str(out, "(secret, not shown)");
 		}
+		for (size_t k = 0; k < n && k < 128; k++) {
+			unsigned char c = (unsigned char)t[k];
+			if (c < 0x20 || c == 0x7F || c == '\\')
+				nvs_read_appendf(out, "\\x%02x", c);
+			else
+				buf_append_byte(out, c);
+		}
+		if (n > 128)
+			buf_append_str(out, "...");
 		buf_append_str(out, "\n");
 		buf_wipe_data(&txt);
 	}
@@ -484,7 +501,11 @@ static json_t *nvs_read_value_json(const struct nvs_read_value *v)
 	buf_t txt = BUF_INIT;
 	nvs_read_format_value(v, &txt);
 	json_t *val = NULL;
-	if (nvs_type_is_int(v->type)) {
+	if (nvs_read_is_secret(v)) {
+		json_object_set_new(o, "redacted", json_true());
+		json_object_set_new(o, "size", json_integer((json_int_t)v->data.len));
+		val = json_null();
+	} else if (nvs_type_is_int(v->type)) {
 		if (nvs_type_is_signed(v->type) || v->num <= INT64_MAX)
 			val = json_integer(strtoll((const char *)txt.data, NULL, 10));
 		else

@@ -79,7 +79,11 @@ const struct nvs_read_value *nvs_read_find_value(const struct nvs_read_result *r
 /* Text of a value: decimal for integers, the text of a string (without NUL), hex for blobs. */
 void nvs_read_format_value(const struct nvs_read_value *v, buf_t *out);
 const char *nvs_read_name_page_state(uint32_t state);
-/* Human-readable listing and a JSON document of everything decoded. */
+/* True for values that hold secrets (the Matter DAC private key, Wi-Fi passphrases and PMKs):
+ * listings and JSON show their size only. */
+bool nvs_read_is_secret(const struct nvs_read_value *v);
+/* Human-readable listing and a JSON document of everything decoded, secrets withheld; control
+ * characters in strings are escaped in the listing. */
 void nvs_read_format_listing(const struct nvs_read_result *r, buf_t *out);
 json_t *nvs_read_to_json(const struct nvs_read_result *r);
 

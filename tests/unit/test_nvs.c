@@ -418,6 +418,43 @@ static void test_reader_uses_sequence_order(void **state)
 	nvs_list_free(&l);
 }
 
+/* Listings and JSON never show a private key; strings are escaped for the terminal. */
+static void test_reader_withholds_secrets(void **state)
+{
+	(void)state;
+	struct nvs_list l;
+	nvs_list_init(&l);
+	err_t e = {0};
+	uint8_t dac[32];
+	memset(dac, 0xA7, sizeof dac);
+	assert_int_equal(nvs_list_add_namespace(&l, "chip-factory", &e), 0);
+	assert_int_equal(nvs_list_add_blob(&l, "dac-key", dac, sizeof dac, &e), 0);
+	assert_int_equal(nvs_list_add_string(&l, "esc", "a\x1b[2Jb", &e), 0);
+	buf_t img = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, 0x3000, 2, &img, &e), 0);
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &r, &e), 0);
+	const struct nvs_read_value *v = nvs_read_find_value(&r, "chip-factory", "dac-key");
+	assert_non_null(v);
+	assert_true(nvs_read_is_secret(v));
+	testutil_assert_bytes_equal("dac-key", v->data.data, v->data.len, dac, sizeof dac);
+	buf_t txt = BUF_INIT;
+	nvs_read_format_listing(&r, &txt);
+	assert_null(strstr((char *)txt.data, "a7a7a7a7"));
+	assert_non_null(strstr((char *)txt.data, "dac-key blob (32 bytes) = (secret, not shown)"));
+	assert_non_null(strstr((char *)txt.data, "a\\x1b[2Jb"));
+	json_t *j = nvs_read_to_json(&r);
+	char *dump = json_dumps(j, 0);
+	assert_null(strstr(dump, "a7a7a7a7"));
+	assert_non_null(strstr(dump, "\"redacted\": true"));
+	free(dump);
+	json_decref(j);
+	buf_free_data(&txt);
+	nvs_read_free(&r);
+	buf_free_data(&img);
+	nvs_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_csv_quirks),
 		cmocka_unit_test(test_list_api_checks),
 		cmocka_unit_test(test_reader_uses_sequence_order),
+		cmocka_unit_test(test_reader_withholds_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
