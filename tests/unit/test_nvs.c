@@ -455,6 +455,46 @@ static void test_reader_withholds_secrets(void **state)
 	nvs_list_free(&l);
 }
 
+/* Mutated CSV text never crashes the parser or the writer (run under ASan/UBSan in CI). */
+static void test_csv_mutations_do_not_crash(void **state)
+{
+	(void)state;
+	const char *base = "key,type,encoding,value\n# c\nns,namespace,,\na,data,u8,7\n"
+			   "b,data,string,\"x,\"\"y\"\"\"\nc,data,hex2bin,00ff\nd,data,base64,AQID\n"
+			   "e,data,blob_fill(8;0x00),hi\nsta.ssid,data,string,n\n"
+			   "ap.ssid,data,string,s\nap.passwd,data,string,p\nap.authmode,data,u8,3\n"
+			   "f,data,i64,-5\n";
+	static const char alphabet[] = ",\"\n\r#x0_-=()9;\xc3\xa9 ";
+	size_t n = strlen(base);
+	char *text = malloc(n + 1);
+	for (unsigned seed = 0; seed < 400; seed++) {
+		memcpy(text, base, n + 1);
+		uint8_t noise[16];
+		fill_pattern(noise, sizeof noise, seed + 1);
+		for (int k = 0; k < 4; k++)
+			text[(noise[2 * k] | noise[2 * k + 1] << 8) % n] =
+				alphabet[noise[8 + k] % (sizeof alphabet - 1)];
+		struct nvs_list l;
+		nvs_list_init(&l);
+		struct nvs_csv_parser p;
+		nvs_csv_init_parser(&p, &l, "/nonexistent");
+		err_t e = {0};
+		if (nvs_csv_parse_text(&p, "m.csv", text, n, &e) == 0) {
+			buf_t img = BUF_INIT;
+			if (nvs_write_partition(&l, 0x3000, 1 + seed % 2, &img, &e) == 0)
+				assert_int_equal(img.len, 0x3000);
+			else
+				assert_true(e.msg[0] != '\0');
+			buf_free_data(&img);
+		} else {
+			assert_non_null(strstr(e.msg, "m.csv"));
+		}
+		nvs_csv_free_parser(&p);
+		nvs_list_free(&l);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_list_api_checks),
 		cmocka_unit_test(test_reader_uses_sequence_order),
 		cmocka_unit_test(test_reader_withholds_secrets),
+		cmocka_unit_test(test_csv_mutations_do_not_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
