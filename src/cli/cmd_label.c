@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/fileio.h"
+#include "formats/payload.h"
 #include "label/label_layout.h"
 #include "label/label_png.h"
 #include "label/label_print.h"
@@ -15,7 +16,7 @@
 #include "label/label_zpl.h"
 
 #define LABEL_USAGE                                                                                   \
-	"usage: espfab label --qr STRING --manual CODE [--serial S] [--product P] [--template F]\n"   \
+	"usage: espfab label --qr STRING [--manual CODE] [--serial S] [--product P] [--template F]\n" \
 	"                    [--ecc L|M|Q|H] [--dpi N] [--qr-only [--module DOTS | --size DOTS]]\n"                   \
 	"                    (--png OUT | --zpl OUT | --terminal [--inverted] |\n"                       \
 	"                     --print PRINTER [--raw] [--title T] [--wait SECONDS] | --print-to FILE [--raw])\n"
@@ -75,8 +76,9 @@ static int label_parse_args(int argc, char **argv, struct label_args *a, err_t *
 	int outputs = !!a->png + !!a->zpl + a->terminal + (a->print || a->print_to);
 	if (!a->qr)
 		return err_set_msg(e, ERR_USAGE, "--qr is required\n%s", LABEL_USAGE);
-	if (!a->manual && !a->qr_only)
-		return err_set_msg(e, ERR_USAGE, "--manual is required (or --qr-only)\n%s", LABEL_USAGE);
+	if (!a->manual && !a->qr_only && strncmp(a->qr, "MT:", 3) != 0)
+		return err_set_msg(e, ERR_USAGE, "--manual is required unless --qr is a Matter \"MT:\" code\n%s",
+				   LABEL_USAGE);
 	if (outputs != 1)
 		return err_set_msg(e, ERR_USAGE,
 				   "give exactly one of --png, --zpl, --terminal, --print/--print-to\n%s", LABEL_USAGE);
@@ -170,6 +172,26 @@ static int label_show_terminal(const struct label_args *a, const struct label_te
 	return 0;
 }
 
+/* A label whose manual code belongs to another device than its QR code would commission the
+ * wrong device, so for a Matter QR code the manual code is derived from it when not given, and
+ * checked against it when given (passcode, short discriminator, VID/PID when present). */
+static int label_match_codes(const char *qr, const char *manual, char derived[PAYLOAD_MANUAL_MAX], err_t *e)
+{
+	struct payload q, m;
+	if (payload_parse_qr(qr, &q, e))
+		return err_prepend_context(e, "--qr");
+	if (!manual)
+		return payload_encode_manual(&q, q.flow != PAYLOAD_FLOW_STANDARD, derived, e);
+	if (payload_parse_manual(manual, &m, e))
+		return err_prepend_context(e, "--manual");
+	if (m.passcode != q.passcode || (m.discriminator >> 8) != (q.discriminator >> 8) ||
+	    (m.has_vid_pid && (m.vid != q.vid || m.pid != q.pid)))
+		return err_set_msg(e, ERR_CHECK,
+				   "manual code %s does not belong to QR code %s (different passcode, discriminator or "
+				   "VID/PID)", manual, qr);
+	return 0;
+}
+
 static int cmd_label_run(int argc, char **argv, err_t *e)
 {
 	struct label_args a = {0};
@@ -194,7 +216,10 @@ static int cmd_label_run(int argc, char **argv, err_t *e)
 		}
 		t.dpi = dpi;
 	}
-	struct label_data d = {a.qr, a.manual, a.serial, a.product};
+	char derived[PAYLOAD_MANUAL_MAX] = "";
+	if (!strncmp(a.qr, "MT:", 3) && label_match_codes(a.qr, a.qr_only ? NULL : a.manual, derived, e))
+		return e->code ? e->code : ERR_CHECK;
+	struct label_data d = {a.qr, a.manual ? a.manual : (derived[0] ? derived : NULL), a.serial, a.product};
 
 	if (a.terminal)
 		return label_show_terminal(&a, &t, &d, e) ? (e->code ? e->code : ERR_CHECK) : 0;

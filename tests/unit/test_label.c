@@ -10,6 +10,7 @@
 
 #include <csv.h>
 
+#include "formats/payload.h"
 #include "label/label_font.h"
 #include "label/label_layout.h"
 #include "label/label_png.h"
@@ -547,6 +548,12 @@ static void onb_row(int c, void *ctx)
 	label_template_init_default(&t);
 	for (int which = 0; which < 2; which++) {
 		const char *manual = r->fields[which ? r->long_col : r->short_col];
+		/* the label groups the code exactly as the payload module (the mfg tool's form) does */
+		char mine[64], theirs[PAYLOAD_MANUAL_GROUPED_MAX];
+		err_t ge = {0};
+		assert_int_equal(label_format_manual(manual, "auto", mine, sizeof mine, &ge), 0);
+		assert_int_equal(payload_group_manual(manual, theirs, &ge), 0);
+		assert_string_equal(mine, theirs);
 		struct label_data d = {qr, manual, "SN", "Product"};
 		struct label_image img;
 		err_t e = {0};
@@ -650,9 +657,28 @@ static void test_cli_label(void **state)
 	assert_non_null(strstr((char *)out.data, "\xe2\x96\x88"));
 	assert_non_null(strstr((char *)out.data, "3497-011-2332"));
 
+	/* a Matter QR code alone: the manual code is derived from it (the SDK's code for the row) */
+	out.len = 0;
+	char *derive[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--terminal", NULL};
+	assert_int_equal(testutil_run_espfab(dir, derive, &out, &err), 0);
+	assert_non_null(strstr((char *)out.data, "3497-011-2332"));
+	/* a manual code of another device is refused: that label would commission the wrong one */
+	char *mismatch[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "00000100007",
+			    "--png", "m.png", NULL};
+	err.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, mismatch, &out, &err), 1);
+	assert_non_null(strstr((char *)err.data, "does not belong"));
+	/* the 21-digit form of the same device's code is accepted */
+	char *long_code[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual",
+			     "749701123365521327687", "--png", "m.png", NULL};
+	assert_int_equal(testutil_run_espfab(dir, long_code, &out, &err), 0);
+	/* a non-Matter string still needs its manual code */
+	char *other[] = {"espfab", "label", "--qr", "HELLO", "--png", "m.png", NULL};
+	assert_int_equal(testutil_run_espfab(dir, other, &out, &err), 2);
+
 	char *usage[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "34970112332", NULL};
 	assert_int_equal(testutil_run_espfab(dir, usage, &out, &err), 2);
-	char *bad_manual[] = {"espfab", "label", "--qr", "MT:X", "--manual", "123", "--png", "x.png", NULL};
+	char *bad_manual[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "123", "--png", "x.png", NULL};
 	err.len = 0;
 	assert_int_equal(testutil_run_espfab(dir, bad_manual, &out, &err), 1); /* invalid input */
 	assert_non_null(strstr((char *)err.data, "'123'"));
@@ -660,7 +686,7 @@ static void test_cli_label(void **state)
 	path = testutil_join_path(dir, "bad.ini");
 	const char *ini = "[label]\ndpi = 300\nfont = big\n";
 	testutil_write_file(path, ini, strlen(ini));
-	char *bad_tpl[] = {"espfab", "label", "--qr", "MT:X", "--manual", "34970112332", "--template", path,
+	char *bad_tpl[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "34970112332", "--template", path,
 			   "--png", "x.png", NULL};
 	err.len = 0;
 	assert_int_equal(testutil_run_espfab(dir, bad_tpl, &out, &err), 1);
@@ -682,13 +708,13 @@ static void test_cli_label(void **state)
 	buf_free_data(&q);
 	assert_decodes_to(decode_png_file(path), "MT:Y.K9042C00KA0648G00");
 	free(path);
-	char *sized_label[] = {"espfab", "label", "--qr", "MT:X", "--manual", "34970112332", "--size", "300",
+	char *sized_label[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "34970112332", "--size", "300",
 			       "--png", "q.png", NULL};
 	assert_int_equal(testutil_run_espfab(dir, sized_label, &out, &err), 2);
 
 	/* no scheduler to talk to: a device/link error naming the printer */
 	setenv("CUPS_SERVER", "127.0.0.1:1", 1);
-	char *print[] = {"espfab", "label", "--qr", "MT:X", "--manual", "34970112332", "--print", "nosuchq", NULL};
+	char *print[] = {"espfab", "label", "--qr", "MT:Y.K9042C00KA0648G00", "--manual", "34970112332", "--print", "nosuchq", NULL};
 	err.len = 0;
 	assert_int_equal(testutil_run_espfab(dir, print, &out, &err), 3);
 	unsetenv("CUPS_SERVER");
