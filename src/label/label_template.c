@@ -24,7 +24,7 @@ void label_template_init_default(struct label_template *t)
 	t->ecc = QR_ECC_DEFAULT;
 	t->product = (struct label_field){1, 25, 5, 1.8, ""};
 	t->manual = (struct label_field){1, 25, 12, 1.8, ""};
-	t->serial = (struct label_field){1, 25, 19, 1.2, "S/N "};
+	t->serial = (struct label_field){1, 25, 19, 1.4, "S/N "};
 	snprintf(t->manual_group, sizeof t->manual_group, "auto");
 }
 
