@@ -2,6 +2,7 @@
 #include "loader/loader.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SPI_USR_COMMAND (1u << 31)
@@ -260,4 +261,64 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 		return -1;
 	}
 	return rc;
+}
+
+/* Matches "--name", "-name", "--name=value"; returns the inline value or "" when matched. */
+static const char *opt_match(const char *arg, const char *name)
+{
+	const char *a = arg;
+	if (a[0] != '-')
+		return NULL;
+	a += a[1] == '-' ? 2 : 1;
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '\0')
+		return "";
+	if (a[n] == '=')
+		return a + n + 1;
+	return NULL;
+}
+
+int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, err_t *e)
+{
+	static const char *names[] = {"port", "p", "baud", "b", "before", "after",
+				      "connect-attempts"};
+	const char *arg = argv[*i], *val = NULL;
+	size_t k;
+	for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		if ((val = opt_match(arg, names[k])))
+			break;
+	if (!val)
+		return 0;
+	if (!*val) {
+		if (*i + 1 >= argc)
+			return err_set_msg(e, ERR_USAGE, "%s needs a value", arg);
+		val = argv[++*i];
+	}
+	(*i)++;
+	const char *name = names[k];
+	if (!strcmp(name, "port") || !strcmp(name, "p")) {
+		o->port = val;
+	} else if (!strcmp(name, "baud") || !strcmp(name, "b")) {
+		char *end;
+		unsigned long b = strtoul(val, &end, 10);
+		if (*end || b < 9600 || b > 5000000)
+			return err_set_msg(e, ERR_USAGE, "--baud %s: not a baud rate", val);
+		o->baud = (unsigned)b;
+	} else if (!strcmp(name, "before")) {
+		if (rom_reset_mode_parse(val, &o->before))
+			return err_set_msg(e, ERR_USAGE,
+					   "--before %s: expected default-reset, usb-reset or no-reset", val);
+	} else if (!strcmp(name, "after")) {
+		if (rom_after_parse(val, &o->after))
+			return err_set_msg(e, ERR_USAGE, "--after %s: expected hard-reset or no-reset", val);
+	} else {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+		if (*end || n == 0 || n > 100)
+			return err_set_msg(e, ERR_USAGE, "--connect-attempts %s: 1..100", val);
+		o->connect_attempts = (unsigned)n;
+	}
+	return 1;
 }

@@ -25,6 +25,11 @@ struct loader_opts {
 };
 
 void loader_opts_init(struct loader_opts *o);
+/* Consumes a connection option at argv[*i] (--port/-p, --baud/-b, --before, --after,
+ * --connect-attempts; also --opt=value and single-dash spellings) for the CLI front ends.
+ * Returns 1 when consumed (*i advanced past any value), 0 when argv[*i] is not one, -1 on a
+ * bad value (ERR_USAGE). */
+int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, err_t *e);
 
 struct loader_chip_info {
 	const struct chip_desc *chip;
