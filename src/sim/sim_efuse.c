@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/buf.h"
 #include "core/fileio.h"
@@ -425,8 +426,13 @@ int sim_efuse_open(sim_efuse_t *ef, const struct chip_desc *chip, const char *pa
 	if (path)
 		ef->path = mem_strdup(path);
 	buf_t b = BUF_INIT;
-	err_t ignore = {0};
-	if (path && fileio_read_file(path, &b, &ignore) == 0 && b.len > 0) {
+	struct stat st;
+	bool exists = path && stat(path, &st) == 0 && st.st_size > 0;
+	if (exists && fileio_read_file(path, &b, e)) {
+		sim_efuse_close(ef);
+		return -1;
+	}
+	if (exists) {
 		int rc = efuse_load(ef, b.data, b.len, e);
 		buf_wipe_data(&b);
 		if (rc) {
