@@ -91,7 +91,11 @@ static int write_image_once(loader_t *l, unsigned region, uint32_t start, const 
 			if (rom_cmd_execute(c, compress ? ROM_OP_FLASH_DEFL_DATA : ROM_OP_FLASH_DATA,
 					    d.data, d.len, ck, block_timeout, &r, e) == 0)
 				break;
-			if (!retryable_block_failure(c) || attempt >= 2) {
+			/* A timeout usually means a lost reply: resending the same block is then
+			 * refused (sequence already taken), so only one quick retry before the
+			 * region is restarted; checksum errors get three. */
+			if (!retryable_block_failure(c) ||
+			    attempt >= (c->last_fail == ROM_FAIL_TIMEOUT ? 1 : 2)) {
 				err_prepend_context(e, "writing block %u of %u at 0x%x", seq + 1,
 						    nblocks, start);
 				goto out;

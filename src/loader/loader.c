@@ -161,16 +161,28 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 	memset(l, 0, sizeof(*l));
 	l->opts = *opts;
 	uint64_t t0 = transport_now_ms();
-	if (transport_open(opts->port, 115200, &l->t, e))
-		return -1;
-	rom_conn_init(&l->conn, l->t);
-	l->conn.cancel = opts->cancel;
 	l->efuse_io.read = rom_conn_read_reg_cb;
 	l->efuse_io.write = loader_efuse_write;
 	l->efuse_io.ctx = &l->conn;
-	if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e) ||
-	    loader_detect_chip(&l->conn, &l->info, e))
-		goto fail;
+	for (int attempt = 0;; attempt++) {
+		if (transport_open(opts->port, 115200, &l->t, e))
+			return -1;
+		rom_conn_init(&l->conn, l->t);
+		l->conn.cancel = opts->cancel;
+		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e))
+			goto fail;
+		if (loader_detect_chip(&l->conn, &l->info, e) == 0)
+			break;
+		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
+		 * during identification is worth a fresh start. */
+		enum rom_fail f = l->conn.last_fail;
+		if (attempt >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
+			goto fail;
+		rom_conn_free(&l->conn);
+		transport_close(l->t);
+		l->t = NULL;
+		transport_sleep_ms(200);
+	}
 	l->info.connect_ms = transport_now_ms() - t0;
 	/* esptool leaves C2 in SDM at 115200 */
 	if (opts->baud && opts->baud != l->t->baud &&
