@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -469,6 +470,10 @@ static void sim_run(struct sim_server *s)
 		int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
+		/* Paced replies go out in small slices: without NODELAY, Nagle plus the host's
+		 * delayed ACK would add tens of milliseconds a wire never has. */
+		int one = 1;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		s->fd = c;
 		sim_log_write("host connected: chip %s in download mode", s->o.chip);
 		/* Plugging in with the boot strap held: the chip starts in the ROM loader. */
