@@ -779,6 +779,50 @@ static void test_uart_pacing_lower_bound(void **state)
 	if (elapsed < wire_ms)
 		fail_msg("10 READ_FLASH_SLOW round trips took %lld ms, wire time is %lld ms",
 			 (long long)elapsed, (long long)wire_ms);
+	/* After CHANGE_BAUDRATE the wire runs at the new rate: still never faster than it. */
+	uint32_t cb[2] = {460800, 0};
+	buf_t b = BUF_INIT;
+	rom_proto_build_u32s(&b, cb, 2);
+	assert_int_equal(sim_command(&p, ROM_OP_CHANGE_BAUDRATE, b.data, b.len, 0, NULL), 0);
+	buf_free_data(&b);
+	p.wire_tx = p.wire_rx = 0;
+	t0 = now_ms();
+	sim_read_slow(&p, 0, buf, sizeof(buf));
+	elapsed = now_ms() - t0;
+	wire_ms = (int64_t)((p.wire_tx + p.wire_rx) * 10 * 1000 / 460800);
+	if (elapsed < wire_ms)
+		fail_msg("at 460800 baud: %lld ms, wire time %lld ms", (long long)elapsed, (long long)wire_ms);
+	assert_int_equal(sim_stop(&p), 0);
+}
+
+/* --baud-limit: a rate beyond the serial bridge's leaves the link dead until reconnection. */
+static void test_baud_limit(void **state)
+{
+	(void)state;
+	const char *extra[] = {"--no-throttle", "--baud-limit=230400", NULL};
+	struct simproc p;
+	sim_start(&p, "esp32c6", extra);
+	sim_connect(&p);
+	sim_sync(&p);
+	uint32_t cb[2] = {230400, 0};
+	buf_t b = BUF_INIT;
+	rom_proto_build_u32s(&b, cb, 2);
+	assert_int_equal(sim_command(&p, ROM_OP_CHANGE_BAUDRATE, b.data, b.len, 0, NULL), 0);
+	assert_int_equal(sim_read_reg(&p, CHIP_MAGIC_REG), chip_find_by_name("esp32c6")->magic[0]);
+	cb[0] = 921600;
+	b.len = 0;
+	rom_proto_build_u32s(&b, cb, 2);
+	/* The reply still leaves at the old rate; after it nothing gets through. */
+	assert_int_equal(sim_command(&p, ROM_OP_CHANGE_BAUDRATE, b.data, b.len, 0, NULL), 0);
+	uint8_t d[4];
+	rom_proto_put_u32(d, CHIP_MAGIC_REG);
+	sim_send(&p, ROM_OP_READ_REG, d, 4, 0);
+	assert_int_equal(sim_recv(&p, 200), 0);
+	sim_disconnect(&p);
+	sim_connect(&p);
+	sim_sync(&p);
+	assert_int_equal(sim_read_reg(&p, CHIP_MAGIC_REG), chip_find_by_name("esp32c6")->magic[0]);
+	buf_free_data(&b);
 	assert_int_equal(sim_stop(&p), 0);
 }
 
@@ -793,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_leaving_the_loader),
 		cmocka_unit_test(test_uart_pacing_lower_bound),
+		cmocka_unit_test(test_baud_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
