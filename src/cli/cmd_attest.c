@@ -193,7 +193,7 @@ done:
 	mbedtls_pk_free(&key);
 	mbedtls_pk_free(&cakey);
 	mbedtls_x509_crt_free(&cacrt);
-	return rc;
+	return rc && e->code ? e->code : rc;
 }
 
 enum { VA_DAC = 1, VA_PAI, VA_PAA, VA_CD, VA_DAC_KEY, VA_HELP };
@@ -438,7 +438,7 @@ done:
 	buf_free_data(&der);
 	mbedtls_pk_free(&key);
 	mbedtls_x509_crt_free(&crt);
-	return rc;
+	return rc && e->code ? e->code : rc;
 }
 
 enum { PC_CERT = 1, PC_HELP };
