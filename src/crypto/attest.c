@@ -218,7 +218,7 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 	if (p->lifetime_days == ATTEST_LIFETIME_NO_EXPIRY) {
 		strcpy(not_after, "99991231235959");
 	} else {
-		time_t end = p->valid_from + (time_t)p->lifetime_days * 86400 - 1;
+		time_t end = p->valid_from + (time_t)p->lifetime_days * 86400 - (p->lifetime_whole_days ? 0 : 1);
 		if (attest_format_time(end, not_after, e))
 			return -1;
 	}

@@ -35,6 +35,9 @@ struct attest_cert_params {
 	uint16_t pid;
 	time_t valid_from;      /* notBefore (UTC) */
 	uint32_t lifetime_days; /* notAfter = notBefore + days − 1 s, or ATTEST_LIFETIME_NO_EXPIRY */
+	/* notAfter = notBefore + days exactly, as esp-matter-mfg-tool computes it (chip-cert
+	 * takes one second off so the period is a whole number of days). */
+	bool lifetime_whole_days;
 };
 
 const char *attest_name_type(enum attest_cert_type t);

@@ -525,8 +525,10 @@ static void test_library_existing_pai(void **state)
 	assert_int_equal(attest_read_cert_file(pai_path, &pai, &e), 0);
 	assert_int_equal(attest_read_key_file(key_path, &pai_key, &e), 0);
 	assert_int_equal(attest_generate_key(&dac_key, &e), 0);
-	struct attest_cert_params p = {ATTEST_DAC, "lib dac", true, 0xFFF2, true, 0x8001, time(NULL) - 3600,
-				       ATTEST_LIFETIME_NO_EXPIRY};
+	struct attest_cert_params p = {
+		.type = ATTEST_DAC, .subject_cn = "lib dac", .has_vid = true, .vid = 0xFFF2, .has_pid = true,
+		.pid = 0x8001, .valid_from = time(NULL) - 3600, .lifetime_days = ATTEST_LIFETIME_NO_EXPIRY,
+	};
 	buf_t der = BUF_INIT, report = BUF_INIT;
 	assert_int_equal(attest_make_cert(&p, &dac_key, &pai, &pai_key, &der, &e), 0);
 	assert_int_equal(attest_parse_cert(der.data, der.len, "dac", &dac, &e), 0);
