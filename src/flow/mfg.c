@@ -26,19 +26,13 @@
 #include "formats/payload.h"
 #include "formats/seccert.h"
 
-/* The NVS writer and the QR renderer are separate modules; a build without them still compiles
- * and mfg reports exactly which module is missing instead of writing partial output. */
-#if __has_include("formats/nvs_write.h") && __has_include("formats/nvs_csv.h") && \
-	__has_include("crypto/nvs_crypt.h")
-#define MFG_HAVE_NVS 1
 #include "crypto/nvs_crypt.h"
 #include "formats/nvs.h"
 #include "formats/nvs_csv.h"
 #include "formats/nvs_write.h"
-#else
-#define MFG_HAVE_NVS 0
-#define NVS_KEY_MAX 15u
-#endif
+
+/* The QR renderer is a separate module; a build without it still compiles and mfg reports that
+ * it is missing instead of writing partial output. */
 #if __has_include("label/qr.h") && __has_include("label/label_png.h") && __has_include("label/label_image.h")
 #define MFG_HAVE_QR_PNG 1
 #include "label/label_image.h"
@@ -79,11 +73,6 @@ static int mfg_lookup_name(const char *const *names, size_t n, const char *s)
 
 const char *mfg_missing_modules(void)
 {
-	if (!MFG_HAVE_NVS && !MFG_HAVE_QR_PNG)
-		return "not in this build: the NVS partition writer (formats/nvs, nvs_csv, nvs_write, "
-		       "crypto/nvs_crypt) and the QR PNG renderer (label/qr, label_image, label_png)";
-	if (!MFG_HAVE_NVS)
-		return "not in this build: the NVS partition writer (formats/nvs, nvs_csv, nvs_write, crypto/nvs_crypt)";
 	if (!MFG_HAVE_QR_PNG)
 		return "not in this build: the QR PNG renderer (label/qr, label_image, label_png)";
 	return NULL;
@@ -1074,7 +1063,6 @@ done:
 
 static int mfg_write_nvs(struct mfg_ctx *c, struct mfg_dev_data *d, const buf_t *csv, err_t *e)
 {
-#if MFG_HAVE_NVS
 	const struct mfg_options *o = c->o;
 	struct nvs_list list;
 	struct nvs_csv_parser parser;
@@ -1106,12 +1094,6 @@ done:
 	nvs_csv_free_parser(&parser);
 	nvs_list_free(&list);
 	return rc;
-#else
-	(void)c;
-	(void)d;
-	(void)csv;
-	return err_set_msg(e, ERR_CHECK, "%s", mfg_missing_modules());
-#endif
 }
 
 static char *mfg_row_text(const char *const *fields, size_t n)
