@@ -15,7 +15,11 @@
 #include "crypto/attest.h"
 #include "crypto/spake2p.h"
 #include "flow/mfg.h"
+#include "crypto/nvs_crypt.h"
+#include "formats/nvs_read.h"
 #include "formats/payload.h"
+
+#include <sys/stat.h>
 
 static void test_random_passcodes_and_discriminators(void **state)
 {
@@ -265,6 +269,70 @@ static void test_cli_csv_mcsv_and_refusals(void **state)
 	free(g_dir);
 }
 
+static void test_encrypted_partition_decrypts(void **state)
+{
+	(void)state;
+	if (mfg_missing_modules())
+		skip();
+	g_dir = testutil_make_tmpdir();
+	char *paa[] = {"x", "attest", "gen-att-cert", "-t", "a", "-c", "Enc PAA", "-o", "paa.pem", "-O",
+		       "paa_key.pem", "-l", "3650", NULL};
+	run_ok(paa);
+	char *argv[] = {"x", "mfg", "-v", "0xFFF1", "-p", "0x8001", "--paa", "-c", "paa.pem", "-k", "paa_key.pem",
+			"-e", "--iteration-count", "1000", "--passcode", "34567890", "--hw-ver", "7", NULL};
+	buf_t o = BUF_INIT, r = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(g_dir, argv, &o, &r), 0);
+	buf_terminate_str(&o);
+	char uuid[40], rel[256];
+	assert_int_equal(sscanf((char *)o.data, "%36s", uuid), 1);
+	buf_t img = BUF_INIT, keys = BUF_INIT, priv = BUF_INIT;
+	snprintf(rel, sizeof rel, "out/fff1_8001/%s/%s-partition.bin", uuid, uuid);
+	char *ip = testutil_join_path(g_dir, rel);
+	snprintf(rel, sizeof rel, "out/fff1_8001/%s/%s-keys-partition.bin", uuid, uuid);
+	char *kp = testutil_join_path(g_dir, rel);
+	snprintf(rel, sizeof rel, "out/fff1_8001/%s/internal/DAC_private_key.bin", uuid);
+	char *pp = testutil_join_path(g_dir, rel);
+	testutil_read_file(ip, &img);
+	testutil_read_file(kp, &keys);
+	testutil_read_file(pp, &priv);
+	struct stat st;
+	assert_int_equal(stat(kp, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(keys.len, NVS_CRYPT_KEYS_PART_LEN);
+	/* The DAC key must not be readable in the encrypted image. */
+	assert_null(memmem(img.data, img.len, priv.data, priv.len));
+	uint8_t key[NVS_CRYPT_KEY_LEN];
+	int crc_ok = 0;
+	err_t e = {0};
+	assert_int_equal(nvs_crypt_parse_keys_partition(keys.data, keys.len, key, &crc_ok, &e), 0);
+	assert_true(crc_ok);
+	assert_int_equal(nvs_crypt_decrypt_partition(img.data, img.len, key, &e), 0);
+	struct nvs_read_result res;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &res, &e), 0);
+	assert_int_equal(res.problem_count, 0);
+	const struct nvs_read_value *v = nvs_read_find_value(&res, "chip-factory", "vendor-id");
+	assert_non_null(v);
+	assert_int_equal(v->num, 0xFFF1);
+	v = nvs_read_find_value(&res, "chip-factory", "hardware-ver");
+	assert_non_null(v);
+	assert_int_equal(v->num, 7);
+	v = nvs_read_find_value(&res, "chip-factory", "dac-key");
+	assert_non_null(v);
+	testutil_assert_bytes_equal("dac-key", v->data.data, v->data.len, priv.data, priv.len);
+	assert_non_null(nvs_read_find_value(&res, "chip-factory", "verifier"));
+	nvs_read_free(&res);
+	buf_free_data(&img);
+	buf_free_data(&keys);
+	buf_wipe_data(&priv);
+	buf_free_data(&o);
+	buf_free_data(&r);
+	free(ip);
+	free(kp);
+	free(pp);
+	testutil_remove_tree(g_dir);
+	free(g_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_option_errors_name_option),
 		cmocka_unit_test(test_threaded_batch_from_paa),
 		cmocka_unit_test(test_cli_csv_mcsv_and_refusals),
+		cmocka_unit_test(test_encrypted_partition_decrypts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
