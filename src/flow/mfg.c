@@ -31,16 +31,9 @@
 #include "formats/nvs_csv.h"
 #include "formats/nvs_write.h"
 
-/* The QR renderer is a separate module; a build without it still compiles and mfg reports that
- * it is missing instead of writing partial output. */
-#if __has_include("label/qr.h") && __has_include("label/label_png.h") && __has_include("label/label_image.h")
-#define MFG_HAVE_QR_PNG 1
 #include "label/label_image.h"
 #include "label/label_png.h"
 #include "label/qr.h"
-#else
-#define MFG_HAVE_QR_PNG 0
-#endif
 
 #define MFG_SERIAL_RANDOM_BYTES 16 /* the tool's SERIAL_NUMBER_LEN, hex-encoded */
 #define MFG_SALT_LEN 32
@@ -69,13 +62,6 @@ static int mfg_lookup_name(const char *const *names, size_t n, const char *s)
 		if (!strcmp(names[i], s))
 			return (int)i;
 	return -1;
-}
-
-const char *mfg_missing_modules(void)
-{
-	if (!MFG_HAVE_QR_PNG)
-		return "not in this build: the QR PNG renderer (label/qr, label_image, label_png)";
-	return NULL;
 }
 
 void mfg_init_options(struct mfg_options *o)
@@ -998,7 +984,6 @@ static int mfg_write_onboarding(struct mfg_ctx *c, struct mfg_dev_data *d, struc
 	snprintf(name, sizeof name, "%s-onb_codes.csv", d->uuid);
 	if (mfg_write(d->dir, name, line, strlen(line), false, e))
 		return -1;
-#if MFG_HAVE_QR_PNG
 	struct qr_matrix m;
 	struct label_image img;
 	if (qr_encode_text(res->qr, QR_ECC_M, &m, e))
@@ -1010,9 +995,6 @@ static int mfg_write_onboarding(struct mfg_ctx *c, struct mfg_dev_data *d, struc
 	label_image_free(&img);
 	qr_free_matrix(&m);
 	return rc;
-#else
-	return err_set_msg(e, ERR_CHECK, "%s", mfg_missing_modules());
-#endif
 }
 
 static int mfg_write_secure_cert(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
@@ -1392,10 +1374,6 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	mbedtls_pk_init(&c->dac_key);
 	pthread_mutex_init(&c->err_lock, NULL);
 	int rc = -1;
-	if (mfg_missing_modules()) {
-		err_set_msg(e, ERR_CHECK, "%s", mfg_missing_modules());
-		goto done;
-	}
 	snprintf(c->top, sizeof c->top, "%s/%x_%x", o->outdir, o->vendor_id, o->product_id);
 	snprintf(c->stage, sizeof c->stage, "%s/staging", c->top);
 	if (o->outdir[0] == '/') {

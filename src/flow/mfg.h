@@ -70,9 +70,6 @@ struct mfg_options {
 	unsigned threads;         /* 0: one worker per online core */
 };
 
-/* NULL when every module mfg needs is built in; otherwise names the missing ones. */
-const char *mfg_missing_modules(void);
-
 /* Defaults of the tool (count 1, size 0x6000, iterations 10000, discovery BLE, lifetime 36500
  * days, outdir "out", cn prefix "ESP32", bins generated). */
 void mfg_init_options(struct mfg_options *o);

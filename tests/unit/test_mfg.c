@@ -120,8 +120,6 @@ static char *read_text(const char *path)
 static void test_threaded_batch_from_paa(void **state)
 {
 	(void)state;
-	if (mfg_missing_modules())
-		skip();
 	g_dir = testutil_make_tmpdir();
 	char *paa[] = {"x", "attest", "gen-att-cert", "-t", "a", "-c", "Batch PAA", "-o", "paa.pem", "-O",
 		       "paa_key.pem", "-l", "4294967295", "-f", "2024-01-01", NULL};
@@ -226,8 +224,6 @@ static void test_threaded_batch_from_paa(void **state)
 static void test_cli_csv_mcsv_and_refusals(void **state)
 {
 	(void)state;
-	if (mfg_missing_modules())
-		skip();
 	g_dir = testutil_make_tmpdir();
 	char *csv = testutil_join_path(g_dir, "extra.csv"), *mcsv = testutil_join_path(g_dir, "extra_values.csv");
 	const char *csv_text = "app-config,namespace,\nboard,data,string\nlevel,data,u8\n";
@@ -272,8 +268,6 @@ static void test_cli_csv_mcsv_and_refusals(void **state)
 static void test_encrypted_partition_decrypts(void **state)
 {
 	(void)state;
-	if (mfg_missing_modules())
-		skip();
 	g_dir = testutil_make_tmpdir();
 	char *paa[] = {"x", "attest", "gen-att-cert", "-t", "a", "-c", "Enc PAA", "-o", "paa.pem", "-O",
 		       "paa_key.pem", "-l", "3650", NULL};
