@@ -479,6 +479,9 @@ struct mfg_ctx {
 	atomic_size_t next;
 	atomic_int failed;
 	pthread_mutex_t err_lock;
+	/* mbedTLS 2.28 caches its fixed-point table inside the key's EC group on first use, so two
+	 * threads signing with the one PAI key would race on it: DAC signing takes turns. */
+	pthread_mutex_t pai_lock;
 	err_t first_err;
 	size_t first_err_index;
 	/* per-device results, in order */
@@ -889,8 +892,12 @@ static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
 			.has_pid = true, .pid = o->product_id, .valid_from = c->valid_from,
 			.lifetime_days = o->lifetime_days, .lifetime_whole_days = true,
 		};
-		if (attest_generate_key(&key, e) || attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e) ||
-		    mfg_write_dac(d, &key, der.data, der.len, true, e))
+		if (attest_generate_key(&key, e))
+			goto done;
+		pthread_mutex_lock(&c->pai_lock);
+		int r = attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e);
+		pthread_mutex_unlock(&c->pai_lock);
+		if (r || mfg_write_dac(d, &key, der.data, der.len, true, e))
 			goto done;
 	}
 	if (mfg_write(d->internal, "PAI_cert.der", c->pai_der.data, c->pai_der.len, false, e))
@@ -1373,6 +1380,7 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	mbedtls_x509_crt_init(&c->dac);
 	mbedtls_pk_init(&c->dac_key);
 	pthread_mutex_init(&c->err_lock, NULL);
+	pthread_mutex_init(&c->pai_lock, NULL);
 	int rc = -1;
 	snprintf(c->top, sizeof c->top, "%s/%x_%x", o->outdir, o->vendor_id, o->product_id);
 	snprintf(c->stage, sizeof c->stage, "%s/staging", c->top);
@@ -1456,6 +1464,7 @@ done:
 	mbedtls_x509_crt_free(&c->dac);
 	mbedtls_pk_free(&c->dac_key);
 	pthread_mutex_destroy(&c->err_lock);
+	pthread_mutex_destroy(&c->pai_lock);
 	free(c);
 	return rc;
 }
