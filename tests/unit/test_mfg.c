@@ -203,6 +203,24 @@ static void test_threaded_batch_from_paa(void **state)
 			print_error("%s", (char *)report.data);
 		assert_int_equal(n, 0);
 		assert_non_null(memmem(dac.subject_raw.p, dac.subject_raw.len, d->uuid, 36));
+		/* The QR image decodes to the QR string (when zbarimg is installed). */
+		if (i == 0) {
+			char cmd[4400];
+			snprintf(cmd, sizeof cmd,
+				 "command -v zbarimg >/dev/null || exit 77; zbarimg -q --raw %s/%s/%s-qrcode.png 2>/dev/null",
+				 top, d->uuid, d->uuid);
+			char *sh[] = {"/bin/sh", "-c", cmd, NULL};
+			buf_t qo = BUF_INIT;
+			int qrc = testutil_run_program(NULL, sh, &qo, NULL);
+			if (qrc != 77) {
+				assert_int_equal(qrc, 0);
+				buf_terminate_str(&qo);
+				assert_true(qo.len > 0 && qo.data[qo.len - 1] == '\n');
+				qo.data[--qo.len] = 0;
+				assert_string_equal((char *)qo.data, d->qr);
+			}
+			buf_free_data(&qo);
+		}
 		buf_free_data(&report);
 		mbedtls_x509_crt_free(&dac);
 		mbedtls_pk_free(&key);
