@@ -567,6 +567,50 @@ static void test_library_existing_pai(void **state)
 	testutil_free_list(cases);
 }
 
+/* Mutated DACs: whatever mbedTLS still parses goes through the profile and chain checks, which
+ * must report rather than crash or read out of bounds (checked under ASan). */
+static void test_mutated_certs_robust(void **state)
+{
+	(void)state;
+	buf_t dac = BUF_INIT;
+	load_der("dac.pem", &dac);
+	mbedtls_x509_crt pai;
+	mbedtls_x509_crt_init(&pai);
+	char *pai_path = testutil_join_path(g_dir, "pai.der");
+	err_t e = {0};
+	assert_int_equal(attest_read_cert_file(pai_path, &pai, &e), 0);
+	uint32_t x = 0xC0FFEE11;
+	int parsed = 0;
+	for (int round = 0; round < 5000; round++) {
+		uint8_t *m = malloc(dac.len);
+		memcpy(m, dac.data, dac.len);
+		for (int k = 0; k < 1 + round % 3; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			m[x % dac.len] ^= (uint8_t)(1u << ((x >> 8) % 8));
+		}
+		mbedtls_x509_crt crt;
+		mbedtls_x509_crt_init(&crt);
+		if (attest_parse_cert(m, dac.len, "mutant", &crt, &e) == 0) {
+			parsed++;
+			buf_t report = BUF_INIT;
+			struct attest_chain c = {&crt, &pai, NULL, NULL, NULL, time(NULL)};
+			attest_validate_chain(&c, &report);
+			bool hv, hp;
+			uint16_t v, p;
+			attest_get_subject_ids(&crt, &hv, &v, &hp, &p, &e);
+			buf_free_data(&report);
+		}
+		mbedtls_x509_crt_free(&crt);
+		free(m);
+	}
+	assert_true(parsed > 0);
+	mbedtls_x509_crt_free(&pai);
+	free(pai_path);
+	buf_free_data(&dac);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_validate_swapped_roles),
 		cmocka_unit_test(test_validate_cd_other_pid),
 		cmocka_unit_test(test_library_existing_pai),
+		cmocka_unit_test(test_mutated_certs_robust),
 	};
 	return cmocka_run_group_tests(tests, setup_chain, teardown_chain);
 }
