@@ -431,8 +431,15 @@ static int attest_gen_cd(int argc, char **argv, err_t *e)
 		goto done;
 	if (cd_generate(&c, &key, &crt, &der, e))
 		goto done;
-	if (fileio_write_atomic(out, der.data, der.len, FILEIO_MODE_PUBLIC, e))
+	if (!strcmp(out, "-")) {
+		/* As the Matter tool: "-" writes the CMS message to stdout. */
+		if (fwrite(der.data, 1, der.len, stdout) != der.len || fflush(stdout)) {
+			err_set_msg(e, ERR_CHECK, "writing the CD to stdout failed");
+			goto done;
+		}
+	} else if (fileio_write_atomic(out, der.data, der.len, FILEIO_MODE_PUBLIC, e)) {
 		goto done;
+	}
 	rc = 0;
 done:
 	buf_free_data(&der);
