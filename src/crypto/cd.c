@@ -155,7 +155,7 @@ static int tlv_next(struct tlv_reader *r, struct tlv_elem *el, err_t *e)
 static int tlv_expect_uint(struct tlv_reader *r, int tag, const char *name, uint64_t max, uint64_t *v,
 			   err_t *e)
 {
-	struct tlv_elem el;
+	struct tlv_elem el = {0};
 	if (tlv_next(r, &el, e))
 		return -1;
 	if (el.tag != tag || el.type < 0x04 || el.type > 0x07)
@@ -171,8 +171,8 @@ int cd_decode_tlv(const uint8_t *p, size_t n, struct cd_content *c, err_t *e)
 {
 	memset(c, 0, sizeof *c);
 	struct tlv_reader r = {p, p + n, 0, p};
-	struct tlv_elem el;
-	uint64_t v;
+	struct tlv_elem el = {0};
+	uint64_t v = 0;
 	if (tlv_next(&r, &el, e))
 		return -1;
 	if (el.type != TLV_STRUCT || el.tag != -1)

@@ -48,12 +48,12 @@ int flashenc_expand_key(enum flashenc_scheme scheme, const uint8_t *key, size_t 
 static void flashenc_build_tweak_pattern(uint8_t pattern[256])
 {
 	static const uint8_t tail_top[4] = {14, 12, 10, 8};
-	int n = 0;
+	size_t n = 0;
 	for (int g = 0; g < 4; g++) {
 		for (int r = 0; r < 3; r++)
-			for (int bit = 23; bit >= 5; bit--)
+			for (int bit = 23; bit >= 5 && n < 256; bit--)
 				pattern[n++] = (uint8_t)bit;
-		for (int bit = tail_top[g]; bit >= 5; bit--)
+		for (int bit = tail_top[g]; bit >= 5 && n < 256; bit--)
 			pattern[n++] = (uint8_t)bit;
 	}
 }
