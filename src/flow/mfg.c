@@ -473,8 +473,6 @@ struct mfg_ctx {
 	char top_abs[2100];       /* the tool names files by absolute paths in partition.csv */
 	/* user's master CSV */
 	struct mfg_csv_rows mcsv;
-	/* given salt/verifier */
-	buf_t salt;
 	/* threads */
 	atomic_size_t next;
 	atomic_int failed;
@@ -1458,7 +1456,6 @@ done:
 	mfg_map_free(&c->map);
 	mfg_csv_free(&c->mcsv);
 	buf_free_data(&c->pai_der);
-	buf_free_data(&c->salt);
 	mbedtls_x509_crt_free(&c->pai);
 	mbedtls_pk_free(&c->pai_key);
 	mbedtls_x509_crt_free(&c->dac);

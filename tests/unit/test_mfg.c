@@ -17,6 +17,7 @@
 #include "flow/mfg.h"
 #include "crypto/nvs_crypt.h"
 #include "formats/nvs_read.h"
+#include "formats/seccert.h"
 #include "formats/payload.h"
 
 #include <sys/stat.h>
@@ -345,6 +346,85 @@ static void test_encrypted_partition_decrypts(void **state)
 	free(g_dir);
 }
 
+/* --pai with generated DACs in esp_secure_cert: each device's TLV partition holds its DAC, the
+ * PAI and its SEC1 key exactly as internal/ has them, and the NVS image has no DAC entries. */
+static void test_pai_batch_secure_cert(void **state)
+{
+	(void)state;
+	if (!testutil_vectors_dir())
+		skip();
+	char **cases = testutil_list_cases("mfg");
+	char *dir = testutil_vector_path("mfg", cases[0]);
+	char *pai = testutil_join_path(dir, "inputs/PAI_cert.pem");
+	char *pai_key_src = testutil_join_path(dir, "inputs/PAI_key.pem");
+	g_dir = testutil_make_tmpdir();
+	char *pai_key = testutil_join_path(g_dir, "pai_key.pem");
+	buf_t k = BUF_INIT;
+	testutil_read_file(pai_key_src, &k);
+	testutil_write_file(pai_key, k.data, k.len);
+	buf_wipe_data(&k);
+	chmod(pai_key, 0600);
+	char *argv[] = {"x", "mfg", "-v", "0xFFF2", "-p", "0x8001", "-n", "3", "--pai", "-c", pai, "-k", pai_key,
+			"--dac-in-secure-cert", "--iteration-count", "1000", "--threads", "2", NULL};
+	buf_t o = BUF_INIT, r = BUF_INIT;
+	int rc = testutil_run_espfab(g_dir, argv, &o, &r);
+	buf_terminate_str(&o);
+	buf_terminate_str(&r);
+	if (rc)
+		print_error("%s\n", (char *)r.data);
+	assert_int_equal(rc, 0);
+	const char *line = (char *)o.data;
+	for (int i = 0; i < 3; i++) {
+		char uuid[40], rel[256];
+		assert_int_equal(sscanf(line, "%36s", uuid), 1);
+		line = strchr(line, '\n') + 1;
+		buf_t img = BUF_INIT, f = BUF_INIT, nvs = BUF_INIT;
+		snprintf(rel, sizeof rel, "out/fff2_8001/%s/%s_esp_secure_cert.bin", uuid, uuid);
+		char *sp = testutil_join_path(g_dir, rel);
+		testutil_read_file(sp, &img);
+		struct seccert_image si;
+		err_t e = {0};
+		assert_int_equal(seccert_parse_image(img.data, img.len, 0, &si, &e), 0);
+		assert_int_equal(si.count, 3);
+		const char *files[] = {"DAC_cert.der", "PAI_cert.der", "DAC_key.der"};
+		const unsigned types[] = {SECCERT_TYPE_DEV_CERT, SECCERT_TYPE_CA_CERT, SECCERT_TYPE_PRIV_KEY};
+		for (int t = 0; t < 3; t++) {
+			assert_int_equal(si.entries[t].type, types[t]);
+			snprintf(rel, sizeof rel, "out/fff2_8001/%s/internal/%s", uuid, files[t]);
+			char *fp = testutil_join_path(g_dir, rel);
+			f.len = 0;
+			testutil_read_file(fp, &f);
+			testutil_assert_bytes_equal(files[t], si.entries[t].value.data, si.entries[t].value.len,
+						    f.data, f.len);
+			free(fp);
+		}
+		seccert_image_free(&si);
+		snprintf(rel, sizeof rel, "out/fff2_8001/%s/%s-partition.bin", uuid, uuid);
+		char *np = testutil_join_path(g_dir, rel);
+		testutil_read_file(np, &nvs);
+		struct nvs_read_result res;
+		assert_int_equal(nvs_read_partition(nvs.data, nvs.len, &res, &e), 0);
+		assert_null(nvs_read_find_value(&res, "chip-factory", "dac-key"));
+		assert_null(nvs_read_find_value(&res, "chip-factory", "dac-cert"));
+		assert_non_null(nvs_read_find_value(&res, "chip-factory", "verifier"));
+		nvs_read_free(&res);
+		buf_free_data(&nvs);
+		buf_wipe_data(&img);
+		buf_free_data(&f);
+		free(sp);
+		free(np);
+	}
+	buf_free_data(&o);
+	buf_free_data(&r);
+	testutil_remove_tree(g_dir);
+	free(g_dir);
+	free(pai_key);
+	free(pai_key_src);
+	free(pai);
+	free(dir);
+	testutil_free_list(cases);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_threaded_batch_from_paa),
 		cmocka_unit_test(test_cli_csv_mcsv_and_refusals),
 		cmocka_unit_test(test_encrypted_partition_decrypts),
+		cmocka_unit_test(test_pai_batch_secure_cert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
