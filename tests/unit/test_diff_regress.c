@@ -77,6 +77,14 @@ static const struct diff_case diff_cases[] = {
 	 {"seccert", "--ca-cert", "seccert_trailing_bytes.der", "--target_chip", "esp32c3", "--skip_flash"},
 	 {"seccert_trailing_bytes.der", NULL},
 	 NULL, NULL, NULL, 1},
+	/* configure_esp_secure_cert.py --private-key seccert_p256_key_pkcs8.pem --priv_key_algo ECDSA
+	 * ' 2_56' --configure_ds --efuse_key_id ' +1' --target_chip esp32h2 --skip_flash: both
+	 * numbers go through int(s) */
+	{"seccert: key size and eFuse key id as Python int()",
+	 {"seccert", "--private-key", "seccert_p256_key_pkcs8.pem", "--priv_key_algo", "ECDSA", " 2_56", "--configure_ds",
+	  "--efuse_key_id", " +1", "--target_chip", "esp32h2", "--skip_flash"},
+	 {"seccert_p256_key_pkcs8.pem", NULL},
+	 NULL, "esp_secure_cert_data/esp_secure_cert.bin", "seccert_ecdsa_int_forms.bin", 0},
 	/* nvs_partition_gen.py generate nvs_python_size.csv out.bin 0o10000 --version ' 2'
 	 * (esp-idf-nvs-partition-gen @ 67113ed0): the size goes through int(s, 0), the version
 	 * through int(s) */
