@@ -63,6 +63,14 @@ static const struct diff_case diff_cases[] = {
 	 {"parttable", "parttable_long_names.csv", "out.bin"},
 	 {"parttable_long_names.csv", NULL},
 	 NULL, "out.bin", "parttable_long_names.bin", 0},
+	/* gen_esp32part.py --primary-bootloader-offset=0o10000 --recovery-bootloader-offset 0x40000
+	 * --offset=0x9_000 parttable_bootloader_rows.csv parttable_bootloader_rows.bin (run_gen with
+	 * offsets 0x1000, 0x40000, 0x9000): the tool's AnyIntType is int(s, 0) */
+	{"parttable: offsets as Python int(s, 0)",
+	 {"parttable", "--primary-bootloader-offset=0o10000", "--recovery-bootloader-offset", "0x40000",
+	  "--offset=0x9_000", "parttable_bootloader_rows.csv", "out.bin"},
+	 {"parttable_bootloader_rows.csv", NULL},
+	 NULL, "out.bin", "parttable_bootloader_rows.bin", 0},
 	/* gen_esp32part.py parttable_utf16.csv parttable_utf16.bin: the tool decodes by the byte
 	 * order mark (here UTF-16 LE) */
 	{"parttable: UTF-16 CSV",
