@@ -30,6 +30,8 @@ struct sim {
 
 /* Starts espfab-sim on a free TCP port (first stdout line names it). dir NULL = new folder;
  * otherwise reuse its flash/eFuse files (a restarted chip). */
+static bool sim_use_pty;
+
 static void sim_start_in(struct sim *s, const char *chip, const char *fault, const char *dir)
 {
 	const char *bin = testutil_sim_bin();
@@ -54,8 +56,12 @@ static void sim_start_in(struct sim *s, const char *chip, const char *fault, con
 		argv[n++] = bin;
 		argv[n++] = "--chip";
 		argv[n++] = chip;
-		argv[n++] = "--tcp";
-		argv[n++] = "0";
+		if (sim_use_pty) {
+			argv[n++] = "--pty";
+		} else {
+			argv[n++] = "--tcp";
+			argv[n++] = "0";
+		}
 		argv[n++] = "--no-throttle";
 		argv[n++] = "--flash";
 		argv[n++] = s->flash_path;
@@ -86,6 +92,12 @@ static void sim_start_in(struct sim *s, const char *chip, const char *fault, con
 	}
 	line[len] = '\0';
 	close(p[0]);
+	if (sim_use_pty) {
+		const char *pp = strstr(line, "pty ");
+		assert_non_null(pp);
+		snprintf(s->url, sizeof s->url, "%s", pp + 4);
+		return;
+	}
 	const char *hp = strstr(line, "tcp ");
 	assert_non_null(hp);
 	snprintf(s->url, sizeof s->url, "socket://%s", hp + 4);
@@ -213,6 +225,16 @@ static void test_flash_all_chips(void **state)
 		run_flash_round(chips[i], 921600, true);
 		run_flash_round(chips[i], 115200, false);
 	}
+}
+
+/* The same over a pseudo-terminal (the simulator's --pty), as QEMU or a local bridge offers. */
+static void test_flash_over_pty(void **state)
+{
+	(void)state;
+	sim_use_pty = true;
+	run_flash_round("esp32c6", 921600, true);
+	run_flash_round("esp32", 460800, false);
+	sim_use_pty = false;
 }
 
 /* ---- per chip: eFuse ---- */
@@ -389,6 +411,64 @@ static void test_faults(void **state)
 	}
 }
 
+/* eFuse burning through a faulty link: either the burn completes and reads back right, or it
+ * fails with a message; a success is never reported for a block that does not hold the key. */
+static void test_efuse_faults(void **state)
+{
+	(void)state;
+	static const char *faults[] = {"drop:95", "drop:110", "corrupt:100", "corrupt:120",
+				       "reset-after:9000", "disconnect-after:8000", "stall:500@105"};
+	int ok = 0, failed = 0;
+	for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) {
+		struct sim s;
+		sim_start(&s, "esp32c3", faults[f]);
+		loader_t l;
+		err_t e = {0};
+		if (open_loader(&l, s.url, 115200, &e)) {
+			failed++;
+			sim_stop(&s);
+			continue;
+		}
+		uint8_t key[32];
+		for (int i = 0; i < 32; i++)
+			key[i] = (uint8_t)(0x11 * (i + 1));
+		struct efuse_key_plan plan;
+		int rc = plan_burn(&l, "esp32c3", "BLOCK_KEY2", "HMAC_UP", key, 32, false, &plan, &e);
+		if (rc == 0)
+			rc = loader_burn_key(&l, &plan, &e);
+		loader_close(&l);
+		/* judge by a fresh, fault-free look at the persisted eFuses */
+		char *dir = strdup(s.dir);
+		sim_halt(&s);
+		struct sim s2;
+		sim_start_in(&s2, "esp32c3", NULL, dir);
+		err_t e2 = {0};
+		assert_int_equal(open_loader(&l, s2.url, 0, &e2), 0);
+		int idx = chip_efuse_find_block(l.info.chip, "BLOCK_KEY2");
+		struct efuse_key_status ks;
+		efuse_key_status(&l.info.efuse, idx, &ks);
+		if (rc == 0) {
+			ok++;
+			assert_int_equal(ks.purpose, KP_HMAC_UP);
+			assert_true(ks.write_protected);
+			for (int i = 0; i < 32; i++)
+				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
+		} else {
+			failed++;
+			assert_true(strlen(e.msg) > 10);
+			print_message("  burn with --fault %s failed cleanly: %s\n", faults[f], e.msg);
+		}
+		loader_close(&l);
+		free(dir);
+		sim_stop(&s2);
+		free(s.dir);
+		free(s.flash_path);
+		free(s.efuse_path);
+	}
+	print_message("  eFuse burns under faults: %d completed and verified, %d failed with an error\n", ok, failed);
+	assert_true(ok >= 4);
+}
+
 /* A chip that stops answering for longer than every retry: a clear error, nothing reported
  * verified. */
 static void test_fault_unrecoverable(void **state)
@@ -496,7 +576,9 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flash_all_chips),
+		cmocka_unit_test(test_flash_over_pty),
 		cmocka_unit_test(test_efuse_all_chips),
+		cmocka_unit_test(test_efuse_faults),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_fault_unrecoverable),
 		cmocka_unit_test(test_cli),
