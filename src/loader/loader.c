@@ -72,7 +72,10 @@ static int loader_disable_watchdogs(rom_conn_t *c, const struct chip_desc *chip,
 
 static int loader_attach_flash(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 {
-	if (rom_cmd_spi_attach(c, 0, e))
+	uint32_t pins = 0;
+	if (info->chip->type == CHIP_ESP32 && info->has_efuse)
+		pins = chip_esp32_spi_attach_value(info->efuse.words[0][3], info->efuse.words[0][5]);
+	if (rom_cmd_spi_attach(c, pins, e))
 		return -1;
 	if (!info->secure_download) {
 		if (loader_read_flash_id(c, info->chip, &info->flash_id, e))
@@ -164,20 +167,36 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 	l->efuse_io.read = rom_conn_read_reg_cb;
 	l->efuse_io.write = loader_efuse_write;
 	l->efuse_io.ctx = &l->conn;
+	bool reopening = false;
 	for (int attempt = 0;; attempt++) {
-		if (transport_open(opts->port, 115200, &l->t, e))
+		if (transport_open(opts->port, 115200, &l->t, e)) {
+			/* a USB-Serial-JTAG chip re-enumerates after its reset: the port comes back */
+			if (reopening && attempt < 4) {
+				transport_sleep_ms(500);
+				continue;
+			}
 			return -1;
+		}
 		rom_conn_init(&l->conn, l->t);
 		l->conn.cancel = opts->cancel;
-		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e))
-			goto fail;
+		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e)) {
+			if (l->conn.last_fail != ROM_FAIL_LINK || attempt >= 3)
+				goto fail;
+			reopening = true;
+			rom_conn_free(&l->conn);
+			transport_close(l->t);
+			l->t = NULL;
+			transport_sleep_ms(500);
+			continue;
+		}
 		if (loader_detect_chip(&l->conn, &l->info, e) == 0)
 			break;
 		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
 		 * during identification is worth a fresh start. */
 		enum rom_fail f = l->conn.last_fail;
-		if (attempt >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
+		if (attempt >= 3 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
 			goto fail;
+		reopening = f == ROM_FAIL_LINK;
 		rom_conn_free(&l->conn);
 		transport_close(l->t);
 		l->t = NULL;
