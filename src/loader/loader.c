@@ -276,8 +276,9 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 				   "from the ROM loader");
 	req->xtal_mhz = l->info.xtal_mhz;
 	req->rev_major = l->info.rev_major;
-	if (loader_refresh_efuse(l, e))
+	if (efuse_read_dump_stable(&l->efuse_io, l->info.chip, &l->info.efuse, e))
 		return -1;
+	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
 }
 
