@@ -90,7 +90,8 @@ static int loader_attach_flash(rom_conn_t *c, struct loader_chip_info *info, err
 	return rom_cmd_spi_set_params(c, size, e);
 }
 
-int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+/* Chip type, SDM and crystal: what a baud change needs. */
+static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 {
 	memset(info, 0, sizeof(*info));
 	const struct chip_desc *chip = NULL;
@@ -130,11 +131,21 @@ int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 	info->chip = chip;
 	c->chip = chip;
 	c->secure_download = info->secure_download;
+	if (info->secure_download)
+		info->xtal_mhz = chip->xtal_mhz[0];
+	else if (chip_read_crystal(chip, rom_conn_read_reg_cb, c, c->t->baud, &info->xtal_mhz, e))
+		return -1;
+	return 0;
+}
+
+/* Revision, MAC, eFuses, flash: many register reads, done after the baud switch. */
+static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	const struct chip_desc *chip = info->chip;
 	if (!info->secure_download) {
 		if (chip_read_revision(chip, rom_conn_read_reg_cb, c, &info->rev_major,
 				       &info->rev_minor, e) ||
-		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e) ||
-		    chip_read_crystal(chip, rom_conn_read_reg_cb, c, c->t->baud, &info->xtal_mhz, e))
+		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e))
 			return -1;
 		info->has_mac = true;
 		uint32_t w1;
@@ -150,13 +161,28 @@ int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 		    c->t->usb_pid == CHIP_USB_PID_SERIAL_JTAG && loader_disable_watchdogs(c, chip, e))
 			return -1;
 	} else {
-		info->xtal_mhz = chip->xtal_mhz[0];
 		info->security.crypt_cnt = info->secinfo.flash_crypt_cnt;
 		info->security.flash_encryption = __builtin_popcount(info->secinfo.flash_crypt_cnt) & 1;
 		info->security.secure_boot = info->secinfo.flags & ROM_SECFLAG_SECURE_BOOT_EN;
 		info->security.secure_download = true;
 	}
 	return loader_attach_flash(c, info, e);
+}
+
+int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	if (loader_identify(c, info, e))
+		return -1;
+	return loader_read_details(c, info, e);
+}
+
+static int loader_switch_baud(loader_t *l, err_t *e)
+{
+	/* esptool leaves C2 in SDM at 115200 */
+	if (!l->opts.baud || l->opts.baud == l->t->baud ||
+	    (l->info.secure_download && l->info.chip->type == CHIP_ESP32C2))
+		return 0;
+	return rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, l->opts.baud, e);
 }
 
 int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
@@ -189,7 +215,10 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 			transport_sleep_ms(500);
 			continue;
 		}
-		if (loader_detect_chip(&l->conn, &l->info, e) == 0)
+		/* switch to the working baud as soon as the crystal is known, so the many
+		 * register reads of identification already run fast */
+		if (loader_identify(&l->conn, &l->info, e) == 0 &&
+		    loader_switch_baud(l, e) == 0 && loader_read_details(&l->conn, &l->info, e) == 0)
 			break;
 		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
 		 * during identification is worth a fresh start. */
@@ -203,12 +232,6 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 		transport_sleep_ms(200);
 	}
 	l->info.connect_ms = transport_now_ms() - t0;
-	/* esptool leaves C2 in SDM at 115200 */
-	if (opts->baud && opts->baud != l->t->baud &&
-	    !(l->info.secure_download && l->info.chip->type == CHIP_ESP32C2)) {
-		if (rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, opts->baud, e))
-			goto fail;
-	}
 	return 0;
 fail:
 	rom_conn_free(&l->conn);

@@ -663,6 +663,13 @@ static void test_cli(void **state)
 	assert_true(json_is_true(json_object_get(k0, "read_protected")));
 	json_decref(j);
 	sim_stop(&s);
+	/* ports: a JSON array even when the host has no serial port */
+	char *argv9[] = {"espfab", "ports", "--json", NULL};
+	out.len = 0;
+	assert_int_equal(testutil_run_espfab(NULL, argv9, &out, &err), 0);
+	j = json_loadb((const char *)out.data, out.len, 0, &je);
+	assert_true(json_is_array(j));
+	json_decref(j);
 	/* a dead port: exit 3 */
 	char *argv8[] = {"espfab", "info", "--port", "socket://127.0.0.1:1", NULL};
 	assert_int_equal(testutil_run_espfab(NULL, argv8, &out, &err), 3);
