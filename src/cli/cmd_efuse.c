@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -99,9 +100,8 @@ static int efuse_summary(loader_t *l, bool json)
 }
 
 /* A typed word, not y/n: a burn cannot be undone. */
-static int efuse_confirm(const struct efuse_key_plan *plan, bool yes, err_t *e)
+static int efuse_confirm(bool yes, err_t *e)
 {
-	fprintf(stderr, "About to burn eFuses (irreversible):\n  %s\n", plan->summary);
 	if (yes)
 		return 0;
 	if (!isatty(STDIN_FILENO))
@@ -119,42 +119,76 @@ static int efuse_confirm(const struct efuse_key_plan *plan, bool yes, err_t *e)
 	return 0;
 }
 
+/* XTS_AES_256_KEY takes a 64-byte key: the first half goes to BLOCK with purpose
+ * XTS_AES_256_KEY_1, the second to the next key block with XTS_AES_256_KEY_2 (each half
+ * reversed on its own, efuse.md §3). Both halves are planned before anything is burned. */
 static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfile,
 			      const char *purpose_name, const char *chip_name, bool read_protect,
 			      bool no_write_protect, bool yes, err_t *e)
 {
-	int purpose = chip_purpose_parse(purpose_name);
+	bool xts256 = !strcasecmp(purpose_name, "XTS_AES_256_KEY");
+	int purpose = xts256 ? KP_XTS_AES_256_KEY_1 : chip_purpose_parse(purpose_name);
 	if (purpose == KP_INVALID)
 		return err_set_msg(e, ERR_USAGE, "unknown key purpose '%s'", purpose_name), ERR_USAGE;
 	buf_t key = BUF_INIT;
 	if (efuse_load_key_file(keyfile, purpose, &key, e))
 		return ERR_CHECK;
-	struct efuse_burn_req req = {
-		.chip_name = chip_name ? chip_name : l->info.chip->id,
-		.block = block,
-		.key = key.data,
-		.key_len = key.len,
-		.purpose = purpose,
-		.read_protect = read_protect,
-		.no_write_protect = no_write_protect,
-	};
-	struct efuse_key_plan plan;
+	struct efuse_key_plan plans[2];
+	int nplans = xts256 ? 2 : 1;
 	int rc = 0;
-	if (loader_plan_key(l, &req, &plan, e))
-		rc = e->code ? e->code : ERR_CHECK;
-	else if (efuse_confirm(&plan, yes, e))
+	char second[32] = "";
+	if (xts256) {
+		if (key.len != 64) {
+			err_set_msg(e, ERR_CHECK, "XTS_AES_256_KEY needs a 64-byte key file (got %zu bytes)",
+				    key.len);
+			rc = ERR_CHECK;
+			goto out;
+		}
+		int idx = chip_efuse_find_block(l->info.chip, block);
+		const struct efuse_layout *lay = l->info.chip->efuse;
+		if (idx < 0 || idx + 1 >= lay->first_key_block + lay->n_key_blocks) {
+			err_set_msg(e, ERR_USAGE, "XTS_AES_256_KEY needs %s and the key block after it",
+				    block);
+			rc = ERR_USAGE;
+			goto out;
+		}
+		snprintf(second, sizeof second, "%s", lay->blocks[idx + 1].name);
+	}
+	for (int i = 0; i < nplans; i++) {
+		struct efuse_burn_req req = {
+			.chip_name = chip_name ? chip_name : l->info.chip->id,
+			.block = i ? second : block,
+			.key = key.data + 32 * i,
+			.key_len = xts256 ? 32 : key.len,
+			.purpose = i ? KP_XTS_AES_256_KEY_2 : purpose,
+			.read_protect = read_protect,
+			.no_write_protect = no_write_protect,
+		};
+		if (loader_plan_key(l, &req, &plans[i], e)) {
+			rc = e->code ? e->code : ERR_CHECK;
+			goto out;
+		}
+	}
+	fprintf(stderr, "About to burn eFuses (irreversible):\n");
+	for (int i = 0; i < nplans; i++)
+		fprintf(stderr, "  %s\n", plans[i].summary);
+	if (efuse_confirm(yes, e)) {
 		rc = e->code;
-	else if (loader_burn_key(l, &plan, e))
-		rc = e->code ? e->code : ERR_DEVICE;
-	else {
+		goto out;
+	}
+	for (int i = 0; i < nplans; i++) {
+		if (loader_burn_key(l, &plans[i], e)) {
+			rc = e->code ? e->code : ERR_DEVICE;
+			goto out;
+		}
 		struct efuse_key_status ks;
-		efuse_key_status(&l->info.efuse, plan.block_idx, &ks);
+		efuse_key_status(&l->info.efuse, plans[i].block_idx, &ks);
 		printf("burned %s: purpose %s, %s, %s (verified by read-back)\n", ks.name,
-		       chip_purpose_name(ks.purpose),
-		       ks.read_protected ? "read-protected" : "readable",
+		       chip_purpose_name(ks.purpose), ks.read_protected ? "read-protected" : "readable",
 		       ks.write_protected ? "write-protected" : "writable");
 	}
-	mbedtls_platform_zeroize(&plan, sizeof plan);
+out:
+	mbedtls_platform_zeroize(plans, sizeof plans);
 	buf_wipe_data(&key);
 	return rc;
 }
