@@ -63,7 +63,7 @@ static int efuse_summary(loader_t *l, bool json)
 	} else {
 		char desc[128];
 		printf("%s eFuse summary\n\n", loader_describe_chip(in, desc, sizeof desc));
-		printf("%-16s %-9s %-30s %-6s %-8s %s\n", "BLOCK", "ALIAS", "PURPOSE", "STATE",
+		printf("%-16s %-16s %-30s %-6s %-8s %s\n", "BLOCK", "ALIAS", "PURPOSE", "STATE",
 		       "READ", "WRITE");
 		size_t i;
 		json_t *k;
@@ -74,7 +74,7 @@ static int efuse_summary(loader_t *l, bool json)
 			char purpose[64];
 			snprintf(purpose, sizeof purpose, "%s%s",
 				 json_string_value(json_object_get(k, "purpose")), locked ? " (locked)" : "");
-			printf("%-16s %-9s %-30s %-6s %-8s %s\n",
+			printf("%-16s %-16s %-30s %-6s %-8s %s\n",
 			       json_string_value(json_object_get(k, "block")),
 			       json_string_value(json_object_get(k, "alias")), purpose,
 			       empty ? "free" : "used",
@@ -124,7 +124,7 @@ static int efuse_confirm(bool yes, err_t *e)
  * reversed on its own, efuse.md §3). Both halves are planned before anything is burned. */
 static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfile,
 			      const char *purpose_name, const char *chip_name, bool read_protect,
-			      bool no_write_protect, bool yes, err_t *e)
+			      bool no_write_protect, bool yes, bool resume, err_t *e)
 {
 	bool xts256 = !strcasecmp(purpose_name, "XTS_AES_256_KEY");
 	int purpose = xts256 ? KP_XTS_AES_256_KEY_1 : chip_purpose_parse(purpose_name);
@@ -163,6 +163,7 @@ static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfil
 			.purpose = i ? KP_XTS_AES_256_KEY_2 : purpose,
 			.read_protect = read_protect,
 			.no_write_protect = no_write_protect,
+			.resume = resume,
 		};
 		if (loader_plan_key(l, &req, &plans[i], e)) {
 			rc = e->code ? e->code : ERR_CHECK;
@@ -197,7 +198,7 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
 	loader_opts_init(&opts);
-	bool json = false, read_protect = false, yes = false, no_wp = false;
+	bool json = false, read_protect = false, yes = false, no_wp = false, resume = false;
 	const char *chip_name = NULL;
 	const char *pos[4];
 	int npos = 0;
@@ -216,6 +217,8 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 			read_protect = false;
 		else if (!strcmp(a, "--no-write-protect"))
 			no_wp = true;
+		else if (!strcmp(a, "--resume"))
+			resume = true;
 		else if (!strcmp(a, "--yes") || !strcmp(a, "-y") || !strcmp(a, "--do-not-confirm"))
 			yes = true;
 		else if (!strcmp(a, "--chip") || !strcmp(a, "-c")) {
@@ -256,7 +259,7 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		rc = efuse_summary(&l, json);
 	} else {
 		rc = efuse_burn_key_cmd(&l, pos[1], pos[2], pos[3], chip_name, read_protect, no_wp, yes,
-					e);
+					resume, e);
 	}
 	loader_close(&l);
 	return rc;

@@ -458,6 +458,17 @@ static void test_efuse_faults(void **state)
 			failed++;
 			assert_true(strlen(e.msg) > 10);
 			print_message("  burn with --fault %s failed cleanly: %s\n", faults[f], e.msg);
+			/* the engine finishes the interrupted burn on the healthy link */
+			struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY2",
+						     .key = key, .key_len = 32, .purpose = KP_HMAC_UP,
+						     .resume = true};
+			assert_int_equal(loader_plan_key(&l, &req, &plan, &e2), 0);
+			assert_int_equal(loader_burn_key(&l, &plan, &e2), 0);
+			efuse_key_status(&l.info.efuse, idx, &ks);
+			assert_int_equal(ks.purpose, KP_HMAC_UP);
+			assert_true(ks.write_protected);
+			for (int i = 0; i < 32; i++)
+				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
 		}
 		loader_close(&l);
 		free(dir);
