@@ -211,7 +211,7 @@ static void sim_sync(struct simproc *p)
 	sim_send(p, ROM_OP_SYNC, b.data, b.len, 0);
 	buf_free_data(&b);
 	struct rom_response r;
-	int n = sim_count_frames(p, 150, &r);
+	int n = sim_count_frames(p, 100, &r);
 	assert_int_equal(n, 8); /* the ROM answers one SYNC eight times */
 	assert_int_equal(r.op, ROM_OP_SYNC);
 	assert_int_not_equal(r.value, 0); /* ROM, not stub */
@@ -328,7 +328,7 @@ static void expect_rejected(struct simproc *p, uint8_t op)
 	sim_send(p, op, NULL, 0, 0);
 	struct rom_response r;
 	int n = 0;
-	while (sim_recv(p, 150) == 1) {
+	while (sim_recv(p, 100) == 1) {
 		assert_int_equal(rom_proto_parse_response(p->frame, p->frame_len, ROM_STATUS_LEN_ROM, &r), 0);
 		assert_true(rom_proto_is_unsupported(&r, op));
 		assert_int_not_equal(r.op, op);
@@ -681,7 +681,7 @@ static void test_faults(void **state)
 	buf_t b = BUF_INIT;
 	rom_proto_build_sync(&b);
 	sim_send(&p, ROM_OP_SYNC, b.data, b.len, 0);
-	assert_int_equal(sim_count_frames(&p, 150, NULL), 7);
+	assert_int_equal(sim_count_frames(&p, 100, NULL), 7);
 	uint8_t d[4];
 	rom_proto_put_u32(d, CHIP_MAGIC_REG);
 	sim_send(&p, ROM_OP_READ_REG, d, 4, 0);
