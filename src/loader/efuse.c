@@ -55,6 +55,24 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
 	return 0;
 }
 
+int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			   struct efuse_dump *d, err_t *e)
+{
+	struct efuse_dump prev;
+	if (efuse_read_dump(io, chip, &prev, e))
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (efuse_read_dump(io, chip, d, e))
+			return -1;
+		if (memcmp(prev.words, d->words, sizeof d->words) == 0)
+			return 0;
+		prev = *d;
+	}
+	return err_set_msg(e, ERR_DEVICE,
+			   "the eFuse registers read differently on every pass: the link is "
+			   "corrupting data; not burning");
+}
+
 void efuse_key_status(const struct efuse_dump *d, int block_idx, struct efuse_key_status *ks)
 {
 	const struct chip_desc *chip = d->chip;
@@ -529,7 +547,7 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 {
 	const struct chip_desc *chip = plan->chip;
 	struct efuse_dump d;
-	if (efuse_read_dump(io, chip, &d, e) || check_block_empty(&d, plan->block_idx, e))
+	if (efuse_read_dump_stable(io, chip, &d, e) || check_block_empty(&d, plan->block_idx, e))
 		return -1;
 	unsigned xtal = chip->xtal_mhz[0];
 	if (chip->xtal_mhz[1] && chip_read_crystal(chip, io->read, io->ctx, 115200, &xtal, e))
@@ -552,8 +570,14 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 		any |= plan->blk0_protect[w] != 0;
 	if (any && burn_and_verify(io, chip, 0, plan->blk0_protect, NULL, false, &d, e))
 		return err_prepend_context(e, "setting the protection bits");
+	if (efuse_read_dump_stable(io, chip, &d, e))
+		return -1;
 	struct efuse_key_status ks;
 	efuse_key_status(&d, plan->block_idx, &ks);
+	for (int w = 0; w < 8 && !plan->read_protect; w++)
+		if (d.words[plan->block_idx][w] != plan->data[w])
+			return err_set_msg(e, ERR_DEVICE, "%s does not hold the key after the burn",
+					   ks.name);
 	if (plan->read_protect != ks.read_protected || plan->write_protect != ks.write_protected)
 		return err_set_msg(e, ERR_DEVICE, "%s protection bits did not take (read-protected %s, "
 						  "write-protected %s)",

@@ -52,6 +52,10 @@ struct efuse_security {
 
 int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
 		    struct efuse_dump *d, err_t *e);
+/* Reads until two consecutive dumps agree (at most 4 reads): a burn decision must not rest on
+ * a register value corrupted on the line. */
+int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			   struct efuse_dump *d, err_t *e);
 /* Value of a field (0 when the chip lacks it). */
 uint32_t efuse_field_value(const struct efuse_dump *d, enum efuse_field_id f);
 bool efuse_field_present(const struct chip_desc *chip, enum efuse_field_id f);

@@ -25,6 +25,18 @@ bool rom_conn_cancelled(const rom_conn_t *c)
 	return c->cancel && atomic_load(c->cancel) != 0;
 }
 
+/* The ROM prints its boot banner after a reset; seeing it while waiting for a reply means the
+ * chip lost all loader state (baud, attached flash, a download in progress). */
+static bool rom_saw_reset(rom_conn_t *c)
+{
+	if (c->dec.noise_bytes == c->noise_checked)
+		return false;
+	c->noise_checked = c->dec.noise_bytes;
+	char text[SLIP_NOISE_KEEP + 1];
+	slip_decoder_noise_text(&c->dec, text, sizeof text);
+	return strstr(text, "waiting for download") != NULL;
+}
+
 /* Next SLIP frame before the deadline: 1 with a frame, 0 on timeout, -1 on link error or
  * cancellation (last_fail says which). */
 static int rom_read_frame(rom_conn_t *c, uint64_t deadline, const uint8_t **frame, size_t *flen,
@@ -37,6 +49,13 @@ static int rom_read_frame(rom_conn_t *c, uint64_t deadline, const uint8_t **fram
 			c->rx_pos += used;
 			if (*frame)
 				return 1;
+		}
+		if (c->watch_reset && rom_saw_reset(c)) {
+			c->last_fail = ROM_FAIL_RESET;
+			c->resets_seen++;
+			return err_set_msg(e, ERR_DEVICE,
+					   "the chip reset (its boot message appeared on the line: power "
+					   "or cable problem?)");
 		}
 		if (rom_conn_cancelled(c)) {
 			c->last_fail = ROM_FAIL_CANCELLED;
@@ -101,10 +120,14 @@ int rom_cmd_execute(rom_conn_t *c, uint8_t op, const uint8_t *data, size_t len,
 		goto out;
 	}
 	uint64_t deadline = transport_now_ms() + timeout_ms;
+	slip_decoder_clear_noise(&c->dec);
+	c->noise_checked = c->dec.noise_bytes;
 	for (int skipped = 0; skipped < ROM_MAX_SKIPPED_FRAMES;) {
 		const uint8_t *f;
 		size_t fl;
+		c->watch_reset = op != ROM_OP_SYNC;
 		int r = rom_read_frame(c, deadline, &f, &fl, e);
+		c->watch_reset = false;
 		if (r < 0) {
 			err_prepend_context(e, "waiting for the reply to %s", name);
 			goto out;
@@ -470,7 +493,7 @@ int rom_connect(rom_conn_t *c, enum rom_reset_mode mode, unsigned attempts, err_
 				   "auto-reset circuit",
 				   c->t->name);
 	return err_set_msg(e, ERR_DEVICE,
-			   "%s: no answer from the chip after %u attempts (%s reset): check the "
+			   "%s: no answer from the chip after %u attempts (reset mode %s): check the "
 			   "cable, the port, power, and that the board is in download mode",
 			   c->t->name, attempts, rom_reset_mode_name(mode));
 }

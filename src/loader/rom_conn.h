@@ -28,6 +28,7 @@ enum rom_fail {
 	ROM_FAIL_STATUS,      /* reply with status != 0 (see last_status / last_error) */
 	ROM_FAIL_UNSUPPORTED, /* ROM does not know / refuses the command */
 	ROM_FAIL_LINK,        /* transport error: device gone */
+	ROM_FAIL_RESET,       /* the chip printed its boot banner: it reset under us */
 	ROM_FAIL_CANCELLED,
 };
 
@@ -54,7 +55,9 @@ typedef struct rom_conn {
 	enum rom_fail last_fail;
 	uint8_t last_status, last_error;
 	/* statistics */
-	unsigned long commands, retries, frames_skipped;
+	unsigned long commands, retries, frames_skipped, resets_seen;
+	unsigned long noise_checked; /* decoder noise count already scanned for a boot banner */
+	bool watch_reset;            /* a boot banner aborts the current wait */
 	/* trace hook (tests/bench): called for each command with its opcode and outcome */
 	void (*trace)(void *ctx, uint8_t op, enum rom_fail fail);
 	void *trace_ctx;

@@ -7,10 +7,12 @@
 #include <netinet/in.h>
 #include <pty.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "link/port_list.h"
 #include "link/slip.h"
 #include "link/transport.h"
 #include "loader/rom_conn.h"
@@ -188,6 +190,25 @@ static void test_rom_reply_matching(void **state)
 	close(sv[1]);
 }
 
+static void test_adapter_names(void **state)
+{
+	(void)state;
+	assert_string_equal(port_list_adapter_name(0x10C4, 0xEA60), "CP210x");
+	assert_string_equal(port_list_adapter_name(0x1A86, 0x7523), "CH340");
+	assert_string_equal(port_list_adapter_name(0x1A86, 0x55D3), "CH343");
+	assert_string_equal(port_list_adapter_name(0x0403, 0x6001), "FTDI");
+	assert_string_equal(port_list_adapter_name(0x0403, 0x6015), "FTDI");
+	assert_string_equal(port_list_adapter_name(0x303A, 0x1001), "USB-Serial-JTAG");
+	assert_null(port_list_adapter_name(0x1234, 0x5678));
+	/* enumeration works on a host without serial ports too */
+	struct port_info *ports = NULL;
+	size_t n = 99;
+	err_t e = {0};
+	assert_int_equal(port_list_enumerate(&ports, &n, &e), 0);
+	assert_true(n < 99);
+	free(ports);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_pty_by_path),
 		cmocka_unit_test(test_socket_url),
 		cmocka_unit_test(test_rom_reply_matching),
+		cmocka_unit_test(test_adapter_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
