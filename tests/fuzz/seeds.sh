@@ -47,6 +47,10 @@ fuzz_seed_corpus() {
 		copy_vec 'secure_cert/*/*.pem' 'secure_cert/*/*.der' ;;
 	fuzz_nvs)
 		copy_vec 'nvs/*/expected.bin' 'nvs/*/plain.bin' 'mfg/*/factory_partition.bin' ;;
+	fuzz_seccert_csv)
+		copy_vec 'secure_cert/*/config.csv' ;;
+	fuzz_label_template)
+		cp "$src"/../../assets/labels/*.ini "$dir"/ 2>/dev/null || true ;;
 	fuzz_nvs_csv)
 		copy_vec 'nvs/*/input*.csv' 'mfg/*/partition_portable.csv' ;;
 	esac
