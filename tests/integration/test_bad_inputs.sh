@@ -65,6 +65,15 @@ printf '%s\nns,namespace,,\nk,file,binary,nosuchfile.bin\n' "$H" > nvs_nofile.cs
 printf '%s\nns,namespace,,\nk,data,u32,forty-two\n' "$H" > nvs_nan.csv
 { printf '%s\nns,namespace,,\n' "$H"; for i in 1 2 3 4; do
 	printf 'blob%d,data,base64,%s\n' "$i" "$(head -c 3000 /dev/zero | base64 -w0)"; done; } > nvs_toobig.csv
+C='tlv_type,tlv_subtype,data_value,data_type,priv_key_type,algorithm,key_size,efuse_id,efuse_key'
+printf '%s\nESP_SECURE_CERT_BOGUS_TLV,0,abcd,hex,,,,,\n' "$C" > sc_type.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,abc,hex,,,,,\n' "$C" > sc_oddhex.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,@@@,base64,,,,,\n' "$C" > sc_b64.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,nosuch.bin,file,,,,,\n' "$C" > sc_nofile.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,abcd,hex,,,,,\nESP_SECURE_CERT_USER_DATA_1_TLV,0,abcd,hex,,,,,\n' "$C" > sc_dup.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,999,abcd,hex,,,,,\n' "$C" > sc_subtype.csv
+printf 'a,b\n1,2\n' > sc_header.csv
+printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,%s,base64,,,,,\n' "$C" "$(head -c 12000 /dev/zero | base64 -w0)" > sc_big.csv
 if [ "$(id -u)" = 0 ]; then
 	UNREADABLE=/proc/self/mem   # open() succeeds, read() fails, even for root
 else
@@ -79,13 +88,21 @@ printf '%-4s %-26s %-5s %-4s %-6s %s\n' no case want got result "message (stderr
 
 # check NAME WANT NEEDLE OUTPUT STDOUT_NEEDLE -- ARGS...
 #   WANT: exit codes allowed, e.g. "1" or "1|2"; NEEDLE: text stderr must contain (the input
-#   named); OUTPUT: a path that must not exist afterwards ("-": none); STDOUT_NEEDLE: text the
-#   decoded part on stdout must contain ("-": not checked).
+#   named); OUTPUT: a path that must not exist afterwards ("-": none; "=FILE": FILE is an input
+#   the command rewrites in place and must leave unchanged); STDOUT_NEEDLE: text the decoded
+#   part on stdout must contain ("-": not checked).
 check() {
 	local name=$1 want=$2 needle=$3 output=$4 outneedle=$5
 	shift 6
 	local rc result=ok why=
-	rm -rf "$output" 2>/dev/null
+	local keep=
+	if [ "${output#=}" != "$output" ]; then
+		keep=${output#=}
+		output=-
+		cp "$keep" keep.orig
+	else
+		rm -rf "$output" 2>/dev/null
+	fi
 	"$E" "$@" > out.txt 2> err.txt
 	rc=$?
 	rows=$((rows + 1))
@@ -103,6 +120,8 @@ check() {
 		why="temporary file left behind"
 	elif [ "$outneedle" != - ] && ! grep -qF -- "$outneedle" out.txt; then
 		why="decoded part missing on stdout ('$outneedle')"
+	elif [ -n "$keep" ] && ! cmp -s "$keep" keep.orig; then
+		why="$keep was modified"
 	fi
 	if [ -n "$why" ]; then
 		result=FAIL
@@ -111,7 +130,7 @@ check() {
 	fi
 	printf '%-4s %-26s %-5s %-4s %-6s %s\n' "$rows" "$name" "$want" "$rc" "$result" \
 		"$(grep -v '^usage:\|^  \|^ *\[' err.txt | grep -v 'warning:' | head -1 | cut -c1-110)" >> "$table"
-	rm -f out.txt err.txt
+	rm -f out.txt err.txt keep.orig
 }
 
 # ---- payload / onboarding codes
@@ -131,11 +150,15 @@ check qr-short             1     "length"      - - -- payload parse MT:ABC
 check qr-bad-alphabet      1     "position 18"         - - -- payload parse 'MT:Y.K9042C00KA0648G0a'
 check manual-check-digit   1     "34970112333" - - -- payload parse 34970112333
 check manual-10-digits     1     "3497011233"  - - -- payload parse 3497011233
+check vendor-int-not-num   2     "0x80=abc"    - - -- payload -d 3840 -p 20202021 --vendor-int 0x80=abc
+check vendor-tag-range     2     "vendor tag 5" - - -- payload -d 3840 -p 20202021 --vendor-string 5=abc
+check serial-too-long      2     "--serial-number" - - -- payload -d 3840 -p 20202021 --serial-number "$(head -c 200 /dev/zero | tr '\0' A)"
 check unknown-command      2     "nosuch"      - - -- nosuch
 # ---- SPAKE2+
 check spake2p-passcode     1     "12345678"    - - -- spake2p gen-verifier -p 12345678 -s U1BBS0UyUCBLZXkgU2FsdA== -i 1000
 check spake2p-salt-base64  "1|2" "salt"        - - -- spake2p gen-verifier -p 20202021 -s 'not base64!' -i 1000
 check spake2p-salt-short   1     "salt"        - - -- spake2p gen-verifier -p 20202021 -s AAAA -i 1000
+check spake2p-no-value     2     "-p"          - - -- spake2p gen-verifier -s U1BBS0UyUCBLZXkgU2FsdA== -i 1000 -p
 check spake2p-iterations   1     "iteration"   - - -- spake2p gen-verifier -p 20202021 -s U1BBS0UyUCBLZXkgU2FsdA== -i 10
 # ---- partition tables
 check parts-overlap        1     "overlap.csv" out.bin - -- parttable overlap.csv out.bin
@@ -168,11 +191,22 @@ check sc-cert-truncated    1     "trunc_cert.der" o/esp_secure_cert.bin - -- sec
 check sc-unknown-chip      2     "esp32zz"     o/esp_secure_cert.bin - -- seccert --private-key dac_key.der --device-cert dac_cert.der --ca-cert pai_cert.der --target_chip esp32zz --skip_flash --esp_secure_cert_data_dir o
 check sc-ds-on-esp32       1     "esp32"       o/esp_secure_cert.bin - -- seccert --private-key rsa_key.pem --device-cert rsa_cert.pem --ca-cert rsa_ca.pem --configure_ds --priv_key_algo RSA 2048 --efuse_key_id 1 --efuse_key_file hmac_key.bin --target_chip esp32 --skip_flash --esp_secure_cert_data_dir o
 check sc-key-missing       1     "nosuch.pem"  o/esp_secure_cert.bin - -- seccert --private-key nosuch.pem --device-cert dac_cert.der --ca-cert pai_cert.der --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-unknown-type  1     "sc_type.csv line 2" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_type.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-odd-hex       1     "sc_oddhex.csv line 2" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_oddhex.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-bad-base64    1     "sc_b64.csv line 2" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_b64.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-missing-file  1     "nosuch.bin"  o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_nofile.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-duplicate     1     "sc_dup.csv line 3" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_dup.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-subtype-999   1     "999"         o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_subtype.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-csv-no-header     1     "sc_header.csv" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_header.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-partition-full    1     "sc_big.csv line 2" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_big.csv --skip_flash --esp_secure_cert_data_dir o
+check sc-append-integrity-trunc 1 "sc_trunc.bin" =sc_trunc.bin - -- seccert --append-integrity sc_trunc.bin
 # ---- decoders on corrupted data: what decodes is printed, the corruption is named, exit 1
 check sc-dump-crc-first    1     "bad CRC"     - - -- seccert dump sc_crc.bin
 check sc-dump-crc-second   1     "offset 0x1b0" - "CA_CERT" -- seccert dump sc_crc2.bin
 check sc-dump-truncated    1     "past the end" - "CA_CERT" -- seccert dump sc_trunc.bin
 check sc-dump-json-trunc   1     "past the end" - '"CA_CERT"' -- seccert dump sc_trunc.bin --json
+check sc-parse-bin-trunc   1     "past the end" - "CA_CERT" -- seccert --parse_bin sc_trunc.bin
+check nvs-dump-wrong-key   1     "CRC"         - "page 0" -- nvs dump "$V/nvs/e01_encrypted_keygen_seeded/expected.bin" --keyfile "$V/nvs/e02_encrypted_inputkey_multipage/nvs_keys.bin"
 check nvs-dump-crc         1     "CRC"         - "namespace" -- nvs dump nvs_crc.bin
 check nvs-dump-crc-json    1     "CRC"         - '"namespace' -- nvs dump nvs_crc.bin --json
 check nvs-dump-truncated   1     "nvs_trunc.bin" - - -- nvs dump nvs_trunc.bin
@@ -200,6 +234,7 @@ check label-manual-digit   1     "--manual"    out.png - -- label --qr MT:Y.K904
 check label-ecc            2     "X"           out.png - -- label --qr MT:Y.K9042C00KA0648G00 --ecc X --png out.png
 check label-template-missing 1   "nosuch.tpl"  out.png - -- label --qr MT:Y.K9042C00KA0648G00 --template nosuch.tpl --png out.png
 check label-output-notdir  1     "afile/out.png" afile/out.png - -- label --qr MT:Y.K9042C00KA0648G00 --png afile/out.png
+check label-print-notdir   1     "afile/x.prn" afile/x.prn - -- label --qr MT:Y.K9042C00KA0648G00 --print-to afile/x.prn
 check label-dpi            2     "--dpi"       out.zpl - -- label --qr MT:Y.K9042C00KA0648G00 --zpl out.zpl --dpi 0
 
 cat "$table"
