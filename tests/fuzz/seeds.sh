@@ -51,6 +51,11 @@ fuzz_seed_corpus() {
 		copy_vec 'secure_cert/*/config.csv' ;;
 	fuzz_label_template)
 		cp "$src"/../../assets/labels/*.ini "$dir"/ 2>/dev/null || true ;;
+	fuzz_cd)
+		copy_vec 'mfg/*/inputs/CD.der' ;;
+	fuzz_attest_cert)
+		copy_vec 'mfg/*/inputs/*_cert.pem' 'mfg/*/internal/*_cert.der' 'secure_cert/*/*cert*.der' \
+			'secure_cert/*/*cert*.pem' ;;
 	fuzz_nvs_csv)
 		copy_vec 'nvs/*/input*.csv' 'mfg/*/partition_portable.csv' ;;
 	esac
