@@ -31,6 +31,8 @@ install -m 0644 "$S6/h2dev_cert.der" h2_cert.der
 printf 'this is not a key\n' > notkey.pem && chmod 600 notkey.pem
 printf -- '-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n' > badpem.pem && chmod 600 badpem.pem
 head -c 16 "$S4/hmac_key.bin" > short_hmac.bin && chmod 600 short_hmac.bin
+head -c 3000 /dev/urandom > noise.bin
+head -c 8 "$S4/hmac_key.bin" > key8.bin && chmod 600 key8.bin
 head -c 200 "$S1/dac_cert.der" > trunc_cert.der
 mkdir adir
 printf 'x\n' > afile
@@ -65,6 +67,15 @@ printf '%s\nns,namespace,,\nk,file,binary,nosuchfile.bin\n' "$H" > nvs_nofile.cs
 printf '%s\nns,namespace,,\nk,data,u32,forty-two\n' "$H" > nvs_nan.csv
 { printf '%s\nns,namespace,,\n' "$H"; for i in 1 2 3 4; do
 	printf 'blob%d,data,base64,%s\n' "$i" "$(head -c 3000 /dev/zero | base64 -w0)"; done; } > nvs_toobig.csv
+MI=$V/mfg/m01_basic_factory_nvs/inputs
+install -m 0600 "$MI/PAI_key.pem" pai_key.pem
+install -m 0600 "$MI/DAC_key.pem" dac_key.pem
+cp "$MI/PAI_cert.pem" pai_cert.pem
+cp "$MI/DAC_cert.pem" dac_cert.pem
+cp "$MI/CD.der" cd_fff2_8001.der
+FE=$V/flash_encryption/f02_xts_aes128_esp32c3
+install -m 0600 "$FE/key.bin" fe_key.bin
+cp "$FE/plaintext.bin" fe_plain.bin
 C='tlv_type,tlv_subtype,data_value,data_type,priv_key_type,algorithm,key_size,efuse_id,efuse_key'
 printf '%s\nESP_SECURE_CERT_BOGUS_TLV,0,abcd,hex,,,,,\n' "$C" > sc_type.csv
 printf '%s\nESP_SECURE_CERT_USER_DATA_1_TLV,0,abc,hex,,,,,\n' "$C" > sc_oddhex.csv
@@ -82,7 +93,11 @@ else
 fi
 
 # ---- the table
-rows=0 failed=0 known=0
+rows=0 failed=0 gaps=0
+# gap NAME "WHY": the next row is a known defect, reported to its module: its failure is shown as
+# GAP and does not fail the test; once it passes it shows FIXED (drop the gap line then).
+gap_name= gap_why=
+gap() { gap_name=$1; gap_why=$2; }
 table=$(mktemp "$work/table.XXXXXX")
 printf '%-4s %-26s %-5s %-4s %-6s %s\n' no case want got result "message (stderr, first line)" > "$table"
 
@@ -123,7 +138,17 @@ check() {
 	elif [ -n "$keep" ] && ! cmp -s "$keep" keep.orig; then
 		why="$keep was modified"
 	fi
-	if [ -n "$why" ]; then
+	if [ "$gap_name" = "$name" ]; then
+		if [ -n "$why" ]; then
+			result=GAP
+			gaps=$((gaps + 1))
+			echo "GAP $name: $why (known: $gap_why)" >&2
+		else
+			result=FIXED
+			echo "FIXED $name: passes now; remove its gap line" >&2
+		fi
+		gap_name=
+	elif [ -n "$why" ]; then
 		result=FAIL
 		failed=$((failed + 1))
 		{ echo "FAIL $name: $why"; echo "  espfab $*"; sed 's/^/  stderr: /' err.txt | head -5; } >&2
@@ -237,6 +262,59 @@ check label-output-notdir  1     "afile/out.png" afile/out.png - -- label --qr M
 check label-print-notdir   1     "afile/x.prn" afile/x.prn - -- label --qr MT:Y.K9042C00KA0648G00 --print-to afile/x.prn
 check label-dpi            2     "--dpi"       out.zpl - -- label --qr MT:Y.K9042C00KA0648G00 --zpl out.zpl --dpi 0
 
+# ---- Matter attestation: certificates, CD, factory batches
+gap cd-other-pid "the staging folder is created and pai_cert.der written before the CD is checked (src/flow/mfg.c mfg_run_batch)"
+check cd-other-pid         1     "cd_fff2_8001.der" mo/fff2_8002/staging - -- mfg -v 0xFFF2 -p 0x8002 --pai -c pai_cert.pem -k pai_key.pem -cd cd_fff2_8001.der --passcode 20202021 --discriminator 3840 --outdir mo
+gap cd-other-vid "the staging folder is created and pai_cert.der written before the CD is checked (src/flow/mfg.c mfg_run_batch)"
+check cd-other-vid         1     "cd_fff2_8001.der" mo/fff1_8001 - -- mfg -v 0xFFF1 -p 0x8001 --pai -c pai_cert.pem -k pai_key.pem -cd cd_fff2_8001.der --outdir mo
+check mfg-passcode         "1|2" "12345678"    mo/fff2_8001 - -- mfg -v 0xFFF2 -p 0x8001 --pai -c pai_cert.pem -k pai_key.pem -cd cd_fff2_8001.der --passcode 12345678 --discriminator 3840 --outdir mo
+check mfg-discriminator    "1|2" "4096"        mo/fff2_8001 - -- mfg -v 0xFFF2 -p 0x8001 --pai -c pai_cert.pem -k pai_key.pem -cd cd_fff2_8001.der --passcode 20202021 --discriminator 4096 --outdir mo
+check mfg-vid-not-hex      "1|2" "0xZZ"        mo - -- mfg -v 0xZZ -p 0x8001 --pai -c pai_cert.pem -k pai_key.pem -cd cd_fff2_8001.der --outdir mo
+gap mfg-key-not-pai "the staging folder is created and pai_cert.der written before the inputs are checked (src/flow/mfg.c mfg_run_batch)"
+check mfg-key-not-pai      1     "dac_key.pem" mo/fff2_8001 - -- mfg -v 0xFFF2 -p 0x8001 --pai -c pai_cert.pem -k dac_key.pem -cd cd_fff2_8001.der --outdir mo
+check attest-dac-is-ca     1     "attestation rules" - "DAC: basicConstraints" -- attest validate-att-cert --dac pai_cert.pem --pai pai_cert.pem
+check attest-print-cd-cert 1     "dac_cert.pem" - - -- attest print-cd dac_cert.pem
+check attest-cd-key-mismatch 1   "signing key" cd.der - -- attest gen-cd -K pai_key.pem -C dac_cert.pem -O cd.der -f 1 -V 0xFFF1 -p 0x8000 -d 0x16 -c ZIG20142ZB330003-24 -l 0 -i 0 -n 9876 -t 0
+check attest-cd-cert-id    1     "SHORT"       cd.der - -- attest gen-cd -K pai_key.pem -C pai_cert.pem -O cd.der -f 1 -V 0xFFF1 -p 0x8000 -d 0x16 -c SHORT -l 0 -i 0 -n 9876 -t 0
+# ---- flash encryption
+check fe-address-unaligned 1     "0x10001"     fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10001 --aes-xts --output fe.bin fe_plain.bin
+check fe-address-not-num   2     "--address"   fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0xZZ --aes-xts --output fe.bin fe_plain.bin
+check fe-key-8-bytes       1     "key file: 8 bytes" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
+check fe-input-missing     1     "missing.bin" fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10000 --aes-xts --output fe.bin missing.bin
+check fe-crypt-conf        1     "flash-crypt-conf" fe.bin - -- flashenc decrypt-flash-data --keyfile fe_key.bin --address 0x10000 --flash-crypt-conf 99 --output fe.bin fe_plain.bin
+# ---- ports and devices
+check port-missing         3     "/nonexistent/ttyUSB9" - - -- info --port /nonexistent/ttyUSB9
+check port-refused         3     "socket://127.0.0.1:1" - - -- info --port socket://127.0.0.1:1
+check port-unknown-host    3     "nohost.invalid" - - -- info --port socket://nohost.invalid:5555
+check port-not-a-port      3     "noise.bin"   - - -- info --port noise.bin
+check port-closes          3     "/dev/null"   - - -- info --port /dev/null
+check port-option-missing  2     "--port"      - - -- info
+check flash-read-no-device 3     "/dev/null"   fl.bin - -- flash --port /dev/null read 0x0 0x1000 fl.bin
+check efuse-no-device      3     "/dev/null"   - - -- efuse --port /dev/null summary
+if command -v python3 >/dev/null; then
+	# a TCP peer that talks, but not the ROM protocol
+	python3 -c '
+import os, socket, threading, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(4); print(s.getsockname()[1], flush=True)
+def serve(c):
+    end = time.time() + 30
+    try:
+        while time.time() < end:
+            c.sendall(b"220 not a bootloader\r\n" + os.urandom(48)); time.sleep(0.05)
+    except OSError: pass
+    c.close()
+s.settimeout(60)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+' > noise_port.txt 2>/dev/null &
+	noise_pid=$!
+	for _ in $(seq 50); do [ -s noise_port.txt ] && break; sleep 0.1; done
+	check port-not-an-esp    3     "127.0.0.1"   - - -- info --port "socket://127.0.0.1:$(cat noise_port.txt)"
+	kill "$noise_pid" 2>/dev/null
+	wait "$noise_pid" 2>/dev/null
+fi
+
 cat "$table"
-echo "bad inputs: $rows rows, $failed failed"
+echo "bad inputs: $rows rows, $failed failed, $gaps known gaps"
 [ "$failed" -eq 0 ]
