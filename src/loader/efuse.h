@@ -72,6 +72,10 @@ struct efuse_burn_req {
 	bool no_write_protect; /* leave the block writable (default: write-protect it) */
 	unsigned xtal_mhz;     /* from detection; 0 = unknown (then not checked) */
 	unsigned rev_major;    /* ESP32 secure boot v2 needs ≥ 3 */
+	/* Finish an interrupted burn of this same key: accept a block that already holds exactly
+	 * this key (readable) and do only the missing steps (purpose, protection). A read-protected
+	 * block is accepted only when purpose and protection are already complete. */
+	bool resume;
 };
 
 /* What a burn will do, prepared and checked without touching the chip. */
@@ -86,6 +90,8 @@ struct efuse_key_plan {
 	uint32_t blk0_protect[8]; /* second BLOCK0 burn: WR_DIS / RD_DIS bits */
 	bool read_protect, write_protect, purpose_lock;
 	bool reversed;
+	bool skip_data;         /* resume: the key data is already in the block */
+	bool nothing_to_do;     /* resume: everything was already burned */
 	char summary[512];      /* human description, never the key bytes */
 };
 

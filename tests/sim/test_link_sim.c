@@ -458,6 +458,17 @@ static void test_efuse_faults(void **state)
 			failed++;
 			assert_true(strlen(e.msg) > 10);
 			print_message("  burn with --fault %s failed cleanly: %s\n", faults[f], e.msg);
+			/* the engine finishes the interrupted burn on the healthy link */
+			struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY2",
+						     .key = key, .key_len = 32, .purpose = KP_HMAC_UP,
+						     .resume = true};
+			assert_int_equal(loader_plan_key(&l, &req, &plan, &e2), 0);
+			assert_int_equal(loader_burn_key(&l, &plan, &e2), 0);
+			efuse_key_status(&l.info.efuse, idx, &ks);
+			assert_int_equal(ks.purpose, KP_HMAC_UP);
+			assert_true(ks.write_protected);
+			for (int i = 0; i < 32; i++)
+				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
 		}
 		loader_close(&l);
 		free(dir);
@@ -683,6 +694,43 @@ static void test_cli(void **state)
 	free(kf);
 }
 
+/* XTS_AES_256_KEY: a 64-byte key over two blocks, both planned before either is burned. */
+static void test_cli_xts256(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_start(&s, "esp32s3", NULL);
+	char *kf = testutil_join_path(s.dir, "k64.bin");
+	buf_t k = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
+	fill_random(&k, 64);
+	testutil_write_file(kf, k.data, k.len);
+	chmod(kf, 0600);
+	/* KEY4 + KEY5: the second half would land in BLOCK_KEY5, which cannot hold XTS keys */
+	char *a1[] = {"espfab", "efuse", "--port", s.url, "burn-key", "BLOCK_KEY4", kf, "XTS_AES_256_KEY", "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a1, &out, &err), 2);
+	char *a2[] = {"espfab", "efuse", "--port", s.url, "burn-key", "BLOCK_KEY2", kf, "XTS_AES_256_KEY", "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a2, &out, &err), 0);
+	loader_t l;
+	err_t e = {0};
+	assert_int_equal(open_loader(&l, s.url, 0, &e), 0);
+	struct efuse_key_status ks;
+	efuse_key_status(&l.info.efuse, chip_efuse_find_block(l.info.chip, "BLOCK_KEY4"), &ks);
+	assert_true(ks.empty);
+	efuse_key_status(&l.info.efuse, chip_efuse_find_block(l.info.chip, "BLOCK_KEY2"), &ks);
+	assert_int_equal(ks.purpose, KP_XTS_AES_256_KEY_1);
+	int k3 = chip_efuse_find_block(l.info.chip, "BLOCK_KEY3");
+	efuse_key_status(&l.info.efuse, k3, &ks);
+	assert_int_equal(ks.purpose, KP_XTS_AES_256_KEY_2);
+	/* second half, reversed on its own: block byte 0 = key byte 63 */
+	assert_int_equal(l.info.efuse.words[k3][0] & 0xFF, k.data[63]);
+	loader_close(&l);
+	buf_free_data(&k);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	free(kf);
+	sim_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -696,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_secure_download_mode),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_xts256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
