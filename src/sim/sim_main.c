@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,11 +37,14 @@
 #define SIM_DEFAULT_BAUD_LIMIT 921600u
 
 static volatile sig_atomic_t sim_stop;
+static volatile sig_atomic_t sim_reset_request;
 
 static void sim_on_signal(int sig)
 {
-	(void)sig;
-	sim_stop = 1;
+	if (sig == SIGUSR1)
+		sim_reset_request = 1;
+	else
+		sim_stop = 1;
 }
 
 struct sim_opts {
@@ -422,6 +426,12 @@ static void sim_serve_conn(struct sim_server *s)
 {
 	uint8_t buf[4096];
 	while (!sim_stop) {
+		if (sim_reset_request) {
+			/* The reset button, with the boot strap held: back into the loader. */
+			sim_reset_request = 0;
+			sim_log_write("reset (SIGUSR1)");
+			sim_chip_reset(s, true);
+		}
 		struct pollfd pfd = {s->fd, POLLIN, 0};
 		int pr = poll(&pfd, 1, 200);
 		if (pr < 0 && errno == EINTR)
@@ -469,9 +479,14 @@ static void sim_run(struct sim_server *s)
 		int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
+		/* Paced replies go out in small slices: without NODELAY, Nagle plus the host's
+		 * delayed ACK would add tens of milliseconds a wire never has. */
+		int one = 1;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		s->fd = c;
 		sim_log_write("host connected: chip %s in download mode", s->o.chip);
 		/* Plugging in with the boot strap held: the chip starts in the ROM loader. */
+		sim_reset_request = 0;
 		sim_chip_reset(s, false);
 		sim_serve_conn(s);
 		sim_close_conn(s);
@@ -518,6 +533,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = sim_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = 0;

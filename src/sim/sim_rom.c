@@ -373,6 +373,7 @@ static void rom_flash_begin(sim_rom_t *r, const struct rom_request *q, struct si
 	r->dl_seq = 0;
 	r->dl_encrypt = encrypt != 0;
 	r->dl_written = 0;
+	r->carry_len = 0;
 	if (defl) {
 		memset(&r->zs, 0, sizeof(r->zs));
 		if (inflateInit(&r->zs) != Z_OK) {
@@ -453,6 +454,34 @@ static void rom_flash_data(sim_rom_t *r, const struct rom_request *q, struct sim
 	rom_ok(out, q->op);
 }
 
+/* Writes inflated bytes. Encrypted writes go in whole 16-byte AES blocks: a tail that does not
+ * fill one waits in carry for the next inflated bytes. */
+static uint8_t rom_defl_write(sim_rom_t *r, const uint8_t *p, size_t n, struct sim_rom_out *out)
+{
+	uint8_t buf[4096 + 16];
+	size_t len = 0;
+	if (r->carry_len) {
+		memcpy(buf, r->carry, r->carry_len);
+		len = r->carry_len;
+		r->carry_len = 0;
+	}
+	memcpy(buf + len, p, n);
+	len += n;
+	size_t whole = r->dl_encrypt ? len / 16 * 16 : len;
+	uint8_t err = 0;
+	if (whole) {
+		err = rom_flash_write(r, r->dl_offset + r->dl_written, buf, whole, out);
+		if (!err)
+			r->dl_written += (uint32_t)whole;
+	}
+	if (!err && whole < len) {
+		r->carry_len = len - whole;
+		memcpy(r->carry, buf + whole, r->carry_len);
+	}
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	return err;
+}
+
 static void rom_defl_data(sim_rom_t *r, const struct rom_request *q, struct sim_rom_out *out)
 {
 	uint32_t len, seq;
@@ -490,20 +519,27 @@ static void rom_defl_data(sim_rom_t *r, const struct rom_request *q, struct sim_
 		}
 		size_t got = sizeof(chunk) - r->zs.avail_out;
 		if (got) {
-			if ((uint64_t)r->dl_written + got > r->dl_size) {
+			if ((uint64_t)r->dl_written + r->carry_len + got > r->dl_size) {
 				r->mode = SIM_ROM_IDLE;
 				rom_fail(out, q->op, ROM_ERR_DEFLATE_PARAM);
 				return;
 			}
-			err = rom_flash_write(r, r->dl_offset + r->dl_written, chunk, got, out);
+			err = rom_defl_write(r, chunk, got, out);
 			if (err) {
 				rom_fail(out, q->op, err);
 				return;
 			}
-			r->dl_written += (uint32_t)got;
 		}
-		if (zr == Z_STREAM_END)
+		if (zr == Z_STREAM_END) {
 			r->zs_done = true;
+			if (r->carry_len) {
+				/* An encrypted image must be a multiple of 16 bytes long. */
+				r->carry_len = 0;
+				r->mode = SIM_ROM_IDLE;
+				rom_fail(out, q->op, ROM_ERR_INVALID_PARAM);
+				return;
+			}
+		}
 		if (zr == Z_BUF_ERROR && got == 0)
 			break;
 	}

@@ -68,6 +68,8 @@ typedef struct sim_rom {
 	uint32_t dl_offset, dl_size, dl_blocks, dl_block_size, dl_seq;
 	bool dl_encrypt;
 	uint32_t dl_written; /* DEFL: uncompressed bytes written so far */
+	uint8_t carry[16];   /* encrypted DEFL: inflated bytes short of a 16-byte AES block */
+	size_t carry_len;
 	z_stream zs;
 	bool zs_live;
 	bool zs_done;
