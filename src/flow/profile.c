@@ -214,7 +214,7 @@ static int profile_check_serial_pattern(const char *pat, char *why, size_t n)
 	char out[256];
 	err_t e = {0};
 	if (profile_format_serial(pat, 0, mac, out, sizeof out, &e)) {
-		snprintf(why, n, "%s", e.msg);
+		snprintf(why, n, "%.400s", e.msg);
 		return -1;
 	}
 	return 0;
