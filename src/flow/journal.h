@@ -36,7 +36,7 @@ struct journal_device {
 /* One file of a device's identity: role ("dac_cert", "fe_key", ...) and where it is. */
 struct journal_file {
 	char role[32];
-	char path[512];
+	char path[1024];
 };
 
 struct journal_step {

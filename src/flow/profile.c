@@ -253,9 +253,8 @@ static int profile_set_value(struct profile_parse *st, int k, const char *v)
 			return profile_fail(st, "'%s' is neither 'random' nor a number in %llu..%llu", v,
 					    (unsigned long long)key->min, (unsigned long long)key->max);
 		if (k == K_PASSCODE) {
-			for (size_t i = 0; i < sizeof profile_bad_passcodes / sizeof *profile_bad_passcodes; i++)
-				if (num == profile_bad_passcodes[i])
-					return profile_fail(st, "%s is a passcode the Matter specification forbids", v);
+			if (profile_passcode_forbidden((uint32_t)num))
+				return profile_fail(st, "%s is a passcode the Matter specification forbids", v);
 			p->passcode_fixed = true;
 			p->passcode = (uint32_t)num;
 		} else {
@@ -590,6 +589,14 @@ int profile_format_serial(const char *pattern, uint64_t seq, const uint8_t mac[6
 	out[b.len] = '\0';
 	buf_free_data(&b);
 	return 0;
+}
+
+bool profile_passcode_forbidden(uint32_t passcode)
+{
+	for (size_t i = 0; i < sizeof profile_bad_passcodes / sizeof *profile_bad_passcodes; i++)
+		if (passcode == profile_bad_passcodes[i])
+			return true;
+	return passcode > 99999998;
 }
 
 bool profile_allows_chip(const struct profile *p, const char *chip)

@@ -96,6 +96,9 @@ int profile_format_serial(const char *pattern, uint64_t seq, const uint8_t mac[6
 			  size_t n, err_t *e);
 
 bool profile_allows_chip(const struct profile *p, const char *chip);
+/* The passcodes the Matter specification forbids (all-same digits, 12345678, 87654321, 0) and
+ * anything above 99999998. */
+bool profile_passcode_forbidden(uint32_t passcode);
 
 const char *profile_name_path(enum profile_path path);
 const char *profile_name_mode(enum profile_mode mode);
