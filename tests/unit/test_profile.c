@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fileio.h"
+#include "flow/fwargs.h"
 #include "flow/profile.h"
 
 #define PROFILE_REST                                                                              \
@@ -276,6 +278,77 @@ static void test_serial_patterns(void **state)
 	assert_int_equal(profile_format_serial("", 1, mac, out, sizeof out, &e), -1);
 }
 
+static void write_in(const char *dir, const char *name, const char *text, size_t len)
+{
+	char *path = testutil_join_path(dir, name);
+	testutil_write_file(path, text, len);
+	free(path);
+}
+
+static void test_flasher_args(void **state)
+{
+	(void)state;
+	char *dir = testutil_make_tmpdir();
+	char *sub = testutil_join_path(dir, "bootloader");
+	err_t e = {0};
+	assert_int_equal(fileio_make_dirs(sub, 0755, &e), 0);
+	free(sub);
+	char blob[0x1234];
+	memset(blob, 0xA5, sizeof blob);
+	write_in(dir, "bootloader/bootloader.bin", blob, 0x5000 > sizeof blob ? sizeof blob : 0x5000);
+	write_in(dir, "app.bin", blob, sizeof blob);
+	write_in(dir, "pt.bin", blob, 0xC00);
+	const char *json =
+		"{\"write_flash_args\": [\"--flash_mode\", \"dio\"],"
+		" \"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", \"flash_freq\": \"80m\"},"
+		" \"flash_files\": {\"0x10000\": \"app.bin\", \"0x0\": \"bootloader/bootloader.bin\","
+		" \"0x8000\": \"pt.bin\"},"
+		" \"extra_esptool_args\": {\"chip\": \"esp32c3\", \"stub\": true}}";
+	write_in(dir, "flasher_args.json", json, strlen(json));
+	char *path = testutil_join_path(dir, "flasher_args.json");
+	struct fwargs f;
+	if (fwargs_load(path, &f, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(f.n_images, 3);
+	assert_int_equal(f.images[0].offset, 0);
+	assert_string_equal(f.images[0].name, "bootloader/bootloader.bin");
+	assert_int_equal(f.images[1].offset, 0x8000);
+	assert_int_equal(f.images[1].size, 0xC00);
+	assert_int_equal(f.images[2].offset, 0x10000);
+	assert_int_equal(f.images[2].size, sizeof blob);
+	char *want = testutil_join_path(dir, "app.bin");
+	assert_string_equal(f.paths[2], want);
+	free(want);
+	assert_string_equal(f.flash_mode, "dio");
+	assert_string_equal(f.flash_freq, "80m");
+	assert_string_equal(f.chip, "esp32c3");
+	assert_int_equal(fwargs_flash_size_bytes(&f), 4u << 20);
+	fwargs_free(&f);
+
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
+		{"{\"flash_files\": {\"0x1001\": \"app.bin\"}}", "0x1001"},
+		{"{\"flash_files\": {\"zz\": \"app.bin\"}}", "'zz'"},
+		{"{\"flash_files\": {\"0x0\": \"missing.bin\"}}", "missing.bin"},
+		{"{\"flash_files\": {}}", "flash_files"},
+		{"{\"flash_files\": {\"0x0\": 5}}", "flash_files.0x0"},
+		{"{\"flash_files\": {\"0x0\": \"app.bin\", \"0x1000\": \"pt.bin\"}}", "overlaps"},
+		{"{\"flash_settings\": {\"flash_mode\": \"fast\"}, \"flash_files\": {\"0x0\": \"app.bin\"}}",
+		 "flash_mode"},
+		{"{\"flash_files\": ", "flasher_args.json:1"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		write_in(dir, "flasher_args.json", bad[i].json, strlen(bad[i].json));
+		assert_int_equal(fwargs_load(path, &f, &e), -1);
+		if (!strstr(e.msg, bad[i].want))
+			fail_msg("'%s' lacks '%s'", e.msg, bad[i].want);
+	}
+	free(path);
+	testutil_remove_tree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_cross_key_rules),
 		cmocka_unit_test(test_example_profiles_load),
 		cmocka_unit_test(test_serial_patterns),
+		cmocka_unit_test(test_flasher_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
