@@ -281,7 +281,7 @@ int gen_make_payload(struct identity *id, const struct profile *p, err_t *e)
 	if (payload_encode_qr(&pl, qr, sizeof qr, e) ||
 	    payload_encode_manual(&pl, pl.flow != PAYLOAD_FLOW_STANDARD, manual, e))
 		return -1;
-	snprintf(id->qr, sizeof id->qr, "%s", qr);
+	snprintf(id->qr, sizeof id->qr, "%.63s", qr);
 	snprintf(id->manual, sizeof id->manual, "%s", manual);
 	mbedtls_platform_zeroize(&pl, sizeof pl);
 	return 0;

@@ -197,7 +197,8 @@ static int journal_step_stmt(struct journal_sqlite *js, sqlite3_stmt *st, const 
 }
 
 static int journal_sqlite_save_identity(struct journal *j, const char *mac, const char *serial,
-					const struct journal_file *files, int n_files, err_t *e)
+					const char *folder, const struct journal_file *files, int n_files,
+					err_t *e)
 {
 	struct journal_sqlite *js = journal_cast(j);
 	struct journal_device d;
@@ -231,12 +232,13 @@ static int journal_sqlite_save_identity(struct journal *j, const char *mac, cons
 			goto fail;
 		journal_fault_point(js, "save_identity");
 	}
-	if (journal_prepare(js, "UPDATE devices SET serial = ?2, identity_saved = 1, updated = ?3 "
-				"WHERE mac = ?1", &st, e))
+	if (journal_prepare(js, "UPDATE devices SET serial = ?2, folder = ?4, identity_saved = 1, "
+				"updated = ?3 WHERE mac = ?1", &st, e))
 		goto fail;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, serial, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 4, folder, -1, SQLITE_TRANSIENT);
 	if (journal_step_stmt(js, st, "mark identity", e))
 		goto fail;
 	if (journal_commit(js, e))

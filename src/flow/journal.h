@@ -56,9 +56,9 @@ struct journal_ops {
 	/* Inserts dev (mac, chip, revision, folder) and assigns dev->seq = max(first_seq, last + 1).
 	 * A MAC already present is an error. */
 	int (*add_device)(struct journal *j, struct journal_device *dev, int64_t first_seq, err_t *e);
-	/* Records the identity files and the serial; sets identity_saved. Refused once eFuses were
-	 * touched, so a burned chip can never be given a second identity. */
-	int (*save_identity)(struct journal *j, const char *mac, const char *serial,
+	/* Records the identity's folder, files and serial; sets identity_saved. Refused once eFuses
+	 * were touched, so a burned chip can never be given a second identity. */
+	int (*save_identity)(struct journal *j, const char *mac, const char *serial, const char *folder,
 			     const struct journal_file *files, int n_files, err_t *e);
 	int (*list_files)(struct journal *j, const char *mac, struct journal_file **files, int *n,
 			  err_t *e);
@@ -96,9 +96,10 @@ static inline int journal_add_device(struct journal *j, struct journal_device *d
 	return j->ops->add_device(j, dev, first_seq, e);
 }
 static inline int journal_save_identity(struct journal *j, const char *mac, const char *serial,
-					const struct journal_file *files, int n, err_t *e)
+					const char *folder, const struct journal_file *files, int n,
+					err_t *e)
 {
-	return j->ops->save_identity(j, mac, serial, files, n, e);
+	return j->ops->save_identity(j, mac, serial, folder, files, n, e);
 }
 static inline int journal_list_files(struct journal *j, const char *mac, struct journal_file **files,
 				     int *n, err_t *e)

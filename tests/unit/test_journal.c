@@ -91,16 +91,16 @@ static void test_identity_locked_after_efuse(void **state)
 	const char *mac = "aa:00:00:00:00:09";
 	add(j, mac, 1, 1);
 	struct journal_file files[2] = {{"dac_cert", "/out/x/dac_cert.der"}, {"ecdsa_key", "/out/x/key.bin"}};
-	assert_int_equal(journal_save_identity(j, mac, "SN-1", files, 2, &e), 0);
+	assert_int_equal(journal_save_identity(j, mac, "SN-1", "/out/x", files, 2, &e), 0);
 	/* Identity may be replaced while nothing irreversible happened... */
-	assert_int_equal(journal_save_identity(j, mac, "SN-1", files, 1, &e), 0);
+	assert_int_equal(journal_save_identity(j, mac, "SN-1", "/out/x", files, 1, &e), 0);
 	struct journal_file *got;
 	int n;
 	assert_int_equal(journal_list_files(j, mac, &got, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(got[0].role, "dac_cert");
 	free(got);
-	assert_int_equal(journal_save_identity(j, mac, "SN-1", files, 2, &e), 0);
+	assert_int_equal(journal_save_identity(j, mac, "SN-1", "/out/x", files, 2, &e), 0);
 	assert_int_equal(journal_record_step(j, mac, "detect", JOURNAL_STEP_DONE, false, "", &e), 0);
 	/* A completed reversible step does not lock the identity. */
 	struct journal_device d;
@@ -109,12 +109,13 @@ static void test_identity_locked_after_efuse(void **state)
 	assert_false(d.efuse_touched);
 	assert_true(d.identity_saved);
 	assert_string_equal(d.serial, "SN-1");
+	assert_string_equal(d.folder, "/out/x"); /* the identity's folder replaces the first one */
 	assert_int_equal(journal_record_step(j, mac, "burn-key", JOURNAL_STEP_STARTED, true, "BLOCK_KEY0", &e), 0);
 	assert_int_equal(journal_find_device(j, mac, &d, &found, &e), 0);
 	assert_true(d.efuse_touched);
 	/* ...but never once a burn began, even if it then failed. */
 	assert_int_equal(journal_record_step(j, mac, "burn-key", JOURNAL_STEP_FAILED, true, "timeout", &e), 0);
-	assert_int_equal(journal_save_identity(j, mac, "SN-2", files, 2, &e), -1);
+	assert_int_equal(journal_save_identity(j, mac, "SN-2", "/out/x", files, 2, &e), -1);
 	assert_non_null(strstr(e.msg, "never get another"));
 	assert_int_equal(journal_list_files(j, mac, &got, &n, &e), 0);
 	assert_int_equal(n, 2);
@@ -132,7 +133,7 @@ static void test_identity_locked_after_efuse(void **state)
 	/* Steps of an unknown device are refused, not silently dropped. */
 	assert_int_equal(journal_record_step(j, "ff:ff:ff:ff:ff:ff", "detect", JOURNAL_STEP_DONE, false, "",
 					     &e), -1);
-	assert_int_equal(journal_save_identity(j, "ff:ff:ff:ff:ff:ff", "x", files, 1, &e), -1);
+	assert_int_equal(journal_save_identity(j, "ff:ff:ff:ff:ff:ff", "x", "/out/x", files, 1, &e), -1);
 	assert_int_equal(journal_set_result(j, "ff:ff:ff:ff:ff:ff", "ok", NULL, NULL, &e), -1);
 	journal_close(j);
 	testutil_remove_tree(dir);
@@ -148,8 +149,8 @@ static void test_manifest_export(void **state)
 	add(j, "aa:00:00:00:00:01", 1, 1);
 	add(j, "aa:00:00:00:00:02", 1, 2);
 	struct journal_file f = {"dac_cert", "/x"};
-	assert_int_equal(journal_save_identity(j, "aa:00:00:00:00:01", "SN,\"1\"", &f, 1, &e), 0);
-	assert_int_equal(journal_save_identity(j, "aa:00:00:00:00:02", "SN-2", &f, 1, &e), 0);
+	assert_int_equal(journal_save_identity(j, "aa:00:00:00:00:01", "SN,\"1\"", "/out/aa:00:00:00:00:01", &f, 1, &e), 0);
+	assert_int_equal(journal_save_identity(j, "aa:00:00:00:00:02", "SN-2", "/out/aa:00:00:00:00:02", &f, 1, &e), 0);
 	assert_int_equal(journal_set_result(j, "aa:00:00:00:00:01", "ok", "MT:Y.K9042C00KA0648G00",
 					    "34970112332", &e), 0);
 	char *csv = testutil_join_path(dir, "manifest.csv");
