@@ -248,15 +248,15 @@ static int engine_plan(struct engine_run *r)
 	return rc;
 }
 
-static int engine_write_file(struct engine_run *r, const char *name, const buf_t *b, bool secret,
-			     struct journal_file *files, int *n)
+static int engine_write_file(struct engine_run *r, const char *role, const char *name, const buf_t *b,
+			     bool secret, struct journal_file *files, int *n)
 {
 	char path[1024];
 	fileio_join_path(path, sizeof path, r->id.folder, name);
 	if (fileio_write_atomic(path, b->data, b->len, secret ? FILEIO_MODE_SECRET : FILEIO_MODE_PUBLIC, r->e))
 		return -1;
 	if (files) {
-		snprintf(files[*n].role, sizeof files[0].role, "%s", name);
+		snprintf(files[*n].role, sizeof files[0].role, "%s", role);
 		snprintf(files[*n].path, sizeof files[0].path, "%s", path);
 		(*n)++;
 	}
@@ -270,13 +270,18 @@ static int engine_save_outputs(struct engine_run *r, struct journal_file *files,
 	for (int i = 0; i < r->gen.n_images; i++) {
 		const struct gen_image *img = &r->gen.images[i];
 		bool secret = img->source != PLAN_SRC_FACTORY_NVS;
-		if (img->source == PLAN_SRC_SECURE_CERT)
+		const char *role;
+		if (img->source == PLAN_SRC_SECURE_CERT) {
+			role = "secure_cert_image";
 			snprintf(name, sizeof name, "%s_esp_secure_cert.bin", r->id.uuid);
-		else if (img->source == PLAN_SRC_FACTORY_NVS)
+		} else if (img->source == PLAN_SRC_FACTORY_NVS) {
+			role = "factory_image";
 			snprintf(name, sizeof name, "%s-partition.bin", r->id.uuid);
-		else
+		} else {
+			role = "nvs_keys_image";
 			snprintf(name, sizeof name, "keys/nvs_keys.bin");
-		if (engine_write_file(r, name, &img->plain, secret, files, n))
+		}
+		if (engine_write_file(r, role, name, &img->plain, secret, files, n))
 			return -1;
 	}
 	buf_t csv = BUF_INIT;
@@ -292,7 +297,7 @@ static int engine_save_outputs(struct engine_run *r, struct journal_file *files,
 	buf_append_str(&csv, row);
 	snprintf(name, sizeof name, "%s-onb_codes.csv", r->id.uuid);
 	/* Holds the passcode: 0600. */
-	int rc = engine_write_file(r, name, &csv, true, files, n);
+	int rc = engine_write_file(r, "onb_codes", name, &csv, true, files, n);
 	buf_wipe_data(&csv);
 	return rc;
 }
@@ -619,12 +624,18 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 	}
 	snprintf(res->mac, sizeof res->mac, "%s", r.mac);
 	snprintf(res->chip, sizeof res->chip, "%s", r.chip.name);
+	snprintf(res->serial, sizeof res->serial, "%s", r.id.serial);
+	if (!o->dry_run)
+		snprintf(res->folder, sizeof res->folder, "%s", r.id.folder);
 	if (rc) {
 		if (e->code == ERR_OK)
 			e->code = ERR_CHECK;
 		if (r.j && r.mac[0]) {
 			err_t je = {0};
-			journal_set_result(r.j, r.mac, refused ? "refused" : "failed", NULL, NULL, &je);
+			char path[1024];
+			fileio_join_path(path, sizeof path, r.prof.output_dir, "manifest.csv");
+			if (journal_set_result(r.j, r.mac, refused ? "refused" : "failed", NULL, NULL, &je) == 0)
+				journal_export_manifest(r.j, path, &je);
 		}
 		struct engine_event ev = {.type = ENGINE_EV_ERROR, .code = e->code, .text = e->msg};
 		engine_emit(&r, &ev);
