@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "flow/gen.h"
 #include "flow/plan.h"
 
 static const struct plan_partition layout_plain[] = {
@@ -486,6 +487,73 @@ static void test_check_fit(void **state)
 	assert_int_equal(plan_check_fit(&p, PLAN_SRC_NVS_KEYS, 10, &e), -1);
 }
 
+/* The shipped example profiles with their partition tables (read by the partition-table
+ * module) plan cleanly on their chips, with the partitions at the offsets of the tables. */
+static void test_example_profiles(void **state)
+{
+	(void)state;
+	const char *src = testutil_source_dir();
+	if (!src)
+		skip();
+	static const struct {
+		const char *profile, *chip;
+		enum profile_path path;
+		uint32_t fctry;
+		const char *steps;
+	} ex[] = {
+		{"h2-light.ini", "esp32h2", PROFILE_PATH_ECDSA_EFUSE, 0x3E0000,
+		 "detect generate confirm burn-ecdsa-key write-esp_secure_cert write-fctry verify-flash "
+		 "verify-efuse result"},
+		{"c3-plug.ini", "esp32c3", PROFILE_PATH_DS, 0x3E0000,
+		 "detect generate confirm burn-ds-hmac-key burn-fe-key burn-fe-enable write-esp_secure_cert "
+		 "write-fctry write-nvs_keys verify-flash verify-efuse result"},
+		{"esp32-bridge.ini", "esp32", PROFILE_PATH_FLASH_ENC, 0x7A0000,
+		 "detect generate confirm burn-fe-key burn-fe-enable write-esp_secure_cert write-fctry "
+		 "write-nvs_keys verify-flash verify-efuse result"},
+	};
+	for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "assets/profiles/%s", ex[i].profile);
+		char *path = testutil_join_path(src, rel);
+		struct profile prof;
+		err_t e = {0};
+		if (profile_load(path, &prof, &e))
+			fail_msg("%s", e.msg);
+		struct plan_partition *parts;
+		int n;
+		if (gen_load_layout(&prof, &parts, &n, &e)) {
+			if (strstr(e.msg, "not built"))
+				skip();
+			fail_msg("%s", e.msg);
+		}
+		struct plan_case c = {0};
+		c.chip = ex[i].chip;
+		c.rev = 3;
+		struct plan_chip chip;
+		make_chip(&c, &chip);
+		struct plan_input in = {&prof, &chip, parts, n, NULL, 0, false};
+		struct plan p;
+		if (plan_build(&in, &p, &e))
+			fail_msg("%s: %s", ex[i].profile, e.msg);
+		assert_int_equal(p.path, ex[i].path);
+		assert_int_equal(plan_find_step(&p, "write-fctry")->offset, ex[i].fctry);
+		assert_int_equal(plan_find_step(&p, "write-esp_secure_cert")->offset, 0xd000);
+		char got[1024] = "";
+		for (int k = 0; k < p.n_steps; k++) {
+			if (k)
+				strcat(got, " ");
+			strcat(got, p.steps[k].id);
+		}
+		assert_string_equal(got, ex[i].steps);
+		/* A 4 MB chip cannot take the 8 MB bridge layout. */
+		chip.flash_size = 4u << 20;
+		assert_int_equal(plan_build(&in, &p, &e), !strcmp(ex[i].chip, "esp32") ? -1 : 0);
+		free(parts);
+		profile_free(&prof);
+		free(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_key_block_assignment),
 		cmocka_unit_test(test_all_refusals_listed),
 		cmocka_unit_test(test_check_fit),
+		cmocka_unit_test(test_example_profiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
