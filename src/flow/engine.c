@@ -322,6 +322,14 @@ static int engine_generate(struct engine_run *r, const struct journal_device *jd
 				    r->mac, profile_name_path(r->id.path), profile_name_path(r->plan.path));
 			goto out;
 		}
+		const struct plan_step *ks = plan_find_step(&r->plan, "burn-ecdsa-key");
+		if (ks && ks->block != r->id.ecdsa_block) {
+			/* The identity's SEC_CFG names its block: never burn the key into a second one. */
+			err_set_msg(e, ERR_CHECK, "device %s: its DAC key belongs in BLOCK_KEY%d, which now reads "
+				    "back %s; refusing to burn it elsewhere", r->mac, r->id.ecdsa_block,
+				    ks->done ? "with another key" : "partly written");
+			goto out;
+		}
 		engine_log(r, LOG_INFO, "resuming device %s with its identity %s (serial %s)", r->mac, r->id.uuid,
 			   r->id.serial);
 	} else {
