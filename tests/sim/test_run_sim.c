@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -239,7 +240,8 @@ static void dac_scalar(const char *folder, uint8_t s[32])
 
 static int setup(void **state)
 {
-	if (!testutil_sim_bin() || !testutil_source_dir())
+	/* Without the simulator in this build the run tests skip. */
+	if (!getenv("ESPFAB_SIM_BIN") || !testutil_source_dir())
 		return 0;
 	char *dir = testutil_make_tmpdir();
 	make_pki(dir);
