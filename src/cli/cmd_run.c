@@ -13,71 +13,22 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "flow/device_rom.h"
+#include "core/evq.h"
 #include "flow/engine.h"
+#include "flow/worker.h"
 
 struct run_cli {
 	bool json;
 	bool yes;
 };
 
-static void run_put_text(json_t *o, const char *key, const char *v)
-{
-	if (v)
-		json_object_set_new(o, key, json_string(v));
-}
-
+/* The same JSON lines as the event queue's (evq_format_json), so scripts and the TUI tests read
+ * one format. */
 static void run_print_json(const struct engine_event *ev)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "event", json_string(engine_name_event(ev->type)));
-	switch (ev->type) {
-	case ENGINE_EV_LOG:
-		json_object_set_new(o, "level", json_string(log_name_level((enum log_level)ev->level)));
-		run_put_text(o, "text", ev->text);
-		break;
-	case ENGINE_EV_CHIP:
-		if (ev->data)
-			json_object_set(o, "info", ev->data);
-		break;
-	case ENGINE_EV_PLAN:
-		if (ev->data)
-			json_object_set(o, "steps", ev->data);
-		break;
-	case ENGINE_EV_STEP:
-		run_put_text(o, "step", ev->step);
-		json_object_set_new(o, "state", json_string(engine_name_state(ev->state)));
-		break;
-	case ENGINE_EV_PROGRESS:
-		run_put_text(o, "step", ev->step);
-		json_object_set_new(o, "done", json_integer((json_int_t)ev->done));
-		json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
-		json_object_set_new(o, "bytes_per_s", json_real(ev->bytes_per_s));
-		break;
-	case ENGINE_EV_NEED_CONFIRM:
-		run_put_text(o, "step", ev->step);
-		run_put_text(o, "text", ev->text);
-		break;
-	case ENGINE_EV_PARTITION:
-		run_put_text(o, "name", ev->text);
-		if (ev->data)
-			json_object_set(o, "view", ev->data);
-		break;
-	case ENGINE_EV_PAYLOAD:
-		run_put_text(o, "qr", ev->qr);
-		run_put_text(o, "manual", ev->manual);
-		break;
-	case ENGINE_EV_DONE:
-		json_object_set_new(o, "result", json_integer(ev->code));
-		if (ev->data)
-			json_object_set(o, "summary", ev->data);
-		break;
-	case ENGINE_EV_ERROR:
-		json_object_set_new(o, "code", json_integer(ev->code));
-		run_put_text(o, "text", ev->text);
-		break;
-	}
-	char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(o);
+	struct evq_msg *m = flow_worker_make_msg(ev);
+	char *line = evq_format_json(m);
+	evq_msg_free(m);
 	if (line) {
 		fputs(line, stdout);
 		fputc('\n', stdout);
@@ -134,19 +85,25 @@ static void run_emit(void *ctx, const struct engine_event *ev)
 		run_print_text(ev);
 }
 
-/* Without --yes the operator types "yes" on stdin (a terminal, or the script driving --json). */
+/* Without --yes the operator types "yes" on stdin, or the script driving --json sends the
+ * command line {"command":"confirm","step":"confirm"}; anything else declines. */
 static bool run_confirm(void *ctx, const char *step, const char *text)
 {
 	(void)ctx;
-	(void)step;
 	(void)text;
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "type yes to burn: ");
-	char line[64];
+	char line[512];
 	if (!fgets(line, sizeof line, stdin))
 		return false;
 	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes") || strstr(line, "\"confirm\"") != NULL;
+	if (!strcmp(line, "yes"))
+		return true;
+	err_t e = {0};
+	struct evq_msg *m = evq_parse_json(line, &e);
+	bool yes = m && m->type == EVQ_CMD_CONFIRM && (!m->step || !strcmp(m->step, step));
+	evq_msg_free(m);
+	return yes;
 }
 
 /* Options as the Python tools accept them: --opt value, --opt=value, -opt. */
@@ -219,6 +176,10 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 		if (c.json) {
 			struct engine_event ev = {.type = ENGINE_EV_ERROR, .code = ERR_DEVICE, .text = e->msg};
 			run_print_json(&ev);
+			json_t *sum = json_pack("{s:s}", "result", "failed");
+			struct engine_event done = {.type = ENGINE_EV_DONE, .code = ERR_DEVICE, .data = sum};
+			run_print_json(&done);
+			json_decref(sum);
 		}
 		return ERR_DEVICE;
 	}

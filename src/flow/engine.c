@@ -118,8 +118,10 @@ static int engine_end_step(struct engine_run *r, const struct plan_step *s, int 
 
 /* ---- JSON views ---- */
 
-static json_t *engine_chip_json(const struct plan_chip *c, const char *mac)
+json_t *engine_describe_chip(const struct plan_chip *c)
 {
+	char mac[18];
+	journal_format_mac(c->mac, mac);
 	json_t *blocks = json_array();
 	int n = !strcmp(c->name, "esp32") ? 3 : !strcmp(c->name, "esp32c2") ? 1 : PLAN_MAX_KEY_BLOCKS;
 	for (int b = 0; b < n; b++)
@@ -193,7 +195,7 @@ static int engine_detect(struct engine_run *r)
 		return err_prepend_context(r->e, "step detect");
 	}
 	journal_format_mac(r->chip.mac, r->mac);
-	json_t *c = engine_chip_json(&r->chip, r->mac);
+	json_t *c = engine_describe_chip(&r->chip);
 	struct engine_event ev = {.type = ENGINE_EV_CHIP, .data = c};
 	engine_emit(r, &ev);
 	json_decref(c);
@@ -603,10 +605,12 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 	int rc = engine_prepare(&r);
 	if (rc == 0)
 		rc = engine_detect(&r);
-	if (rc == 0 && !o->dry_run)
+	if (rc == 0 && !o->dry_run && !o->plan_only)
 		rc = engine_open_journal(&r, &jd, &found);
 	if (rc == 0 && (rc = engine_plan(&r)) != 0)
 		refused = true;
+	if (rc == 0 && o->plan_only)
+		goto report;
 	if (rc == 0)
 		rc = engine_generate(&r, &jd, found);
 	if (rc == 0)
@@ -630,6 +634,7 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 		if (rc == 0)
 			rc = engine_finish(&r, res);
 	}
+report:
 	snprintf(res->mac, sizeof res->mac, "%s", r.mac);
 	snprintf(res->chip, sizeof res->chip, "%s", r.chip.name);
 	snprintf(res->serial, sizeof res->serial, "%s", r.id.serial);
@@ -651,7 +656,7 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 	res->code = rc ? e->code : 0;
 	json_t *summary = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "mac", res->mac, "chip", res->chip,
 				    "serial", res->serial, "folder", res->folder, "resumed", res->resumed,
-				    "result", rc ? (refused ? "refused" : "failed") : "ok");
+				    "result", rc ? (refused ? "refused" : "failed") : o->plan_only ? "planned" : "ok");
 	struct engine_event done = {.type = ENGINE_EV_DONE, .code = res->code, .data = summary};
 	engine_emit(&r, &done);
 	json_decref(summary);

@@ -63,6 +63,7 @@ struct engine_options {
 	const char *profile_path;
 	const char *out_dir; /* overrides the profile's [output] dir when set */
 	bool dry_run;        /* detect, plan and generate; touch neither chip nor journal */
+	bool plan_only;      /* detect and plan, then stop (the TUI's PLAN command) */
 	bool assume_yes;     /* confirm the irreversible steps without asking */
 };
 
@@ -81,6 +82,9 @@ struct engine_result {
  * names the step and cause. dev is not closed. */
 int engine_run_device(const struct engine_options *o, struct flow_device *dev, const struct engine_hooks *h,
 		      struct engine_result *res, err_t *e);
+
+/* The CHIP event's object for a detected chip (also what the front ends show). */
+json_t *engine_describe_chip(const struct plan_chip *chip);
 
 const char *engine_name_event(enum engine_event_type t);
 const char *engine_name_state(enum engine_step_state s);

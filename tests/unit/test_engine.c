@@ -18,6 +18,7 @@
 #include "core/rng.h"
 #include "flow/engine.h"
 #include "flow/journal.h"
+#include "flow/worker.h"
 
 /* The engine needs every format and crypto module; until all are built in, the full runs skip. */
 #if __has_include("crypto/attest.h") && __has_include("formats/nvs_write.h") &&                   \
@@ -515,6 +516,113 @@ static void test_dry_run_touches_nothing(void **state)
 	env_free(&v);
 }
 
+/* ---- the worker thread behind the event queues ---- */
+
+static struct fake_dev *worker_fake;
+
+static int worker_open_fake(const char *port, struct flow_device **out, err_t *e)
+{
+	if (strcmp(port, "fake"))
+		return err_set_msg(e, ERR_DEVICE, "%s: no such port", port);
+	*out = &worker_fake->base;
+	return 0;
+}
+
+/* Pops events until one of type t arrives (failing on ERROR unless t is ERROR). */
+static struct evq_msg *wait_for(evq_t *ev, enum evq_type t)
+{
+	for (;;) {
+		struct evq_msg *m = evq_pop(ev, 10000);
+		if (!m)
+			fail_msg("no %s event within 10 s", evq_name_type(t));
+		if (m->type == t)
+			return m;
+		if (m->type == EVQ_EV_ERROR && t != EVQ_EV_DONE)
+			fail_msg("error event: %s", m->text);
+		evq_msg_free(m);
+	}
+}
+
+static void test_worker_commands(void **state)
+{
+	(void)state;
+	if (!HAVE_PARTTABLE)
+		skip();
+	struct env v;
+	env_make(&v, "esp32h2", "mode = development", false);
+	struct fake_dev f;
+	fake_init(&f, "esp32h2", 1);
+	worker_fake = &f;
+	err_t e = {0};
+	evq_t *cmd = evq_create(16, 1000, &e), *ev = evq_create(256, 5000, &e);
+	assert_non_null(cmd);
+	assert_non_null(ev);
+	struct flow_worker_options o = {.open_device = worker_open_fake};
+	struct flow_worker *w;
+	assert_int_equal(flow_worker_start(cmd, ev, &o, &w, &e), 0);
+
+	/* A port that does not answer: an ERROR event. */
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "nowhere"), &e), 0);
+	struct evq_msg *m = wait_for(ev, EVQ_EV_ERROR);
+	assert_non_null(strstr(m->text, "no such port"));
+	evq_msg_free(m);
+
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
+	m = wait_for(ev, EVQ_EV_CHIP);
+	assert_string_equal(json_string_value(json_object_get(m->data, "chip")), "esp32h2");
+	evq_msg_free(m);
+
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_PLAN, v.profile), &e), 0);
+	m = wait_for(ev, EVQ_EV_PLAN);
+	assert_string_equal(json_string_value(json_object_get(m->data, "path")), "ecdsa-efuse");
+	evq_msg_free(m);
+	m = wait_for(ev, EVQ_EV_DONE);
+	assert_int_equal(m->code, 0);
+	assert_string_equal(json_string_value(json_object_get(m->data, "result")), "planned");
+	evq_msg_free(m);
+	assert_int_equal(f.burns + f.writes, 0);
+
+	if (HAVE_ALL_MODULES) {
+		/* RUN, then ABORT at the confirmation: nothing burned. */
+		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
+		m = wait_for(ev, EVQ_EV_NEED_CONFIRM);
+		assert_string_equal(m->step, "confirm");
+		evq_msg_free(m);
+		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_ABORT), &e), 0);
+		m = wait_for(ev, EVQ_EV_DONE);
+		assert_int_equal(m->code, ERR_CHECK);
+		evq_msg_free(m);
+		assert_int_equal(f.burns + f.writes, 0);
+		/* RUN again (same board, same identity) and CONFIRM: provisioned. */
+		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
+		evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
+		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
+		evq_msg_free(wait_for(ev, EVQ_EV_NEED_CONFIRM));
+		assert_int_equal(evq_push(cmd, evq_make_confirm("confirm"), &e), 0);
+		m = wait_for(ev, EVQ_EV_PAYLOAD);
+		assert_true(strncmp(m->qr, "MT:", 3) == 0);
+		evq_msg_free(m);
+		m = wait_for(ev, EVQ_EV_DONE);
+		assert_int_equal(m->code, 0);
+		assert_true(json_is_true(json_object_get(m->data, "resumed")));
+		evq_msg_free(m);
+		assert_int_equal(f.burns, 1);
+		/* READBACK decodes what is on the chip now. */
+		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
+		evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
+		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_READBACK, "esp_secure_cert"), &e), 0);
+		m = wait_for(ev, EVQ_EV_PARTITION);
+		assert_string_equal(m->text, "esp_secure_cert");
+		assert_string_equal(json_string_value(json_object_get(m->data, "layout")), "tlv");
+		evq_msg_free(m);
+	}
+	flow_worker_stop(w);
+	evq_destroy(cmd);
+	evq_destroy(ev);
+	free(f.flash);
+	env_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_resume_after_fault),
 		cmocka_unit_test(test_refusals_burn_nothing),
 		cmocka_unit_test(test_dry_run_touches_nothing),
+		cmocka_unit_test(test_worker_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
