@@ -385,6 +385,72 @@ static void test_dry_run(void **state)
 	sim_free(&s);
 }
 
+/* ESP32-C3 on the ds path (development, flash encryption off): the DS HMAC key goes to eFuse
+ * with purpose 7 and never to flash, the RSA device key is in flash only as DS ciphertext; the
+ * app's images from flasher_args.json are written and read back too. */
+static void test_c3_ds_with_firmware(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	/* A small "build": bootloader, partition table and app images. */
+	uint8_t img[0x3000];
+	for (size_t i = 0; i < sizeof img; i++)
+		img[i] = (uint8_t)(i * 7 + 1);
+	char *p = testutil_join_path(dir, "bootloader.bin");
+	testutil_write_file(p, img, 0x2000);
+	free(p);
+	p = testutil_join_path(dir, "app.bin");
+	testutil_write_file(p, img, sizeof img);
+	free(p);
+	const char *fa = "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", "
+			 "\"flash_freq\": \"80m\"}, \"flash_files\": {\"0x0\": \"bootloader.bin\", "
+			 "\"0x20000\": \"app.bin\"}}";
+	p = testutil_join_path(dir, "flasher_args.json");
+	testutil_write_file(p, fa, strlen(fa));
+	free(p);
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32c3", NULL);
+	char *profile = make_profile(dir, "esp32c3", "c3-plug.csv",
+				     "mode = development\npath = ds\nflash_encryption = no\n"
+				     "[firmware]\nflasher_args = flasher_args.json");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, NULL, &r);
+	if (r.rc != 0)
+		fail_msg("exit %d: %s", r.rc, (char *)buf_terminate_str(&r.err));
+	/* The plan said the DAC key is in the clear (development). */
+	assert_non_null(strstr((char *)r.out.data, "in the clear (development only)"));
+	assert_non_null(strstr((char *)r.out.data, "\"step\":\"burn-ds-hmac-key\",\"state\":\"done\""));
+	assert_non_null(strstr((char *)r.out.data, "\"step\":\"write-fw-0x20000\",\"state\":\"done\""));
+	sim_stop(&s);
+	const char *folder = summary(&r, "folder");
+	char *hk = testutil_join_path(folder, "keys/ds_hmac_key.bin");
+	char *rk = testutil_join_path(folder, "keys/ds_rsa_key.der");
+	buf_t hmac = BUF_INIT, rsa = BUF_INIT, flash = BUF_INIT;
+	testutil_read_file(hk, &hmac);
+	testutil_read_file(rk, &rsa);
+	testutil_read_file(s.flash, &flash);
+	assert_int_equal(hmac.len, 32);
+	assert_true(rsa.len > 600);
+	assert_null(memmem(flash.data, flash.len, hmac.data, hmac.len));
+	/* No 64-byte window of the RSA key's DER (its primes and exponents) is in flash. */
+	for (size_t off = 0; off + 64 <= rsa.len; off += 64)
+		assert_null(memmem(flash.data, flash.len, rsa.data + off, 64));
+	/* The firmware images sit at their offsets. */
+	testutil_assert_bytes_equal("bootloader", flash.data, 0x2000, img, 0x2000);
+	testutil_assert_bytes_equal("app", flash.data + 0x20000, sizeof img, img, sizeof img);
+	buf_wipe_data(&hmac);
+	buf_wipe_data(&rsa);
+	buf_free_data(&flash);
+	free(hk);
+	free(rk);
+	run_free(&r);
+	free(profile);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -410,6 +476,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusal_burns_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_cut_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_c3_ds_with_firmware, setup, teardown),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
