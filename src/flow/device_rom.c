@@ -7,17 +7,10 @@
 #include <mbedtls/platform_util.h>
 
 #include "core/buf.h"
-
-/* The loader lands on main separately; until it does, opening a port reports that. */
-#if __has_include("loader/loader.h") && __has_include("loader/flasher.h")
-#define DEVICE_ROM_HAVE_LOADER 1
 #include "loader/chip.h"
 #include "loader/efuse.h"
 #include "loader/flasher.h"
 #include "loader/loader.h"
-#endif
-
-#ifdef DEVICE_ROM_HAVE_LOADER
 
 struct device_rom {
 	struct flow_device base;
@@ -196,12 +189,3 @@ int device_rom_open(const char *port, struct flow_device **out, err_t *e)
 	return 0;
 }
 
-#else
-
-int device_rom_open(const char *port, struct flow_device **out, err_t *e)
-{
-	*out = NULL;
-	return err_set_msg(e, ERR_DEVICE, "%s: the ROM loader is not built into this espfab", port);
-}
-
-#endif

@@ -16,57 +16,29 @@
 #include "core/fileio.h"
 #include "core/hex.h"
 #include "core/rng.h"
-#include "crypto/keyfile.h"
-#include "flow/journal.h"
-#include "formats/seccert.h"
-#include "formats/seccert_build.h"
-#include "formats/seccert_describe.h"
-
-/* Modules that land on main separately are bound as soon as their headers exist; until then the
- * step that needs one fails with a message naming it. */
-#if __has_include("crypto/attest.h")
-#define GEN_HAVE_ATTEST 1
 #include "crypto/attest.h"
-#endif
-#if __has_include("crypto/spake2p.h")
-#define GEN_HAVE_SPAKE2P 1
-#include "crypto/spake2p.h"
-#endif
-#if __has_include("formats/payload.h")
-#define GEN_HAVE_PAYLOAD 1
-#include "formats/payload.h"
-#endif
-#if __has_include("formats/nvs_write.h") && __has_include("crypto/nvs_crypt.h") && \
-	__has_include("formats/nvs_read.h") && __has_include("formats/nvs_csv.h")
-#define GEN_HAVE_NVS 1
+#include "crypto/flashenc.h"
+#include "crypto/keyfile.h"
 #include "crypto/nvs_crypt.h"
+#include "crypto/spake2p.h"
+#include "flow/journal.h"
 #include "formats/nvs.h"
 #include "formats/nvs_csv.h"
 #include "formats/nvs_read.h"
 #include "formats/nvs_write.h"
-#endif
-#if __has_include("crypto/flashenc.h")
-#define GEN_HAVE_FLASHENC 1
-#include "crypto/flashenc.h"
-#endif
-#if __has_include("formats/parttable.h")
-#define GEN_HAVE_PARTTABLE 1
 #include "formats/parttable.h"
-#endif
+#include "formats/payload.h"
+#include "formats/seccert.h"
+#include "formats/seccert_build.h"
+#include "formats/seccert_describe.h"
 
 #define GEN_DS_RSA_BITS 2048
 #define GEN_DAC_LIFETIME_DAYS 36500 /* the mfg tool's default */
-
-static inline int gen_missing(err_t *e, const char *what)
-{
-	return err_set_msg(e, ERR_CHECK, "%s is not built into this espfab", what);
-}
 
 int gen_load_layout(const struct profile *p, struct plan_partition **parts, int *n, err_t *e)
 {
 	*parts = NULL;
 	*n = 0;
-#ifdef GEN_HAVE_PARTTABLE
 	struct parttable_options o;
 	parttable_default_options(&o);
 	struct parttable *t = mem_alloc_zeroed(sizeof *t);
@@ -88,15 +60,10 @@ int gen_load_layout(const struct profile *p, struct plan_partition **parts, int 
 	*n = (int)t->count;
 	free(t);
 	return 0;
-#else
-	(void)p;
-	return gen_missing(e, "the partition table reader (formats/parttable)");
-#endif
 }
 
 /* ---- DAC ---- */
 
-#ifdef GEN_HAVE_ATTEST
 static int gen_make_dac_signed(struct identity *id, const struct profile *p, err_t *e)
 {
 	mbedtls_x509_crt pai;
@@ -136,7 +103,6 @@ out:
 	mbedtls_pk_free(&key);
 	return rc;
 }
-#endif
 
 /* Reads the first of name.der / name.pem in dir. */
 static int gen_read_either(const char *dir, const char *name, buf_t *out, char *used, size_t n, err_t *e)
@@ -246,29 +212,19 @@ int gen_make_dac(struct identity *id, const struct profile *p, err_t *e)
 {
 	if (p->dac_dir)
 		return gen_take_dac_from_dir(id, p, e);
-#ifdef GEN_HAVE_ATTEST
 	return gen_make_dac_signed(id, p, e);
-#else
-	return gen_missing(e, "DAC generation (crypto/attest)");
-#endif
 }
 
 int gen_make_verifier(struct identity *id, err_t *e)
 {
-#ifdef GEN_HAVE_SPAKE2P
 	if (spake2p_compute_verifier(id->passcode, id->salt, id->salt_len, id->iterations, id->verifier, e))
 		return -1;
 	id->has_verifier = true;
 	return 0;
-#else
-	(void)id;
-	return gen_missing(e, "the SPAKE2+ verifier (crypto/spake2p)");
-#endif
 }
 
 int gen_make_payload(struct identity *id, const struct profile *p, err_t *e)
 {
-#ifdef GEN_HAVE_PAYLOAD
 	struct payload pl;
 	memset(&pl, 0, sizeof pl);
 	pl.vid = p->vendor_id;
@@ -285,11 +241,6 @@ int gen_make_payload(struct identity *id, const struct profile *p, err_t *e)
 	snprintf(id->manual, sizeof id->manual, "%s", manual);
 	mbedtls_platform_zeroize(&pl, sizeof pl);
 	return 0;
-#else
-	(void)id;
-	(void)p;
-	return gen_missing(e, "the onboarding payload (formats/payload)");
-#endif
 }
 
 int gen_make_ds_key(struct identity *id, err_t *e)
@@ -413,7 +364,6 @@ out:
 	return rc;
 }
 
-#ifdef GEN_HAVE_NVS
 static int gen_fill_factory_list(const struct identity *id, const struct profile *p, struct nvs_list *l,
 				 err_t *e)
 {
@@ -471,7 +421,6 @@ out:
 	buf_free_data(&cd);
 	return rc;
 }
-#endif
 
 static void gen_pad(buf_t *b, size_t size)
 {
@@ -515,7 +464,6 @@ int gen_build_images(const struct identity *id, const struct profile *p, const s
 	}
 	s = gen_write_step(plan, PLAN_SRC_FACTORY_NVS);
 	if (s) {
-#ifdef GEN_HAVE_NVS
 		struct gen_image *img = gen_new_image(out, s);
 		struct nvs_list l;
 		nvs_list_init(&l);
@@ -534,14 +482,9 @@ int gen_build_images(const struct identity *id, const struct profile *p, const s
 		}
 		if (gen_finish_image(id, plan, s, img, e))
 			goto fail;
-#else
-		gen_missing(e, "the NVS writer (formats/nvs_write)");
-		goto fail;
-#endif
 	}
 	s = gen_write_step(plan, PLAN_SRC_NVS_KEYS);
 	if (s) {
-#ifdef GEN_HAVE_NVS
 		struct gen_image *img = gen_new_image(out, s);
 		uint8_t part[NVS_CRYPT_KEYS_PART_LEN];
 		nvs_crypt_make_keys_partition(id->nvs_key, part);
@@ -549,10 +492,6 @@ int gen_build_images(const struct identity *id, const struct profile *p, const s
 		mbedtls_platform_zeroize(part, sizeof part);
 		if (gen_finish_image(id, plan, s, img, e))
 			goto fail;
-#else
-		gen_missing(e, "the nvs_keys writer (crypto/nvs_crypt)");
-		goto fail;
-#endif
 	}
 	s = gen_burn_step(plan, PLAN_KEY_FLASH_ENC);
 	if (s && out->n_keys < 4)
@@ -591,7 +530,6 @@ void gen_output_free(struct gen_output *out)
 static int gen_crypt_flash(const struct identity *id, const struct plan *plan, uint32_t offset,
 			   const uint8_t *in, size_t len, buf_t *out, bool decrypt, err_t *e)
 {
-#ifdef GEN_HAVE_FLASHENC
 	if (plan->fe_scheme == PLAN_FE_NONE || !id->fe_key_len)
 		return err_set_msg(e, ERR_CHECK, "no flash-encryption key in this plan");
 	struct flashenc_params fp = {
@@ -603,16 +541,6 @@ static int gen_crypt_flash(const struct identity *id, const struct plan *plan, u
 	};
 	out->len = 0;
 	return decrypt ? flashenc_decrypt_data(&fp, in, len, out, e) : flashenc_encrypt_data(&fp, in, len, out, e);
-#else
-	(void)id;
-	(void)plan;
-	(void)offset;
-	(void)in;
-	(void)len;
-	(void)out;
-	(void)decrypt;
-	return gen_missing(e, "flash encryption (crypto/flashenc)");
-#endif
 }
 
 int gen_encrypt_flash(const struct identity *id, const struct plan *plan, uint32_t offset, const uint8_t *in,
@@ -694,7 +622,6 @@ out:
 	return rc;
 }
 
-#ifdef GEN_HAVE_NVS
 static int gen_expect_u32(const struct nvs_read_result *r, const char *key, uint32_t want, err_t *e)
 {
 	const struct nvs_read_value *v = nvs_read_find_value(r, "chip-factory", key);
@@ -753,7 +680,6 @@ out:
 	nvs_read_free(&r);
 	return rc;
 }
-#endif
 
 int gen_verify_image(const struct identity *id, const struct plan *plan, const struct gen_image *img,
 		     const uint8_t *readback, size_t len, json_t **view, err_t *e)
@@ -780,11 +706,9 @@ int gen_verify_image(const struct identity *id, const struct plan *plan, const s
 	} else {
 		buf_append_bytes(&plain, readback, n);
 	}
-#ifdef GEN_HAVE_NVS
 	if (img->source == PLAN_SRC_FACTORY_NVS && plan->nvs_encryption &&
 	    nvs_crypt_decrypt_partition(plain.data, plain.len, id->nvs_key, e))
 		goto out;
-#endif
 	if (plain.len != img->plain.len || (at = gen_first_difference(plain.data, img->plain.data, plain.len)) >= 0) {
 		err_set_msg(e, ERR_CHECK, "verify %s: decrypted content differs from the generated image at "
 			    "offset 0x%x", img->label, at < 0 ? 0 : (unsigned)at);
@@ -795,14 +719,9 @@ int gen_verify_image(const struct identity *id, const struct plan *plan, const s
 		rc = gen_verify_secure_cert(id, plan, plain.data, plain.len, view, e);
 		break;
 	case PLAN_SRC_FACTORY_NVS:
-#ifdef GEN_HAVE_NVS
 		rc = gen_verify_factory(id, plain.data, plain.len, view, e);
-#else
-		rc = gen_missing(e, "the NVS reader (formats/nvs_read)");
-#endif
 		break;
 	case PLAN_SRC_NVS_KEYS: {
-#ifdef GEN_HAVE_NVS
 		uint8_t key[NVS_CRYPT_KEY_LEN];
 		int crc_ok = 0;
 		rc = nvs_crypt_parse_keys_partition(plain.data, plain.len, key, &crc_ok, e);
@@ -812,9 +731,6 @@ int gen_verify_image(const struct identity *id, const struct plan *plan, const s
 		mbedtls_platform_zeroize(key, sizeof key);
 		if (rc == 0 && view)
 			*view = json_pack("{s:s, s:b}", "nvs_keys", "64-byte XTS key (not shown)", "crc_ok", crc_ok);
-#else
-		rc = gen_missing(e, "the nvs_keys reader (crypto/nvs_crypt)");
-#endif
 		break;
 	}
 	default:

@@ -10,11 +10,7 @@
 #include "flow/gen.h"
 #include "flow/plan.h"
 #include "flow/profile.h"
-
-#if __has_include("formats/nvs_read.h")
-#define WORKER_HAVE_NVS_READ 1
 #include "formats/nvs_read.h"
-#endif
 #include "formats/seccert.h"
 #include "formats/seccert_describe.h"
 
@@ -198,7 +194,6 @@ static void worker_readback(struct flow_worker *w, const char *label)
 			view = seccert_describe_image(&img);
 		seccert_image_free(&img);
 	}
-#ifdef WORKER_HAVE_NVS_READ
 	else if (pt->type == 0x01 && pt->subtype == 0x02) {
 		struct nvs_read_result r;
 		memset(&r, 0, sizeof r);
@@ -206,7 +201,6 @@ static void worker_readback(struct flow_worker *w, const char *label)
 			view = nvs_read_to_json(&r);
 		nvs_read_free(&r);
 	}
-#endif
 	if (!view)
 		/* Encrypted or unknown content: only its size; the bytes may be secret. */
 		view = json_pack("{s:s, s:I, s:s}", "partition", label, "size", (json_int_t)data.len, "note",

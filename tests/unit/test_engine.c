@@ -20,19 +20,6 @@
 #include "flow/journal.h"
 #include "flow/worker.h"
 
-/* The engine needs every format and crypto module; until all are built in, the full runs skip. */
-#if __has_include("crypto/attest.h") && __has_include("formats/nvs_write.h") &&                   \
-	__has_include("crypto/flashenc.h") && __has_include("formats/parttable.h") &&               \
-	__has_include("crypto/spake2p.h") && __has_include("formats/payload.h")
-#define HAVE_ALL_MODULES 1
-#else
-#define HAVE_ALL_MODULES 0
-#endif
-#if __has_include("formats/parttable.h")
-#define HAVE_PARTTABLE 1
-#else
-#define HAVE_PARTTABLE 0
-#endif
 
 /* ---- the in-memory device ---- */
 
@@ -320,8 +307,6 @@ static void check_manifest(const struct env *v, const char *serial, const char *
 static void test_h2_ecdsa_full_run(void **state)
 {
 	(void)state;
-	if (!HAVE_ALL_MODULES)
-		skip();
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
 	struct fake_dev f;
@@ -363,8 +348,6 @@ static void test_h2_ecdsa_full_run(void **state)
 static void test_c3_ds_with_flash_encryption(void **state)
 {
 	(void)state;
-	if (!HAVE_ALL_MODULES)
-		skip();
 	struct env v;
 	env_make(&v, "esp32c3", "mode = development\npath = ds\nnvs_encryption = yes", true);
 	struct fake_dev f;
@@ -405,8 +388,6 @@ static void test_c3_ds_with_flash_encryption(void **state)
 static void test_resume_after_fault(void **state)
 {
 	(void)state;
-	if (!HAVE_ALL_MODULES)
-		skip();
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
 	struct fake_dev f;
@@ -448,8 +429,6 @@ static void test_resume_after_fault(void **state)
 static void test_refusals_burn_nothing(void **state)
 {
 	(void)state;
-	if (!HAVE_PARTTABLE)
-		skip();
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
 	struct recorder rec = {.answer = true};
@@ -476,10 +455,8 @@ static void test_refusals_burn_nothing(void **state)
 	h.chip.mac[5] = 9;
 	rec.answer = false;
 	int rc = run(&v, &h, &rec, false, false, &res, &e);
-	if (HAVE_ALL_MODULES) {
-		assert_int_equal(rc, ERR_CHECK);
-		assert_non_null(strstr(e.msg, "not confirmed"));
-	}
+	assert_int_equal(rc, ERR_CHECK);
+	assert_non_null(strstr(e.msg, "not confirmed"));
 	assert_int_equal(h.burns + h.writes, 0);
 	buf_free_data(&rec.kinds);
 	free(f.flash);
@@ -491,8 +468,6 @@ static void test_refusals_burn_nothing(void **state)
 static void test_dry_run_touches_nothing(void **state)
 {
 	(void)state;
-	if (!HAVE_ALL_MODULES)
-		skip();
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
 	struct fake_dev f;
@@ -546,8 +521,6 @@ static struct evq_msg *wait_for(evq_t *ev, enum evq_type t)
 static void test_worker_commands(void **state)
 {
 	(void)state;
-	if (!HAVE_PARTTABLE)
-		skip();
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
 	struct fake_dev f;
@@ -582,40 +555,38 @@ static void test_worker_commands(void **state)
 	evq_msg_free(m);
 	assert_int_equal(f.burns + f.writes, 0);
 
-	if (HAVE_ALL_MODULES) {
-		/* RUN, then ABORT at the confirmation: nothing burned. */
-		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
-		m = wait_for(ev, EVQ_EV_NEED_CONFIRM);
-		assert_string_equal(m->step, "confirm");
-		evq_msg_free(m);
-		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_ABORT), &e), 0);
-		m = wait_for(ev, EVQ_EV_DONE);
-		assert_int_equal(m->code, ERR_CHECK);
-		evq_msg_free(m);
-		assert_int_equal(f.burns + f.writes, 0);
-		/* RUN again (same board, same identity) and CONFIRM: provisioned. */
-		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
-		evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
-		assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
-		evq_msg_free(wait_for(ev, EVQ_EV_NEED_CONFIRM));
-		assert_int_equal(evq_push(cmd, evq_make_confirm("confirm"), &e), 0);
-		m = wait_for(ev, EVQ_EV_PAYLOAD);
-		assert_true(strncmp(m->qr, "MT:", 3) == 0);
-		evq_msg_free(m);
-		m = wait_for(ev, EVQ_EV_DONE);
-		assert_int_equal(m->code, 0);
-		assert_true(json_is_true(json_object_get(m->data, "resumed")));
-		evq_msg_free(m);
-		assert_int_equal(f.burns, 1);
-		/* READBACK decodes what is on the chip now. */
-		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
-		evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
-		assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_READBACK, "esp_secure_cert"), &e), 0);
-		m = wait_for(ev, EVQ_EV_PARTITION);
-		assert_string_equal(m->text, "esp_secure_cert");
-		assert_string_equal(json_string_value(json_object_get(m->data, "layout")), "tlv");
-		evq_msg_free(m);
-	}
+	/* RUN, then ABORT at the confirmation: nothing burned. */
+	assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
+	m = wait_for(ev, EVQ_EV_NEED_CONFIRM);
+	assert_string_equal(m->step, "confirm");
+	evq_msg_free(m);
+	assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_ABORT), &e), 0);
+	m = wait_for(ev, EVQ_EV_DONE);
+	assert_int_equal(m->code, ERR_CHECK);
+	evq_msg_free(m);
+	assert_int_equal(f.burns + f.writes, 0);
+	/* RUN again (same board, same identity) and CONFIRM: provisioned. */
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
+	evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
+	assert_int_equal(evq_push(cmd, evq_msg_new(EVQ_CMD_RUN), &e), 0);
+	evq_msg_free(wait_for(ev, EVQ_EV_NEED_CONFIRM));
+	assert_int_equal(evq_push(cmd, evq_make_confirm("confirm"), &e), 0);
+	m = wait_for(ev, EVQ_EV_PAYLOAD);
+	assert_true(strncmp(m->qr, "MT:", 3) == 0);
+	evq_msg_free(m);
+	m = wait_for(ev, EVQ_EV_DONE);
+	assert_int_equal(m->code, 0);
+	assert_true(json_is_true(json_object_get(m->data, "resumed")));
+	evq_msg_free(m);
+	assert_int_equal(f.burns, 1);
+	/* READBACK decodes what is on the chip now. */
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_DETECT, "fake"), &e), 0);
+	evq_msg_free(wait_for(ev, EVQ_EV_CHIP));
+	assert_int_equal(evq_push(cmd, evq_make_text(EVQ_CMD_READBACK, "esp_secure_cert"), &e), 0);
+	m = wait_for(ev, EVQ_EV_PARTITION);
+	assert_string_equal(m->text, "esp_secure_cert");
+	assert_string_equal(json_string_value(json_object_get(m->data, "layout")), "tlv");
+	evq_msg_free(m);
 	flow_worker_stop(w);
 	evq_destroy(cmd);
 	evq_destroy(ev);
