@@ -385,6 +385,60 @@ static void test_c3_ds_with_flash_encryption(void **state)
 	env_free(&v);
 }
 
+/* ESP32 in production: legacy AES flash encryption, secure boot v2 digest, firmware images
+ * written encrypted, release-mode burn and lockdown last. */
+static void test_esp32_production(void **state)
+{
+	(void)state;
+	struct env v;
+	env_make(&v, "esp32", "mode = production\nnvs_encryption = yes\nsecure_boot_digest = sb.bin\n"
+		 "[firmware]\nflasher_args = fw/flasher_args.json", true);
+	uint8_t digest[32], app[0x1800];
+	rng_fill_bytes(digest, sizeof digest);
+	for (size_t i = 0; i < sizeof app; i++)
+		app[i] = (uint8_t)(i * 13 + 5);
+	char *p = testutil_join_path(v.dir, "sb.bin");
+	testutil_write_file(p, digest, sizeof digest);
+	free(p);
+	char *fw = testutil_join_path(v.dir, "fw");
+	err_t e = {0};
+	assert_int_equal(fileio_make_dirs(fw, 0755, &e), 0);
+	p = testutil_join_path(fw, "app.bin");
+	testutil_write_file(p, app, sizeof app);
+	free(p);
+	p = testutil_join_path(fw, "boot.bin");
+	testutil_write_file(p, app, 0x1000);
+	free(p);
+	const char *fa = "{\"flash_files\": {\"0x1000\": \"boot.bin\", \"0x20000\": \"app.bin\"}}";
+	p = testutil_join_path(fw, "flasher_args.json");
+	testutil_write_file(p, fa, strlen(fa));
+	free(p);
+	free(fw);
+	struct fake_dev f;
+	fake_init(&f, "esp32", 3);
+	struct recorder rec = {.answer = true};
+	struct engine_result res;
+	if (run(&v, &f, &rec, true, false, &res, &e))
+		fail_msg("%s", e.msg);
+	/* FE key into BLOCK1 (index 0), read-protected; digest into BLOCK2, readable. */
+	assert_false(f.chip.key[0].empty);
+	assert_true(f.chip.key[0].rd_dis);
+	assert_memory_equal(f.key_bytes[1], digest, 32);
+	assert_false(f.chip.key[1].rd_dis);
+	assert_int_equal(f.chip.crypt_cnt, 7); /* release mode */
+	assert_true(f.chip.secure_boot);
+	assert_true(f.chip.secure_download); /* lockdown ran last */
+	/* The firmware went on flash encrypted: its plaintext is nowhere. */
+	assert_false(flash_contains(&f, app, 64));
+	assert_false(flash_contains(&f, app + 0x1000, 64));
+	uint8_t scalar[32];
+	read_dac_scalar(res.folder, scalar);
+	assert_false(flash_contains(&f, scalar, 32));
+	buf_free_data(&rec.kinds);
+	free(f.flash);
+	env_free(&v);
+}
+
 static void test_resume_after_fault(void **state)
 {
 	(void)state;
@@ -599,6 +653,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_h2_ecdsa_full_run),
 		cmocka_unit_test(test_c3_ds_with_flash_encryption),
+		cmocka_unit_test(test_esp32_production),
 		cmocka_unit_test(test_resume_after_fault),
 		cmocka_unit_test(test_refusals_burn_nothing),
 		cmocka_unit_test(test_dry_run_touches_nothing),
