@@ -474,6 +474,14 @@ static void test_resume_after_fault(void **state)
 		fail_msg("%s", e.msg);
 	assert_string_equal(res3.serial, "T-0011");
 	assert_false(res3.resumed);
+	/* The first board's identity files are lost: it is refused, never given another identity. */
+	char *json = testutil_join_path(res2.folder, "identity.json");
+	assert_int_equal(unlink(json), 0);
+	free(json);
+	int burns = f.burns;
+	assert_int_equal(run(&v, &f, &rec, true, false, &res2, &e), ERR_CHECK);
+	assert_non_null(strstr(e.msg, "refusing to give it another one"));
+	assert_int_equal(f.burns, burns);
 	buf_free_data(&rec.kinds);
 	free(f.flash);
 	free(g.flash);
