@@ -39,7 +39,8 @@ static bool retryable_block_failure(const rom_conn_t *c)
 }
 
 /* One pass of FLASH(_DEFL)_BEGIN + DATA blocks over an aligned image. */
-static int write_image_once(loader_t *l, unsigned region, uint32_t start, const uint8_t *img,
+static int write_image_once(loader_t *l, unsigned region, uint32_t user_addr, uint32_t start,
+			    const uint8_t *img,
 			    size_t img_len, const struct flash_write_opts *o, uint64_t t0,
 			    struct flash_region_result *res, err_t *e)
 {
@@ -105,7 +106,8 @@ static int write_image_once(loader_t *l, unsigned region, uint32_t start, const 
 		}
 		size_t done = compress ? (size_t)((uint64_t)img_len * (seq + 1) / nblocks)
 				       : (off + n > img_len ? img_len : off + n);
-		report(o, "write", region, start, done, img_len, t0, res->block_retries + res->attempts - 1);
+		report(o, "write", region, user_addr, done, img_len, t0,
+		       res->block_retries + res->attempts - 1);
 	}
 	rc = 0;
 out:
@@ -134,28 +136,6 @@ int flasher_verify(loader_t *l, uint32_t addr, const uint8_t *data, size_t len, 
 				   "the chip is in Secure Download Mode: flash contents cannot be "
 				   "verified (SPI_FLASH_MD5 is refused)");
 	return md5_of_flash(l, addr, len, data, match, e);
-}
-
-static bool link_lost(const rom_conn_t *c)
-{
-	return c->last_fail == ROM_FAIL_LINK;
-}
-
-/* After a failed attempt: reopen the port if the link dropped, then resync. */
-static int recover_session(loader_t *l, err_t *e)
-{
-	if (link_lost(&l->conn)) {
-		transport_t *nt = NULL;
-		transport_sleep_ms(200);
-		if (transport_open(l->opts.port, 115200, &nt, e))
-			return err_prepend_context(e, "the link dropped and could not be reopened");
-		transport_close(l->t);
-		l->t = nt;
-		l->conn.t = nt;
-	}
-	l->conn.rx_pos = l->conn.rx_len = 0;
-	slip_decoder_reset(&l->conn.dec);
-	return loader_resync(l, e);
 }
 
 int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
@@ -206,9 +186,9 @@ int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
 				err_set_msg(&last, ERR_DEVICE, "cancelled");
 				break;
 			}
-			if (a > 1 && recover_session(l, &last))
+			if (a > 1 && loader_recover(l, &last))
 				break;
-			if (write_image_once(l, (unsigned)i, start, img.data, img.len, o, t0, res, &last)) {
+			if (write_image_once(l, (unsigned)i, rg->addr, start, img.data, img.len, o, t0, res, &last)) {
 				if (l->conn.last_fail == ROM_FAIL_CANCELLED)
 					break;
 				continue;
