@@ -10,3 +10,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libncurses-dev libserialport-dev libmbedtls-dev libqrencode-dev libcsv-dev zlib1g-dev \
   libpng-dev libjansson-dev libinih-dev libcups2-dev libsqlite3-dev libcmocka-dev \
   openssl tmux zbar-tools clang libclang-rt-14-dev >/dev/null
+
+# Printing test (tests/integration/test_cups_print.sh): a private cupsd with a cups-pdf queue,
+# pdftoppm to rasterise the PDF it prints.
+$SUDO apt-get install -y -qq --no-install-recommends \
+  cups printer-driver-cups-pdf poppler-utils >/dev/null
