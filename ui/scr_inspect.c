@@ -47,21 +47,32 @@ static json_t *insp_root(struct ui_app *a)
 	return s->device_root;
 }
 
-static int insp_default_open(int depth, const char *key)
+/* What is open before the operator touches anything: the partitions, their decoded content
+ * and every problem; the raw table and single TLVs stay closed so damage shows on the first
+ * screen. */
+static int insp_default_open(const char *path, int depth, const char *key, const json_t *node)
 {
-	if (depth < 3)
+	if (depth == 0)
+		return !key || strcmp(key, "partition_table");
+	if (depth == 1 && !strncmp(path, "/partitions/", 12)) {
+		const char *st = json_string_value(json_object_get(node, "status"));
+		return !st || (strcmp(st, "empty") && strcmp(st, "not decoded"));
+	}
+	if (key && (!strcmp(key, "decoded") || !strcmp(key, "namespaces") || !strcmp(key, "entries") ||
+		    !strcmp(key, "problems") || !strcmp(key, "manifest_diff") ||
+		    !strcmp(key, "device partitions")))
 		return 1;
-	return key && (!strcmp(key, "decoded") || !strcmp(key, "namespaces") ||
-		       !strcmp(key, "entries") || !strcmp(key, "problems") ||
-		       !strcmp(key, "manifest_diff"));
+	const char *ns = strstr(path, "/namespaces/");
+	return ns && !strchr(ns + 12, '/');
 }
 
-static int insp_is_open(struct insp_state *s, const char *path, int depth, const char *key)
+static int insp_is_open(struct insp_state *s, const char *path, int depth, const char *key,
+			const json_t *node)
 {
 	json_t *v = json_object_get(s->expanded, path);
 	if (v)
 		return json_is_true(v);
-	return insp_default_open(depth, key);
+	return insp_default_open(path, depth, key, node);
 }
 
 static void insp_add_row(struct insp_state *s, int depth, const char *label, const char *path,
@@ -88,7 +99,7 @@ static void insp_walk(struct insp_state *s, json_t *node, int depth, const char 
 		insp_add_row(s, depth - 1, key, path, node);
 	if (!(json_is_object(node) || json_is_array(node)))
 		return;
-	if (depth > 0 && !insp_is_open(s, path, depth - 1, key))
+	if (depth > 0 && !insp_is_open(s, path, depth - 1, key, node))
 		return;
 	char sub[256], label[128];
 	if (json_is_object(node)) {
@@ -307,7 +318,7 @@ static void insp_draw(struct ui_app *a, unsigned dirty)
 	for (int r = 0; r < rows && s->top + r < (int)s->n_rows; r++) {
 		const struct insp_row *row = &s->rows[s->top + r];
 		char text[600];
-		int open = row->container && insp_is_open(s, row->path, row->depth, row->label);
+		int open = row->container && insp_is_open(s, row->path, row->depth, row->label, row->node);
 		insp_row_text(row, open, text, sizeof text);
 		int at = s->top + r == s->sel ? ui_term_attr(a, UI_C_SELECT)
 			 : insp_row_bad(row) ? ui_term_attr(a, UI_C_ERROR) : (int)A_NORMAL;
@@ -372,14 +383,14 @@ static int insp_key(struct ui_app *a, enum ui_action act, int ch)
 	case UI_ACT_END: s->sel = (int)s->n_rows - 1; break;
 	case UI_ACT_ENTER:
 		if (r && r->container)
-			insp_toggle(s, r, !insp_is_open(s, r->path, r->depth, r->label));
+			insp_toggle(s, r, !insp_is_open(s, r->path, r->depth, r->label, r->node));
 		break;
 	case UI_ACT_RIGHT:
 		if (r && r->container)
 			insp_toggle(s, r, 1);
 		break;
 	case UI_ACT_LEFT:
-		if (r && r->container && insp_is_open(s, r->path, r->depth, r->label)) {
+		if (r && r->container && insp_is_open(s, r->path, r->depth, r->label, r->node)) {
 			insp_toggle(s, r, 0);
 		} else if (r) {
 			for (int i = s->sel - 1; i >= 0; i--)

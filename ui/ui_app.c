@@ -113,6 +113,8 @@ static void ui_app_make_windows(struct ui_app *a)
 	a->title = newwin(1, a->cols, 0, 0);
 	a->body = newwin(a->rows > 2 ? a->rows - 2 : 1, a->cols, 1, 0);
 	a->status = newwin(1, a->cols, a->rows - 1, 0);
+	keypad(a->status, TRUE);
+	nodelay(a->status, TRUE);
 	for (int i = 0; i < UI_SCR_COUNT; i++)
 		if (a->screens[i]->resize)
 			a->screens[i]->resize(a);
@@ -124,12 +126,15 @@ static void ui_app_draw_title(struct ui_app *a)
 	char buf[512];
 	const char *prof = strrchr(a->profile, '/');
 	prof = prof ? prof + 1 : a->profile;
-	snprintf(buf, sizeof buf, " espfab | %s | port %s | profile %s", a->screens[a->screen]->title,
-		 a->port[0] ? a->port : "-", prof[0] ? prof : "-");
+	if (a->opt->inspect_view)
+		snprintf(buf, sizeof buf, " espfab | %s", a->screens[a->screen]->title);
+	else
+		snprintf(buf, sizeof buf, " espfab | %s | port %s | profile %s", a->screens[a->screen]->title,
+			 a->port[0] ? a->port : "-", prof[0] ? prof : "-");
 	wattrset(a->title, ui_term_attr(a, UI_C_TITLE));
 	ui_term_put(a->title, 0, 0, a->cols, 1, buf);
 	const char *tabs = "F2 start F3 flow F4 result F5 inspect";
-	if (a->cols - ui_term_width(buf) > (int)strlen(tabs) + 2)
+	if (!a->opt->inspect_view && a->cols - ui_term_width(buf) > (int)strlen(tabs) + 2)
 		ui_term_put(a->title, 0, a->cols - (int)strlen(tabs) - 1, (int)strlen(tabs), 0, tabs);
 	wattrset(a->title, A_NORMAL);
 	wnoutrefresh(a->title);
@@ -173,7 +178,7 @@ static void ui_app_draw_status(struct ui_app *a)
 static void ui_app_draw_input(struct ui_app *a)
 {
 	int w = a->cols > 72 ? 72 : a->cols;
-	WINDOW *win = ui_term_center_window(a, 7, w);
+	WINDOW *win = ui_term_center_window(a, 8, w);
 	if (!win)
 		return;
 	int wd = getmaxx(win);
@@ -184,11 +189,26 @@ static void ui_app_draw_input(struct ui_app *a)
 	ui_term_box(a, win, irreversible ? "IRREVERSIBLE - confirm" : "Enter a value");
 	if (irreversible)
 		wattroff(win, ui_term_attr(a, UI_C_ERROR));
-	ui_term_put(win, 1, 2, wd - 4, 0, a->input.prompt ? a->input.prompt : "");
+	/* the prompt may be long (the step's own text): two lines, cut at a space */
+	const char *prompt = a->input.prompt ? a->input.prompt : "";
+	char first[256];
+	snprintf(first, sizeof first, "%s", prompt);
+	const char *rest = "";
+	if (ui_term_width(prompt) > wd - 4 && (size_t)(wd - 4) < sizeof first) {
+		int cut = wd - 4;
+		while (cut > 0 && first[cut] != ' ')
+			cut--;
+		if (cut <= 0)
+			cut = wd - 4;
+		first[cut] = 0;
+		rest = prompt + cut + (prompt[cut] == ' ');
+	}
+	ui_term_put(win, 1, 2, wd - 4, 0, first);
+	ui_term_put(win, 2, 2, wd - 4, 0, rest);
 	if (irreversible)
-		ui_term_put(win, 2, 2, wd - 4, 0, "Type " UI_CONFIRM_WORD " and press Enter (Esc: not now)");
+		ui_term_put(win, 3, 2, wd - 4, 0, "Type " UI_CONFIRM_WORD " and press Enter (Esc: not now)");
 	else
-		ui_term_put(win, 2, 2, wd - 4, 0, "Enter accepts, Esc cancels");
+		ui_term_put(win, 3, 2, wd - 4, 0, "Enter accepts, Esc cancels");
 	wattron(win, A_REVERSE);
 	/* the end of a long entry stays visible */
 	const char *shown = a->input.buf;
@@ -197,7 +217,7 @@ static void ui_app_draw_input(struct ui_app *a)
 		shown++;
 	char line[300];
 	snprintf(line, sizeof line, "%s_", shown);
-	ui_term_put(win, 4, 3, wd - 6, 1, line);
+	ui_term_put(win, 5, 3, wd - 6, 1, line);
 	wattroff(win, A_REVERSE);
 	wnoutrefresh(win);
 	delwin(win);
@@ -475,7 +495,9 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 		if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
 			break;
 		int ch;
-		while ((ch = getch()) != ERR)
+		/* wgetch on our own window: a getch() would refresh the untouched stdscr over
+		 * the screen */
+		while ((ch = wgetch(a->status)) != ERR)
 			ui_app_key(a, ch);
 		if (events && (fds[1].revents & POLLIN)) {
 			struct evq_msg *m;

@@ -344,6 +344,9 @@ json_t *ui_inspect_decode(const uint8_t *data, size_t len, const struct ui_inspe
 	if (o && o->source)
 		json_object_set_new(view, "source", json_string(o->source));
 	json_object_set_new(view, "size", json_integer((json_int_t)len));
+	/* set again below; first here so they lead the document */
+	json_object_set_new(view, "kind", json_string("unknown"));
+	json_object_set_new(view, "problems", json_integer(0));
 	uint32_t toff = o && o->table_offset ? o->table_offset : UI_TABLE_DEFAULT_OFFSET;
 	const char *kind = NULL;
 #if UI_HAVE_PARTTABLE

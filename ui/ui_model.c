@@ -573,7 +573,7 @@ size_t ui_model_describe_chip(const struct ui_model *m, struct ui_kv *out, size_
 		json_int_t cnt = json_integer_value(x);
 		int bits = __builtin_popcountll((unsigned long long)cnt);
 		snprintf(v, sizeof v, "0x%llx (%s)", (unsigned long long)cnt,
-			 bits % 2 ? "encryption ON" : "encryption off");
+			 bits % 2 ? "FE ON" : "FE off");
 		i = ui_kv_add(out, i, max, "FE counter", v, bits % 2);
 	} else if ((x = ui_json_get_any(sec, feon_names))) {
 		i = ui_kv_add(out, i, max, "Flash enc", ui_json_truth(x) ? "ON" : "off", ui_json_truth(x));

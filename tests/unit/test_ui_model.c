@@ -115,7 +115,7 @@ static void test_chip_event_fills_device_panel(void **state)
 	assert_string_equal(kv_value(kv, n, "MAC"), "60:55:f9:00:00:01");
 	assert_string_equal(kv_value(kv, n, "Flash"), "4 MB");
 	assert_string_equal(kv_value(kv, n, "Crystal"), "32 MHz");
-	assert_string_equal(kv_value(kv, n, "FE counter"), "0x1 (encryption ON)");
+	assert_string_equal(kv_value(kv, n, "FE counter"), "0x1 (FE ON)");
 	assert_string_equal(kv_value(kv, n, "Secure boot"), "off");
 	assert_string_equal(kv_value(kv, n, "KEY0"), "ECDSA_KEY RD");
 	assert_string_equal(kv_value(kv, n, "KEY1"), "USER empty");
@@ -141,7 +141,7 @@ static void test_chip_alternative_fields(void **state)
 	assert_string_equal(kv_value(kv, n, "Revision"), "v1.4");
 	assert_string_equal(kv_value(kv, n, "MAC"), "60:55:f9:00:00:02");
 	assert_string_equal(kv_value(kv, n, "Flash"), "8MB");
-	assert_string_equal(kv_value(kv, n, "FE counter"), "0x3 (encryption off)");
+	assert_string_equal(kv_value(kv, n, "FE counter"), "0x3 (FE off)");
 	assert_string_equal(kv_value(kv, n, "Secure boot"), "ON");
 	ui_model_free(&m);
 }
