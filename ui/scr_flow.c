@@ -4,7 +4,6 @@
  * after the operator types the confirmation word. */
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,4 +309,3 @@ const struct ui_screen_ops ui_screen_flow = {
 	.event = NULL,
 	.fini = flow_fini,
 };
-#endif

@@ -4,7 +4,6 @@
  * secret byte masked. */
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +53,7 @@ static int insp_default_open(const char *path, int depth, const char *key, const
 {
 	if (depth == 0)
 		return !key || strcmp(key, "partition_table");
-	if (depth == 1 && !strncmp(path, "/partitions/", 12)) {
+	if (depth == 1) {
 		const char *st = json_string_value(json_object_get(node, "status"));
 		return !st || (strcmp(st, "empty") && strcmp(st, "not decoded"));
 	}
@@ -75,6 +74,19 @@ static int insp_is_open(struct insp_state *s, const char *path, int depth, const
 	return insp_default_open(path, depth, key, node);
 }
 
+/* An NVS value ({"type","value"} and maybe "length") reads best on one line. */
+static const char *insp_compact_value(const json_t *node)
+{
+	if (!json_is_object(node) || json_object_size(node) > 3)
+		return NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)node, k, v)
+		if (json_is_object(v) || json_is_array(v))
+			return NULL;
+	return json_string_value(json_object_get(node, "value"));
+}
+
 static void insp_add_row(struct insp_state *s, int depth, const char *label, const char *path,
 			 json_t *node)
 {
@@ -89,7 +101,7 @@ static void insp_add_row(struct insp_state *s, int depth, const char *label, con
 	snprintf(r->label, sizeof r->label, "%s", label);
 	snprintf(r->path, sizeof r->path, "%s", path);
 	r->node = node;
-	r->container = json_is_object(node) || json_is_array(node);
+	r->container = (json_is_object(node) || json_is_array(node)) && !insp_compact_value(node);
 }
 
 static void insp_walk(struct insp_state *s, json_t *node, int depth, const char *key,
@@ -97,7 +109,7 @@ static void insp_walk(struct insp_state *s, json_t *node, int depth, const char 
 {
 	if (depth > 0)
 		insp_add_row(s, depth - 1, key, path, node);
-	if (!(json_is_object(node) || json_is_array(node)))
+	if (!(json_is_object(node) || json_is_array(node)) || insp_compact_value(node))
 		return;
 	if (depth > 0 && !insp_is_open(s, path, depth - 1, key, node))
 		return;
@@ -169,6 +181,13 @@ static void insp_row_text(const struct insp_row *r, int open, char *out, size_t 
 {
 	char val[400];
 	json_t *v = r->node;
+	const char *compact = insp_compact_value(v);
+	if (compact) {
+		const char *type = json_string_value(json_object_get(v, "type"));
+		snprintf(out, n, "%*s  %s: %s%s%s%s", r->depth * 2, "", r->label, compact,
+			 type ? " (" : "", type ? type : "", type ? ")" : "");
+		return;
+	}
 	if (json_is_object(v) || json_is_array(v)) {
 		size_t cnt = json_is_object(v) ? json_object_size(v) : json_array_size(v);
 		const char *status = json_string_value(json_object_get(v, "status"));
@@ -306,7 +325,7 @@ static void insp_draw(struct ui_app *a, unsigned dirty)
 	if (probs)
 		wattroff(w, ui_term_attr(a, UI_C_ERROR));
 	int rows = h - 2;
-	if (!s->n_rows) {
+	if (!a->opt->inspect_view && !json_object_size(a->model.partitions)) {
 		ui_term_put(w, 1, 2, wd - 4, 0, "nothing read back yet: R reads the written partitions");
 		wnoutrefresh(w);
 		return;
@@ -445,4 +464,3 @@ const struct ui_screen_ops ui_screen_inspect = {
 	.event = insp_event,
 	.fini = insp_fini,
 };
-#endif

@@ -4,17 +4,14 @@
  * inverted for light-on-dark; v swaps), with the manual code grouped 4-3-4, serial and MAC. */
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 
-#if UI_HAVE_LABEL
 #include "label/label_term.h"
 #include "label/qr.h"
-#endif
 
 struct result_state {
 	WINDOW *wqr, *winfo;
@@ -71,7 +68,6 @@ static void result_render(struct ui_app *a, struct result_state *s)
 	s->error[0] = 0;
 	if (!qr[0])
 		return;
-#if UI_HAVE_LABEL
 	struct qr_matrix mat;
 	err_t e = {0};
 	memset(&mat, 0, sizeof mat);
@@ -84,9 +80,6 @@ static void result_render(struct ui_app *a, struct result_state *s)
 	s->qr_cols = mat.width + 2 * QR_QUIET_ZONE;
 	s->qr_rows = (s->qr_cols + 1) / 2;
 	qr_free_matrix(&mat);
-#else
-	snprintf(s->error, sizeof s->error, "this build has no label module: QR not drawn");
-#endif
 }
 
 static void result_resize(struct ui_app *a)
@@ -226,4 +219,3 @@ const struct ui_screen_ops ui_screen_result = {
 	.event = NULL,
 	.fini = result_fini,
 };
-#endif

@@ -3,7 +3,6 @@
  * profile picker (the .ini files of assets/profiles, or a typed path). Enter sends DETECT and PLAN. */
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,4 +372,3 @@ const struct ui_screen_ops ui_screen_start = {
 	.event = NULL,
 	.fini = start_fini,
 };
-#endif

@@ -5,7 +5,6 @@
 
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -528,13 +527,3 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 	return 0;
 }
 
-#else
-
-int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
-{
-	(void)o;
-	(void)cmds;
-	(void)events;
-	return err_set_msg(e, ERR_USAGE, "this build has no event queue (src/core/evq): no TUI");
-}
-#endif

@@ -12,11 +12,7 @@
 #include "core/err.h"
 #include "ui_deps.h"
 
-#if UI_HAVE_EVQ
 #include "core/evq.h"
-#else
-typedef struct evq evq_t;
-#endif
 
 struct ui_options {
 	const char *port;         /* preselected port (else the likely ESP device) */

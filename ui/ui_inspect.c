@@ -16,16 +16,10 @@
 #include "formats/seccert_describe.h"
 #include "ui_deps.h"
 
-#if UI_HAVE_PARTTABLE
 #include "formats/parttable.h"
-#endif
-#if UI_HAVE_NVS
 #include "formats/nvs.h"
 #include "formats/nvs_read.h"
-#endif
-#if UI_HAVE_PAYLOAD
 #include "formats/payload.h"
-#endif
 
 #define UI_NVS_PAGE 4096u
 #define UI_TABLE_DEFAULT_OFFSET 0x8000u
@@ -67,7 +61,6 @@ static json_t *ui_hidden_value(const uint8_t *p, size_t n)
 	return o;
 }
 
-#if UI_HAVE_NVS
 /* A DER certificate (starts with SEQUENCE, long form length) summarised like the secure
  * cert's: subject, issuer, validity. */
 static int ui_looks_like_der_cert(const uint8_t *p, size_t n)
@@ -93,7 +86,6 @@ static json_t *ui_describe_cert(const uint8_t *p, size_t n)
 	json_object_del(d, "subtype");
 	return d;
 }
-#endif
 
 /* ---- esp_secure_cert ---- */
 
@@ -135,7 +127,6 @@ static int ui_is_nvs(const uint8_t *p, size_t n)
 	return st == 0xFFFFFFFEu || st == 0xFFFFFFFCu || st == 0xFFFFFFF8u || st == 0xFFFFFFF0u;
 }
 
-#if UI_HAVE_NVS
 static json_t *ui_nvs_value_json(const struct nvs_read_value *v)
 {
 	json_t *o = json_object();
@@ -240,7 +231,6 @@ static void ui_decode_nvs(json_t *part, const uint8_t *p, size_t n)
 						: json_string_value(json_array_get(problems, 0))));
 	nvs_read_free(&r);
 }
-#endif
 
 static int ui_all_bytes(const uint8_t *p, size_t n, uint8_t v)
 {
@@ -278,12 +268,7 @@ json_t *ui_inspect_decode_partition(const char *name, const uint8_t *data, size_
 	if (!strcmp(fmt, "esp_secure_cert")) {
 		ui_decode_seccert(part, data, len);
 	} else if (!strcmp(fmt, "nvs")) {
-#if UI_HAVE_NVS
 		ui_decode_nvs(part, data, len);
-#else
-		json_object_set_new(part, "status", json_string("not decoded"));
-		json_object_set_new(part, "problem", json_string("this build has no NVS reader"));
-#endif
 	} else if (!strcmp(fmt, "nvs_keys")) {
 		/* XTS keys for NVS encryption: secret by nature */
 		json_object_set_new(part, "status", json_string(ui_all_bytes(data, len, 0xFF) ? "empty" : "ok"));
@@ -307,7 +292,6 @@ static int ui_count_problems(const json_t *parts)
 	return n;
 }
 
-#if UI_HAVE_PARTTABLE
 static const char *ui_part_format(const struct parttable_entry *pe)
 {
 	if (pe->type == PARTTABLE_TYPE_DATA && pe->subtype == 0x02)
@@ -330,7 +314,6 @@ static json_t *ui_table_json(const struct parttable *t)
 	json_decref(v);
 	return arr ? arr : json_array();
 }
-#endif
 
 json_t *ui_inspect_decode(const uint8_t *data, size_t len, const struct ui_inspect_opts *o,
 			  err_t *e)
@@ -349,7 +332,6 @@ json_t *ui_inspect_decode(const uint8_t *data, size_t len, const struct ui_inspe
 	json_object_set_new(view, "problems", json_integer(0));
 	uint32_t toff = o && o->table_offset ? o->table_offset : UI_TABLE_DEFAULT_OFFSET;
 	const char *kind = NULL;
-#if UI_HAVE_PARTTABLE
 	struct parttable *t = calloc(1, sizeof *t);
 	if (!t)
 		abort();
@@ -401,7 +383,6 @@ json_t *ui_inspect_decode(const uint8_t *data, size_t len, const struct ui_inspe
 		}
 	}
 	free(t);
-#endif
 	if (!kind) {
 		json_t *p = ui_inspect_decode_partition(NULL, data, len, NULL);
 		const char *fmt = json_string_value(json_object_get(p, "format"));
@@ -522,7 +503,6 @@ int ui_inspect_diff_manifest(json_t *view, const char *manifest_csv, const char 
 		ui_diff_add(diff, "serial", json_string_value(json_array_get(row, (size_t)c_serial)), serial);
 	if (c_mac >= 0 && mac)
 		ui_diff_add(diff, "mac", json_string_value(json_array_get(row, (size_t)c_mac)), mac);
-#if UI_HAVE_PAYLOAD
 	const char *qr = c_qr >= 0 ? json_string_value(json_array_get(row, (size_t)c_qr)) : NULL;
 	struct payload pl;
 	err_t pe = {0};
@@ -535,9 +515,6 @@ int ui_inspect_diff_manifest(json_t *view, const char *manifest_csv, const char 
 		snprintf(want, sizeof want, "%u", pl.pid);
 		ui_diff_add(diff, "product-id", want, ui_nvs_text(view, "product-id"));
 	}
-#else
-	(void)c_qr;
-#endif
 	json_object_set_new(view, "manifest_diff", diff);
 	json_decref(st.rows);
 	return 0;
@@ -596,7 +573,6 @@ void ui_inspect_secret_mask(const uint8_t *data, size_t len, const char *format,
 		}
 		seccert_image_free(&img);
 	} else if (!strcmp(format, "nvs")) {
-#if UI_HAVE_NVS
 		struct nvs_read_result r;
 		err_t e = {0};
 		memset(&r, 0, sizeof r);
@@ -612,6 +588,5 @@ void ui_inspect_secret_mask(const uint8_t *data, size_t len, const char *format,
 			}
 		}
 		nvs_read_free(&r);
-#endif
 	}
 }

@@ -106,7 +106,6 @@ int ui_confirm_matches(const char *typed)
 	return typed && strcmp(typed, UI_CONFIRM_WORD) == 0;
 }
 
-#if UI_HAVE_EVQ
 
 /* ---- JSON lookups tolerant of the field names a chip description may use ---- */
 
@@ -620,4 +619,3 @@ void ui_model_get_mac(const struct ui_model *m, char *out, size_t n)
 		ui_copy_str(out, n, "-");
 }
 
-#endif

@@ -9,7 +9,6 @@
 
 #include "ui_deps.h"
 
-#if UI_HAVE_EVQ
 #include <jansson.h>
 
 #include "core/evq.h"
@@ -112,7 +111,6 @@ size_t ui_model_describe_chip(const struct ui_model *m, struct ui_kv *out, size_
 /* Serial number and MAC for the result screen: from the DONE summary, else from the chip. */
 void ui_model_get_serial(const struct ui_model *m, char *out, size_t n);
 void ui_model_get_mac(const struct ui_model *m, char *out, size_t n);
-#endif
 
 /* ---- text helpers (no event queue needed) ---- */
 

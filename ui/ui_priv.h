@@ -6,7 +6,6 @@
 
 #include "ui_deps.h"
 
-#if UI_HAVE_EVQ
 #include <curses.h>
 #include <jansson.h>
 
@@ -171,6 +170,5 @@ int ui_term_width(const char *s);
 void ui_draw_device_panel(struct ui_app *a, WINDOW *w);
 /* Help overlay from the binding table. */
 void ui_draw_help(struct ui_app *a);
-#endif
 
 #endif

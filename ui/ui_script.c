@@ -1,6 +1,5 @@
 #include "ui_script.h"
 
-#if UI_HAVE_EVQ
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -221,4 +220,3 @@ void ui_script_stop(struct ui_script *s)
 	json_decref(s->lines);
 	free(s);
 }
-#endif

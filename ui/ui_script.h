@@ -8,7 +8,6 @@
 
 #include "ui_deps.h"
 
-#if UI_HAVE_EVQ
 #include <jansson.h>
 
 #include "core/err.h"
@@ -25,6 +24,5 @@ struct ui_script *ui_script_start(const char *path, evq_t *cmds, evq_t *events, 
 				  err_t *e);
 /* Stops the thread (the queues must still exist) and frees the script. */
 void ui_script_stop(struct ui_script *s);
-#endif
 
 #endif

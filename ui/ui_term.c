@@ -3,7 +3,6 @@
  * share (device panel, help overlay) and the key-binding table the help overlay is made from. */
 #include "ui_priv.h"
 
-#if UI_HAVE_EVQ
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -282,4 +281,3 @@ void ui_draw_help(struct ui_app *a)
 	wnoutrefresh(w);
 	delwin(w);
 }
-#endif

@@ -9,10 +9,8 @@
 #include "ui_app.h"
 #include "ui_deps.h"
 
-#if UI_HAVE_EVQ
 #include "core/evq.h"
 #include "ui_script.h"
-#endif
 
 #define TUI_QUEUE_CAPACITY 512
 #define TUI_QUEUE_BLOCK_MS 2000
@@ -69,7 +67,6 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			return ERR_USAGE;
 		}
 	}
-#if UI_HAVE_EVQ
 	evq_t *cmds = evq_create(TUI_QUEUE_CAPACITY, TUI_QUEUE_BLOCK_MS, e);
 	evq_t *events = cmds ? evq_create(TUI_QUEUE_CAPACITY, TUI_QUEUE_BLOCK_MS, e) : NULL;
 	if (!events) {
@@ -96,11 +93,6 @@ out:
 	evq_destroy(events);
 	evq_destroy(cmds);
 	return rc;
-#else
-	(void)replay;
-	(void)pace;
-	return ui_app_run(&o, NULL, NULL, e) ? ERR_USAGE : 0;
-#endif
 }
 
 CLI_COMMAND(tui, "tui", 1, "the ncurses workstation (also: espfab with no arguments)", cmd_tui_run)

@@ -67,7 +67,6 @@ static void test_confirm_word(void **state)
 	assert_false(ui_confirm_matches(NULL));
 }
 
-#if UI_HAVE_EVQ
 
 static unsigned apply_and_free(struct ui_model *m, struct evq_msg *msg)
 {
@@ -268,7 +267,6 @@ static void test_log_ring_and_errors(void **state)
 	assert_int_equal(apply_and_free(&m, evq_make_text(EVQ_CMD_DETECT, "/dev/x")), 0);
 	ui_model_free(&m);
 }
-#endif
 
 int main(void)
 {
@@ -276,13 +274,11 @@ int main(void)
 		cmocka_unit_test(test_format_manual_groups),
 		cmocka_unit_test(test_format_rates_and_eta),
 		cmocka_unit_test(test_confirm_word),
-#if UI_HAVE_EVQ
 		cmocka_unit_test(test_chip_event_fills_device_panel),
 		cmocka_unit_test(test_chip_alternative_fields),
 		cmocka_unit_test(test_plan_steps_progress_and_confirm),
 		cmocka_unit_test(test_payload_done_and_reset),
 		cmocka_unit_test(test_log_ring_and_errors),
-#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
