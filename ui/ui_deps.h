@@ -14,4 +14,10 @@
 #define UI_HAVE_PORTS 0
 #endif
 
+#if __has_include("flow/engine.h") && __has_include("flow/device_rom.h")
+#define UI_HAVE_ENGINE 1
+#else
+#define UI_HAVE_ENGINE 0
+#endif
+
 #endif

@@ -36,6 +36,9 @@ int ui_inspect_is_secret_key(const char *key)
 	if (strstr(low, "priv") || strstr(low, "secret") || strstr(low, "passcode") ||
 	    strstr(low, "passwd") || strstr(low, "password"))
 		return 1;
+	/* the rotating device ID's unique ID must never leave the device (Matter core spec) */
+	if (strstr(low, "rd-id-uid") || strstr(low, "rotating"))
+		return 1;
 	/* "dac-key", "nvs_key", "hmac_key"... but not public keys nor key ids */
 	size_t n = strlen(low);
 	if (n >= 3 && !strcmp(low + n - 3, "key") && !strstr(low, "pub"))

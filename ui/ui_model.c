@@ -1,5 +1,7 @@
 #include "ui_model.h"
 
+#include "label/label_layout.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,25 +19,15 @@ static void ui_copy_str(char *dst, size_t n, const char *src)
 
 void ui_format_manual(const char *digits, char *out, size_t n)
 {
-	static const int groups11[] = {4, 3, 4, 0};
-	static const int groups21[] = {4, 3, 4, 5, 5, 0};
-	size_t len = digits ? strlen(digits) : 0;
-	const int *g = len == 11 ? groups11 : len == 21 ? groups21 : NULL;
-	if (!g) {
+	/* the label module's grouping, so the screen and the printed label read the same */
+	err_t e = {0};
+	if (!digits || label_format_manual(digits, "auto", out, n, &e)) {
 		ui_copy_str(out, n, digits);
 		return;
 	}
-	char tmp[64];
-	size_t o = 0, pos = 0;
-	for (int i = 0; g[i]; i++) {
-		if (i)
-			tmp[o++] = '-';
-		memcpy(tmp + o, digits + pos, (size_t)g[i]);
-		o += (size_t)g[i];
-		pos += (size_t)g[i];
-	}
-	tmp[o] = 0;
-	ui_copy_str(out, n, tmp);
+	for (char *p = out; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 }
 
 void ui_format_bytes(double bytes, char *out, size_t n)
@@ -350,7 +342,13 @@ unsigned ui_model_apply(struct ui_model *m, const struct evq_msg *msg)
 			if (!n)
 				abort();
 			m->steps = n;
-			s = &m->steps[m->n_steps++];
+			/* it is happening now: before the first step still to come */
+			size_t at = 0;
+			while (at < m->n_steps && m->steps[at].state != EVQ_STEP_PENDING)
+				at++;
+			memmove(&m->steps[at + 1], &m->steps[at], (m->n_steps - at) * sizeof *n);
+			m->n_steps++;
+			s = &m->steps[at];
 			memset(s, 0, sizeof *s);
 			ui_copy_str(s->id, sizeof s->id, msg->step ? msg->step : "?");
 			ui_copy_str(s->text, sizeof s->text, s->id);

@@ -114,7 +114,8 @@ void ui_model_get_mac(const struct ui_model *m, char *out, size_t n);
 
 /* ---- text helpers (no event queue needed) ---- */
 
-/* Groups an 11-digit manual code 4-3-4 and a 21-digit one 4-3-4-5-5; other lengths unchanged. */
+/* Groups a manual code as the printed label does (11 digits 4-3-4; 21 digits on one line);
+ * anything that is not a manual code is copied unchanged. */
 void ui_format_manual(const char *digits, char *out, size_t n);
 /* "1.2 MiB", "512 B", "115.2 KiB" */
 void ui_format_bytes(double bytes, char *out, size_t n);

@@ -11,6 +11,7 @@
 
 #include "core/evq.h"
 #include "ui_script.h"
+#include "ui_worker.h"
 
 #define TUI_QUEUE_CAPACITY 512
 #define TUI_QUEUE_BLOCK_MS 2000
@@ -74,6 +75,7 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 		return ERR_DEVICE;
 	}
 	struct ui_script *script = NULL;
+	struct ui_worker *worker = NULL;
 	int rc = 0;
 	if (replay) {
 		script = ui_script_start(replay, cmds, events, (int)pace, e);
@@ -81,15 +83,22 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			rc = e->code ? e->code : ERR_CHECK;
 			goto out;
 		}
+	} else if (ui_worker_available()) {
+		worker = ui_worker_start(cmds, events, NULL, e);
+		if (!worker) {
+			rc = e->code ? e->code : ERR_DEVICE;
+			goto out;
+		}
 	} else {
 		o.backend_missing = "the provisioning engine is not in this build (espfab tui --replay FILE replays a run)";
 	}
-	if (ui_app_run(&o, replay ? cmds : NULL, events, e))
+	if (ui_app_run(&o, script || worker ? cmds : NULL, events, e))
 		rc = e->code ? e->code : ERR_USAGE;
 out:
 	evq_close(events);
 	evq_close(cmds);
 	ui_script_stop(script);
+	ui_worker_stop(worker);
 	evq_destroy(events);
 	evq_destroy(cmds);
 	return rc;

@@ -17,7 +17,8 @@ static void test_format_manual_groups(void **state)
 	ui_format_manual("34970112332", out, sizeof out);
 	assert_string_equal(out, "3497-011-2332");
 	ui_format_manual("749701123365521327694", out, sizeof out);
-	assert_string_equal(out, "7497-011-2336-55213-27694");
+	assert_string_equal(out, "7497-011-2336 5521-327-69-4");
+	/* not a manual code: shown as it came */
 	ui_format_manual("1234", out, sizeof out);
 	assert_string_equal(out, "1234");
 	ui_format_manual("", out, sizeof out);
@@ -183,11 +184,14 @@ static void test_plan_steps_progress_and_confirm(void **state)
 	assert_int_equal(ui_model_find_step(&m, "write-fctry")->done, 24576);
 	assert_null(ui_model_active_step(&m));
 
-	/* a step the plan did not list gets a row */
+	/* a step the plan did not list gets a row, before the steps still to come */
 	d = apply_and_free(&m, evq_make_step("lockdown", EVQ_STEP_FAILED));
 	assert_true(d & UI_DIRTY_PLAN);
 	assert_int_equal(m.n_steps, 4);
 	assert_int_equal(ui_model_find_step(&m, "lockdown")->state, EVQ_STEP_FAILED);
+	assert_string_equal(m.steps[0].id, "lockdown");
+	assert_string_equal(m.steps[1].id, "detect");
+	assert_string_equal(m.steps[3].id, "write-fctry");
 
 	d = apply_and_free(&m, evq_make_need_confirm("burn-ecdsa-key", "Burn KEY0 (irreversible)"));
 	assert_int_equal(d, UI_DIRTY_CONFIRM);
