@@ -45,7 +45,7 @@ static int cli_parse_unsigned(const char *s, const char *what, uint64_t max, uin
 
 int cli_parse_u32(const char *s, const char *what, uint32_t *out, err_t *e)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	if (cli_parse_unsigned(s, what, UINT32_MAX, &v, e))
 		return -1;
 	*out = (uint32_t)v;

@@ -32,7 +32,7 @@ int ds_lookup_max_bits(const char *chip, unsigned *max_bits, err_t *e)
 
 int ds_check_key_size(const char *chip, unsigned bits, err_t *e)
 {
-	unsigned max_bits;
+	unsigned max_bits = 0; /* err_set_msg returns -1 in another unit: -O3 cannot see it */
 	if (ds_lookup_max_bits(chip, &max_bits, e))
 		return -1;
 	if (bits > max_bits)
@@ -67,7 +67,7 @@ int ds_compute_params(mbedtls_rsa_context *rsa, const char *chip,
 		      const uint8_t hmac_key[DS_HMAC_KEY_LEN], const uint8_t iv[DS_IV_LEN],
 		      struct ds_params *out, err_t *e)
 {
-	unsigned max_bits;
+	unsigned max_bits = 0; /* err_set_msg returns -1 in another unit: -O3 cannot see it */
 	if (ds_lookup_max_bits(chip, &max_bits, e))
 		return -1;
 	mbedtls_mpi n, d, rb, inv, two32;

@@ -270,7 +270,7 @@ static int nvs_writer_add_item(struct nvs_writer *w, const struct nvs_item *it, 
 int nvs_write_partition(const struct nvs_list *l, uint32_t size, int version, buf_t *out,
 			err_t *e)
 {
-	bool read_only;
+	bool read_only = false;
 	if (version != 1 && version != 2)
 		return err_set_msg(e, ERR_CHECK, "format version %d is not 1 or 2", version);
 	if (nvs_write_check_size(size, &read_only, e))

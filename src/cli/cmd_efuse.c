@@ -1,0 +1,233 @@
+/* espfab efuse: show the eFuse state that matters for provisioning (key blocks with purpose and
+ * protection, flash encryption, secure boot, download modes), and burn a key into a key block
+ * after a typed confirmation. */
+#include <jansson.h>
+#include <mbedtls/platform_util.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "loader/loader.h"
+
+static const enum efuse_field_id summary_fields[] = {
+	EF_CRYPT_CNT, EF_SECURE_BOOT_EN, EF_ABS_DONE_0, EF_ABS_DONE_1,
+	EF_SECURE_BOOT_AGGRESSIVE_REVOKE, EF_SECURE_BOOT_KEY_REVOKE0, EF_SECURE_BOOT_KEY_REVOKE1,
+	EF_SECURE_BOOT_KEY_REVOKE2, EF_DIS_DOWNLOAD_MODE, EF_UART_DOWNLOAD_DIS,
+	EF_ENABLE_SECURITY_DOWNLOAD, EF_DIS_USB_SERIAL_JTAG_DOWNLOAD_MODE,
+	EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_DISABLE_DL_ENCRYPT, EF_DISABLE_DL_DECRYPT,
+	EF_DISABLE_DL_CACHE, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE, EF_SOFT_DIS_JTAG,
+	EF_DIS_PAD_JTAG, EF_JTAG_DISABLE, EF_DIS_USB_JTAG, EF_DIS_USB_SERIAL_JTAG,
+	EF_DIS_DIRECT_BOOT, EF_SECURE_VERSION, EF_XTS_KEY_LENGTH_256, EF_CODING_SCHEME,
+	EF_FLASH_CRYPT_CONFIG, EF_RD_DIS, EF_WR_DIS,
+};
+
+static int efuse_summary(loader_t *l, bool json)
+{
+	const struct loader_chip_info *in = &l->info;
+	const struct chip_desc *chip = in->chip;
+	const struct efuse_layout *lay = chip->efuse;
+	json_t *root = json_object(), *keys = json_array(), *fields = json_object();
+	json_object_set_new(root, "chip", json_string(chip->name));
+	for (int b = lay->first_key_block; b < lay->first_key_block + lay->n_key_blocks; b++) {
+		struct efuse_key_status ks;
+		efuse_key_status(&in->efuse, b, &ks);
+		json_t *k = json_object();
+		json_object_set_new(k, "block", json_string(ks.name));
+		json_object_set_new(k, "alias", json_string(ks.alias));
+		json_object_set_new(k, "purpose", json_string(chip_purpose_name(ks.purpose)));
+		json_object_set_new(k, "purpose_locked", json_boolean(ks.purpose_locked));
+		json_object_set_new(k, "read_protected", json_boolean(ks.read_protected));
+		json_object_set_new(k, "write_protected", json_boolean(ks.write_protected));
+		json_object_set_new(k, "empty", json_boolean(ks.empty));
+		json_array_append_new(keys, k);
+	}
+	for (size_t i = 0; i < sizeof summary_fields / sizeof summary_fields[0]; i++) {
+		const struct efuse_field_desc *fd = chip_efuse_field(chip, summary_fields[i]);
+		if (fd)
+			json_object_set_new(fields, fd->name,
+					    json_integer(efuse_field_value(&in->efuse, summary_fields[i])));
+	}
+	json_object_set_new(root, "key_blocks", keys);
+	json_object_set_new(root, "fields", fields);
+	json_object_set_new(root, "flash_encryption", json_boolean(in->security.flash_encryption));
+	json_object_set_new(root, "secure_boot", json_boolean(in->security.secure_boot));
+	if (json) {
+		char *s = json_dumps(root, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+	} else {
+		char desc[128];
+		printf("%s eFuse summary\n\n", loader_describe_chip(in, desc, sizeof desc));
+		printf("%-16s %-9s %-30s %-6s %-8s %s\n", "BLOCK", "ALIAS", "PURPOSE", "STATE",
+		       "READ", "WRITE");
+		size_t i;
+		json_t *k;
+		json_array_foreach(keys, i, k)
+		{
+			bool empty = json_is_true(json_object_get(k, "empty"));
+			bool locked = json_is_true(json_object_get(k, "purpose_locked"));
+			char purpose[64];
+			snprintf(purpose, sizeof purpose, "%s%s",
+				 json_string_value(json_object_get(k, "purpose")), locked ? " (locked)" : "");
+			printf("%-16s %-9s %-30s %-6s %-8s %s\n",
+			       json_string_value(json_object_get(k, "block")),
+			       json_string_value(json_object_get(k, "alias")), purpose,
+			       empty ? "free" : "used",
+			       json_is_true(json_object_get(k, "read_protected")) ? "disabled" : "allowed",
+			       json_is_true(json_object_get(k, "write_protected")) ? "disabled" : "allowed");
+		}
+		printf("\nFlash encryption: %s (%s = %u)\n",
+		       in->security.flash_encryption ? "ENABLED" : "off",
+		       chip_efuse_field(chip, EF_CRYPT_CNT)->name, in->security.crypt_cnt);
+		printf("Secure boot:      %s\n", in->security.secure_boot ? "ENABLED" : "off");
+		const char *fname;
+		json_t *v;
+		json_object_foreach(fields, fname, v)
+		{
+			if (!strcmp(fname, "WR_DIS") || !strcmp(fname, "RD_DIS"))
+				printf("%-32s 0x%08llx\n", fname, (unsigned long long)json_integer_value(v));
+			else
+				printf("%-32s %lld\n", fname, (long long)json_integer_value(v));
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* A typed word, not y/n: a burn cannot be undone. */
+static int efuse_confirm(const struct efuse_key_plan *plan, bool yes, err_t *e)
+{
+	fprintf(stderr, "About to burn eFuses (irreversible):\n  %s\n", plan->summary);
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return err_set_msg(e, ERR_USAGE,
+				   "refusing to burn without confirmation: no terminal to ask on "
+				   "(pass --yes in scripts)");
+	fprintf(stderr, "Type BURN to continue: ");
+	fflush(stderr);
+	char line[64];
+	if (!fgets(line, sizeof line, stdin))
+		line[0] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "BURN") != 0)
+		return err_set_msg(e, ERR_CHECK, "not confirmed: nothing was burned");
+	return 0;
+}
+
+static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfile,
+			      const char *purpose_name, const char *chip_name, bool read_protect,
+			      bool no_write_protect, bool yes, err_t *e)
+{
+	int purpose = chip_purpose_parse(purpose_name);
+	if (purpose == KP_INVALID)
+		return err_set_msg(e, ERR_USAGE, "unknown key purpose '%s'", purpose_name), ERR_USAGE;
+	buf_t key = BUF_INIT;
+	if (efuse_load_key_file(keyfile, purpose, &key, e))
+		return ERR_CHECK;
+	struct efuse_burn_req req = {
+		.chip_name = chip_name ? chip_name : l->info.chip->id,
+		.block = block,
+		.key = key.data,
+		.key_len = key.len,
+		.purpose = purpose,
+		.read_protect = read_protect,
+		.no_write_protect = no_write_protect,
+	};
+	struct efuse_key_plan plan;
+	int rc = 0;
+	if (loader_plan_key(l, &req, &plan, e))
+		rc = e->code ? e->code : ERR_CHECK;
+	else if (efuse_confirm(&plan, yes, e))
+		rc = e->code;
+	else if (loader_burn_key(l, &plan, e))
+		rc = e->code ? e->code : ERR_DEVICE;
+	else {
+		struct efuse_key_status ks;
+		efuse_key_status(&l->info.efuse, plan.block_idx, &ks);
+		printf("burned %s: purpose %s, %s, %s (verified by read-back)\n", ks.name,
+		       chip_purpose_name(ks.purpose),
+		       ks.read_protected ? "read-protected" : "readable",
+		       ks.write_protected ? "write-protected" : "writable");
+	}
+	mbedtls_platform_zeroize(&plan, sizeof plan);
+	buf_wipe_data(&key);
+	return rc;
+}
+
+static int cmd_efuse_run(int argc, char **argv, err_t *e)
+{
+	struct loader_opts opts;
+	loader_opts_init(&opts);
+	bool json = false, read_protect = false, yes = false, no_wp = false;
+	const char *chip_name = NULL;
+	const char *pos[4];
+	int npos = 0;
+	for (int i = 1; i < argc;) {
+		int r = loader_opts_parse_arg(&opts, argc, argv, &i, e);
+		if (r < 0)
+			return ERR_USAGE;
+		if (r)
+			continue;
+		const char *a = argv[i++];
+		if (!strcmp(a, "--json") || !strcmp(a, "-json"))
+			json = true;
+		else if (!strcmp(a, "--read-protect"))
+			read_protect = true;
+		else if (!strcmp(a, "--no-read-protect"))
+			read_protect = false;
+		else if (!strcmp(a, "--no-write-protect"))
+			no_wp = true;
+		else if (!strcmp(a, "--yes") || !strcmp(a, "-y") || !strcmp(a, "--do-not-confirm"))
+			yes = true;
+		else if (!strcmp(a, "--chip") || !strcmp(a, "-c")) {
+			if (i >= argc)
+				return err_set_msg(e, ERR_USAGE, "--chip needs a value"), ERR_USAGE;
+			chip_name = argv[i++];
+		} else if (!strncmp(a, "--chip=", 7))
+			chip_name = a + 7;
+		else if (a[0] == '-' && a[1])
+			return err_set_msg(e, ERR_USAGE, "unknown option '%s'", a), ERR_USAGE;
+		else if (npos < 4)
+			pos[npos++] = a;
+		else
+			return err_set_msg(e, ERR_USAGE, "too many arguments"), ERR_USAGE;
+	}
+	bool summary = npos == 1 && !strcmp(pos[0], "summary");
+	bool burn = npos == 4 && (!strcmp(pos[0], "burn-key") || !strcmp(pos[0], "burn_key"));
+	if (!summary && !burn)
+		return err_set_msg(e, ERR_USAGE,
+				   "usage: efuse --port P summary [--json] | burn-key BLOCK KEYFILE "
+				   "PURPOSE [--read-protect] [--yes] [--chip C]"),
+		       ERR_USAGE;
+	if (chip_name && !chip_find_by_name(chip_name))
+		return err_set_msg(e, ERR_USAGE, "--chip %s: unknown chip", chip_name), ERR_USAGE;
+	if (!opts.port)
+		return err_set_msg(e, ERR_USAGE, "--port is required"), ERR_USAGE;
+	loader_t l;
+	if (loader_open(&l, &opts, e))
+		return e->code ? e->code : ERR_DEVICE;
+	int rc;
+	if (l.info.secure_download) {
+		err_set_msg(e, ERR_DEVICE,
+			    "the %s is in Secure Download Mode: its eFuses cannot be read or burned "
+			    "over the ROM loader",
+			    l.info.chip->name);
+		rc = ERR_DEVICE;
+	} else if (summary) {
+		rc = efuse_summary(&l, json);
+	} else {
+		rc = efuse_burn_key_cmd(&l, pos[1], pos[2], pos[3], chip_name, read_protect, no_wp, yes,
+					e);
+	}
+	loader_close(&l);
+	return rc;
+}
+
+CLI_COMMAND(efuse, "efuse", 13,
+	    "--port P summary [--json] | burn-key BLOCK KEYFILE PURPOSE [--read-protect] [--yes]",
+	    cmd_efuse_run)

@@ -1,0 +1,35 @@
+/* argscan: command-line scanning the way the Python reference tools accept options: anywhere
+ * among positionals, `--opt value`, `--opt=value`, single-dash long names (`-cd`), and
+ * underscores or dashes interchangeably (`--aes_xts` = `--aes-xts`). */
+#ifndef ESPFAB_CORE_ARGSCAN_H
+#define ESPFAB_CORE_ARGSCAN_H
+
+#include "core/err.h"
+
+enum argscan_kind { ARGSCAN_FLAG, ARGSCAN_VALUE, ARGSCAN_LIST };
+
+struct argscan_opt {
+	const char *names; /* alternatives separated by '|', without dashes: "k|keyfile" */
+	enum argscan_kind kind; /* LIST: one or more values up to the next option */
+	int id;            /* returned by argscan_next; must be > 0 */
+};
+
+#define ARGSCAN_END 0
+#define ARGSCAN_POSITIONAL (-2)
+
+struct argscan {
+	int argc;
+	char **argv;
+	int i;
+	const struct argscan_opt *opts; /* terminated by an entry with names == NULL */
+	int list_id;                    /* id of the LIST option being collected, or 0 */
+	int only_positional;            /* after "--" */
+};
+
+void argscan_init(struct argscan *s, int argc, char **argv, const struct argscan_opt *opts);
+/* Returns an option id with *val set (NULL for flags), ARGSCAN_POSITIONAL with *val the word,
+ * ARGSCAN_END, or -1 with e set (unknown option, missing value). LIST options return their id
+ * once per value. argv[0] is skipped. */
+int argscan_next(struct argscan *s, const char **val, err_t *e);
+
+#endif

@@ -1,0 +1,105 @@
+/* efuse: reading, decoding and burning the eFuses the provisioning paths use, through the
+ * eFuse controller registers while the chip sits in the ROM loader (efuse.md). Burning a key
+ * checks the chip, the block (must be empty), the purpose and the coding scheme first, then
+ * burns data, purpose and protection in espefuse's order and verifies each step by reading
+ * back. Register access goes through efuse_io so tests can drive a model controller. */
+#ifndef ESPFAB_LOADER_EFUSE_H
+#define ESPFAB_LOADER_EFUSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "loader/chip.h"
+
+#define EFUSE_MAX_BLOCKS 11
+
+struct efuse_io {
+	chip_read_reg_fn read;
+	int (*write)(void *ctx, uint32_t addr, uint32_t value, uint32_t delay_us, err_t *e);
+	void *ctx;
+};
+
+/* Raw read registers of every block (words beyond a block's size stay 0). */
+struct efuse_dump {
+	const struct chip_desc *chip;
+	uint32_t words[EFUSE_MAX_BLOCKS][8];
+};
+
+struct efuse_key_status {
+	int block_idx;
+	const char *name, *alias;
+	int purpose;          /* KEY_PURPOSE code (GEN2), or the block's role (ESP32/C2) */
+	bool purpose_locked;  /* KEY_PURPOSE write-protected */
+	bool read_protected;
+	bool write_protected;
+	bool data_zero;       /* reads as all zero (always true when read-protected) */
+	bool empty;           /* free for a new key: zero, USER, not protected */
+};
+
+struct efuse_security {
+	unsigned crypt_cnt;     /* SPI_BOOT_CRYPT_CNT / FLASH_CRYPT_CNT raw value */
+	bool flash_encryption;  /* odd number of bits set */
+	bool secure_boot;       /* SECURE_BOOT_EN (ESP32: ABS_DONE_0/1) */
+	bool secure_download;   /* ENABLE_SECURITY_DOWNLOAD */
+	bool download_disabled; /* DIS_DOWNLOAD_MODE / UART_DOWNLOAD_DIS */
+	bool manual_encrypt_disabled;
+	bool rd_dis_locked;     /* WR_DIS bit 0: no further key can be read-protected */
+	unsigned coding_scheme; /* ESP32 only */
+};
+
+int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
+		    struct efuse_dump *d, err_t *e);
+/* Value of a field (0 when the chip lacks it). */
+uint32_t efuse_field_value(const struct efuse_dump *d, enum efuse_field_id f);
+bool efuse_field_present(const struct chip_desc *chip, enum efuse_field_id f);
+void efuse_key_status(const struct efuse_dump *d, int block_idx, struct efuse_key_status *ks);
+void efuse_security_state(const struct efuse_dump *d, struct efuse_security *s);
+
+struct efuse_burn_req {
+	const char *chip_name; /* the chip the caller expects ("esp32h2"); required */
+	const char *block;     /* "BLOCK_KEY1", "BLOCK5", "KEY1"; ESP32 "BLOCK1" */
+	const uint8_t *key;    /* key bytes as in the key file */
+	size_t key_len;
+	int purpose;           /* enum key_purpose */
+	bool read_protect;     /* also set RD_DIS (refused for purposes that must stay readable) */
+	bool no_write_protect; /* leave the block writable (default: write-protect it) */
+	unsigned xtal_mhz;     /* from detection; 0 = unknown (then not checked) */
+	unsigned rev_major;    /* ESP32 secure boot v2 needs ≥ 3 */
+};
+
+/* What a burn will do, prepared and checked without touching the chip. */
+struct efuse_key_plan {
+	const struct chip_desc *chip;
+	int block_idx;
+	uint8_t block_num;
+	uint32_t data[8];       /* block words as burned (reversed/encoded) */
+	uint32_t check[3];      /* RS parity words (RS blocks) */
+	enum efuse_coding coding;
+	uint32_t blk0_purpose[8]; /* first BLOCK0 burn: purpose, XTS_KEY_LENGTH_256 */
+	uint32_t blk0_protect[8]; /* second BLOCK0 burn: WR_DIS / RD_DIS bits */
+	bool read_protect, write_protect, purpose_lock;
+	bool reversed;
+	char summary[512];      /* human description, never the key bytes */
+};
+
+/* Checks the request against the chip and its current eFuses: right chip, key block, empty,
+ * supported purpose and key length, readability rules. ERR_USAGE / ERR_CHECK on refusal. */
+int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
+		   const struct efuse_burn_req *req, struct efuse_key_plan *plan, err_t *e);
+/* Burns a plan and verifies it; re-reads the eFuses first and re-checks emptiness. */
+int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e);
+
+/* The block bytes a key occupies after burning (byte order applied, 32 bytes; 3/4 coding not
+ * applied): what `espefuse summary` shows for a readable block. */
+int efuse_key_block_bytes(const struct chip_desc *chip, int purpose, const uint8_t *key,
+			  size_t key_len, uint8_t out[32], size_t *out_len, err_t *e);
+
+#endif
+
+/* Loads a key file for burn-key: raw bytes, or for ECDSA_KEY a PEM/DER EC private key whose
+ * scalar is extracted (32 bytes big-endian, as espefuse takes it). key must be wiped by the
+ * caller (buf_wipe_data). */
+int efuse_load_key_file(const char *path, int purpose, buf_t *key, err_t *e);

@@ -1,0 +1,336 @@
+/* loader: connect, identify, and keep a ROM loader session (see loader.h). */
+#include "loader/loader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPI_USR_COMMAND (1u << 31)
+#define SPI_USR_MISO (1u << 28)
+#define SPI_CMD_USR (1u << 18)
+
+void loader_opts_init(struct loader_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->before = ROM_RESET_DEFAULT;
+	o->after = ROM_AFTER_HARD_RESET;
+}
+
+static int loader_efuse_write(void *ctx, uint32_t addr, uint32_t value, uint32_t delay_us, err_t *e)
+{
+	return rom_cmd_write_reg(ctx, addr, value, 0xFFFFFFFFu, delay_us, e);
+}
+
+int loader_read_flash_id(rom_conn_t *c, const struct chip_desc *chip, uint32_t *id, err_t *e)
+{
+	const struct chip_spi_regs *s = &chip->spi;
+	uint32_t user, user2, v = 0;
+	if (rom_cmd_read_reg(c, s->base + s->user, &user, e) ||
+	    rom_cmd_read_reg(c, s->base + s->user2, &user2, e))
+		goto fail;
+	if (rom_cmd_write_reg(c, s->base + s->miso_dlen, 24 - 1, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, s->base + s->user, SPI_USR_COMMAND | SPI_USR_MISO, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, s->base + s->user2, (7u << 28) | 0x9F, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, s->base + s->w0, 0, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, s->base + s->cmd, SPI_CMD_USR, 0xFFFFFFFFu, 0, e))
+		goto fail;
+	int i;
+	for (i = 0; i < 10; i++) {
+		if (rom_cmd_read_reg(c, s->base + s->cmd, &v, e))
+			goto fail;
+		if (!(v & SPI_CMD_USR))
+			break;
+	}
+	if (i == 10)
+		return err_set_msg(e, ERR_DEVICE, "the SPI flash command did not complete (RDID)");
+	if (rom_cmd_read_reg(c, s->base + s->w0, &v, e) ||
+	    rom_cmd_write_reg(c, s->base + s->user, user, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, s->base + s->user2, user2, 0xFFFFFFFFu, 0, e))
+		goto fail;
+	*id = v & 0xFFFFFF;
+	return 0;
+fail:
+	return err_prepend_context(e, "reading the flash JEDEC id");
+}
+
+/* Over USB-Serial-JTAG the RTC watchdog keeps running in the ROM loader and would reset the
+ * chip in the middle of a long write (chips.md §6). */
+static int loader_disable_watchdogs(rom_conn_t *c, const struct chip_desc *chip, err_t *e)
+{
+	const struct chip_wdt_regs *w = &chip->wdt;
+	uint32_t conf;
+	if (rom_cmd_write_reg(c, w->wdt_protect, CHIP_WDT_KEY, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, w->wdt_config0, 0, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, w->wdt_protect, 0, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, w->swd_protect, w->swd_key, 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_read_reg(c, w->swd_conf, &conf, e) ||
+	    rom_cmd_write_reg(c, w->swd_conf, conf | (1u << w->swd_autofeed_bit), 0xFFFFFFFFu, 0, e) ||
+	    rom_cmd_write_reg(c, w->swd_protect, 0, 0xFFFFFFFFu, 0, e))
+		return err_prepend_context(e, "disabling the RTC watchdog");
+	return 0;
+}
+
+static int loader_attach_flash(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	if (rom_cmd_spi_attach(c, 0, e))
+		return -1;
+	if (!info->secure_download) {
+		if (loader_read_flash_id(c, info->chip, &info->flash_id, e))
+			return -1;
+		info->flash_size = chip_flash_size_from_id(info->flash_id);
+	}
+	uint32_t size = info->flash_size;
+	if (!size) {
+		size = 4u << 20; /* what esptool assumes for an unknown id */
+		info->flash_size_guessed = true;
+	}
+	return rom_cmd_spi_set_params(c, size, e);
+}
+
+int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	memset(info, 0, sizeof(*info));
+	const struct chip_desc *chip = NULL;
+	struct rom_security_info si;
+	if (rom_cmd_get_security_info(c, &si, e) == 0) {
+		info->has_secinfo = true;
+		info->secinfo = si;
+		info->secure_download = (si.flags & ROM_SECFLAG_SECURE_DOWNLOAD_ENABLE) != 0;
+		if (si.has_chip_id) {
+			chip = chip_find_by_secinfo_id(si.chip_id);
+			if (!chip)
+				return err_set_msg(e, ERR_DEVICE,
+						   "unsupported chip (security-info chip id %u): espfab "
+						   "handles ESP32, S2, S3, C2, C3, C6 and H2",
+						   si.chip_id);
+		} else {
+			chip = chip_get_desc(CHIP_ESP32S2);
+		}
+	} else if (c->last_fail == ROM_FAIL_UNSUPPORTED) {
+		uint32_t magic;
+		if (rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e) == 0) {
+			chip = chip_find_by_magic(magic);
+			if (!chip)
+				return err_set_msg(e, ERR_DEVICE,
+						   "unknown chip (magic 0x%08x at 0x40001000; an ESP8266 "
+						   "or an unsupported chip)",
+						   magic);
+		} else if (c->last_fail == ROM_FAIL_UNSUPPORTED) {
+			chip = chip_get_desc(CHIP_ESP32S2);
+			info->secure_download = true;
+		} else {
+			return err_prepend_context(e, "identifying the chip");
+		}
+	} else {
+		return err_prepend_context(e, "identifying the chip");
+	}
+	info->chip = chip;
+	c->chip = chip;
+	c->secure_download = info->secure_download;
+	if (!info->secure_download) {
+		if (chip_read_revision(chip, rom_conn_read_reg_cb, c, &info->rev_major,
+				       &info->rev_minor, e) ||
+		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e) ||
+		    chip_read_crystal(chip, rom_conn_read_reg_cb, c, c->t->baud, &info->xtal_mhz, e))
+			return -1;
+		info->has_mac = true;
+		uint32_t w1;
+		if (rom_cmd_read_reg(c, chip->mac_reg + 4, &w1, e))
+			return -1;
+		info->has_mac_ext = chip_decode_mac_ext(chip, w1, info->mac_ext);
+		struct efuse_io io = {rom_conn_read_reg_cb, loader_efuse_write, c};
+		if (efuse_read_dump(&io, chip, &info->efuse, e))
+			return -1;
+		efuse_security_state(&info->efuse, &info->security);
+		info->has_efuse = true;
+		if (chip->usb_serial_jtag && c->t->usb_vid == CHIP_USB_VID_ESPRESSIF &&
+		    c->t->usb_pid == CHIP_USB_PID_SERIAL_JTAG && loader_disable_watchdogs(c, chip, e))
+			return -1;
+	} else {
+		info->xtal_mhz = chip->xtal_mhz[0];
+		info->security.crypt_cnt = info->secinfo.flash_crypt_cnt;
+		info->security.flash_encryption = __builtin_popcount(info->secinfo.flash_crypt_cnt) & 1;
+		info->security.secure_boot = info->secinfo.flags & ROM_SECFLAG_SECURE_BOOT_EN;
+		info->security.secure_download = true;
+	}
+	return loader_attach_flash(c, info, e);
+}
+
+int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
+{
+	memset(l, 0, sizeof(*l));
+	l->opts = *opts;
+	uint64_t t0 = transport_now_ms();
+	l->efuse_io.read = rom_conn_read_reg_cb;
+	l->efuse_io.write = loader_efuse_write;
+	l->efuse_io.ctx = &l->conn;
+	for (int attempt = 0;; attempt++) {
+		if (transport_open(opts->port, 115200, &l->t, e))
+			return -1;
+		rom_conn_init(&l->conn, l->t);
+		l->conn.cancel = opts->cancel;
+		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e))
+			goto fail;
+		if (loader_detect_chip(&l->conn, &l->info, e) == 0)
+			break;
+		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
+		 * during identification is worth a fresh start. */
+		enum rom_fail f = l->conn.last_fail;
+		if (attempt >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
+			goto fail;
+		rom_conn_free(&l->conn);
+		transport_close(l->t);
+		l->t = NULL;
+		transport_sleep_ms(200);
+	}
+	l->info.connect_ms = transport_now_ms() - t0;
+	/* esptool leaves C2 in SDM at 115200 */
+	if (opts->baud && opts->baud != l->t->baud &&
+	    !(l->info.secure_download && l->info.chip->type == CHIP_ESP32C2)) {
+		if (rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, opts->baud, e))
+			goto fail;
+	}
+	return 0;
+fail:
+	rom_conn_free(&l->conn);
+	transport_close(l->t);
+	l->t = NULL;
+	return -1;
+}
+
+void loader_close(loader_t *l)
+{
+	if (!l->t)
+		return;
+	err_t e = {0};
+	rom_reset_after(&l->conn, l->opts.after, &e);
+	rom_conn_free(&l->conn);
+	transport_close(l->t);
+	l->t = NULL;
+}
+
+int loader_resync(loader_t *l, err_t *e)
+{
+	/* after a reset the ROM listens at 115200 again */
+	if (l->t->baud != 115200 && transport_set_baud(l->t, 115200, e))
+		return -1;
+	enum rom_reset_mode mode = l->opts.before;
+	if (rom_connect(&l->conn, mode == ROM_RESET_USB_JTAG ? ROM_RESET_USB_JTAG : ROM_RESET_NONE, 3, e))
+		return err_prepend_context(e, "reconnecting");
+	if (loader_attach_flash(&l->conn, &l->info, e))
+		return -1;
+	if (l->opts.baud && l->opts.baud != 115200 &&
+	    !(l->info.secure_download && l->info.chip->type == CHIP_ESP32C2) &&
+	    rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, l->opts.baud, e))
+		return -1;
+	return 0;
+}
+
+int loader_refresh_efuse(loader_t *l, err_t *e)
+{
+	if (l->info.secure_download)
+		return err_set_msg(e, ERR_DEVICE,
+				   "the chip is in Secure Download Mode: eFuses cannot be read");
+	if (efuse_read_dump(&l->efuse_io, l->info.chip, &l->info.efuse, e))
+		return -1;
+	efuse_security_state(&l->info.efuse, &l->info.security);
+	l->info.has_efuse = true;
+	return 0;
+}
+
+const char *loader_describe_chip(const struct loader_chip_info *info, char *out, size_t n)
+{
+	if (info->secure_download)
+		snprintf(out, n, "%s (Secure Download Mode)", info->chip->name);
+	else
+		snprintf(out, n, "%s (revision v%u.%u)", info->chip->name, info->rev_major,
+			 info->rev_minor);
+	return out;
+}
+
+int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_plan *plan,
+		    err_t *e)
+{
+	if (l->info.secure_download)
+		return err_set_msg(e, ERR_DEVICE,
+				   "the chip is in Secure Download Mode: eFuses cannot be burned "
+				   "from the ROM loader");
+	req->xtal_mhz = l->info.xtal_mhz;
+	req->rev_major = l->info.rev_major;
+	if (loader_refresh_efuse(l, e))
+		return -1;
+	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
+}
+
+int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
+{
+	if (plan->chip != l->info.chip)
+		return err_set_msg(e, ERR_CHECK, "the plan was made for another chip");
+	int rc = efuse_burn_plan(&l->efuse_io, plan, e);
+	err_t e2 = {0};
+	if (loader_refresh_efuse(l, &e2) && rc == 0) {
+		*e = e2;
+		return -1;
+	}
+	return rc;
+}
+
+/* Matches "--name", "-name", "--name=value"; returns the inline value or "" when matched. */
+static const char *opt_match(const char *arg, const char *name)
+{
+	const char *a = arg;
+	if (a[0] != '-')
+		return NULL;
+	a += a[1] == '-' ? 2 : 1;
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '\0')
+		return "";
+	if (a[n] == '=')
+		return a + n + 1;
+	return NULL;
+}
+
+int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, err_t *e)
+{
+	static const char *names[] = {"port", "p", "baud", "b", "before", "after",
+				      "connect-attempts"};
+	const char *arg = argv[*i], *val = NULL;
+	size_t k;
+	for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		if ((val = opt_match(arg, names[k])))
+			break;
+	if (!val)
+		return 0;
+	if (!*val) {
+		if (*i + 1 >= argc)
+			return err_set_msg(e, ERR_USAGE, "%s needs a value", arg);
+		val = argv[++*i];
+	}
+	(*i)++;
+	const char *name = names[k];
+	if (!strcmp(name, "port") || !strcmp(name, "p")) {
+		o->port = val;
+	} else if (!strcmp(name, "baud") || !strcmp(name, "b")) {
+		char *end;
+		unsigned long b = strtoul(val, &end, 10);
+		if (*end || b < 9600 || b > 5000000)
+			return err_set_msg(e, ERR_USAGE, "--baud %s: not a baud rate", val);
+		o->baud = (unsigned)b;
+	} else if (!strcmp(name, "before")) {
+		if (rom_reset_mode_parse(val, &o->before))
+			return err_set_msg(e, ERR_USAGE,
+					   "--before %s: expected default-reset, usb-reset or no-reset", val);
+	} else if (!strcmp(name, "after")) {
+		if (rom_after_parse(val, &o->after))
+			return err_set_msg(e, ERR_USAGE, "--after %s: expected hard-reset or no-reset", val);
+	} else {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+		if (*end || n == 0 || n > 100)
+			return err_set_msg(e, ERR_USAGE, "--connect-attempts %s: 1..100", val);
+		o->connect_attempts = (unsigned)n;
+	}
+	return 1;
+}
