@@ -12,8 +12,16 @@
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/fileio.h"
+#include "formats/parttable.h"
 #include "ui_app.h"
 #include "ui_inspect.h"
+
+#if __has_include("flow/device_rom.h")
+#include "flow/device_rom.h"
+#define INSPECT_HAVE_DEVICE 1
+#else
+#define INSPECT_HAVE_DEVICE 0
+#endif
 
 static void inspect_print_usage(FILE *f)
 {
@@ -53,6 +61,69 @@ static void inspect_print_text(const json_t *view)
 		}
 	}
 }
+
+#if INSPECT_HAVE_DEVICE
+/* Reads what the inspector decodes from a device: the partition table sector and every data
+ * partition worth decoding, placed at their offsets in an image that is erased flash elsewhere,
+ * so the file path of ui_inspect_decode applies unchanged. */
+static int inspect_read_device(const char *port, uint32_t toff, buf_t *img, char *mac, size_t mac_n,
+			       err_t *e)
+{
+	struct flow_device *dev = NULL;
+	if (device_rom_open(port, &dev, e))
+		return -1;
+	struct plan_chip chip;
+	memset(&chip, 0, sizeof chip);
+	int rc = -1;
+	buf_t sector = BUF_INIT;
+	struct parttable *t = calloc(1, sizeof *t);
+	if (!t)
+		abort();
+	if (dev->ops->detect(dev, &chip, e))
+		goto out;
+	snprintf(mac, mac_n, "%02x:%02x:%02x:%02x:%02x:%02x", chip.mac[0], chip.mac[1], chip.mac[2],
+		 chip.mac[3], chip.mac[4], chip.mac[5]);
+	fprintf(stderr, "espfab inspect: %s, MAC %s: reading the partition table at 0x%x\n", chip.name, mac, toff);
+	if (dev->ops->read_flash(dev, toff, PARTTABLE_SECTOR_SIZE, &sector, NULL, e))
+		goto out;
+	struct parttable_options po;
+	parttable_default_options(&po);
+	po.table_offset = toff;
+	uint32_t end = toff + PARTTABLE_SECTOR_SIZE;
+	int have_table = parttable_decode_binary(sector.data, sector.len, &po, t, e) == 0;
+	err_clear_msg(e);
+	for (size_t i = 0; have_table && i < t->count; i++) {
+		const struct parttable_entry *pe = &t->entries[i];
+		int want = (pe->type == PARTTABLE_TYPE_DATA && (pe->subtype == 0x02 || pe->subtype == 0x04)) ||
+			   !strcmp(pe->name, "esp_secure_cert");
+		if (want && pe->offset + pe->size > end)
+			end = pe->offset + pe->size;
+	}
+	buf_append_fill(img, 0xFF, end);
+	memcpy(img->data + toff, sector.data, sector.len < PARTTABLE_SECTOR_SIZE ? sector.len : PARTTABLE_SECTOR_SIZE);
+	for (size_t i = 0; have_table && i < t->count; i++) {
+		const struct parttable_entry *pe = &t->entries[i];
+		int want = (pe->type == PARTTABLE_TYPE_DATA && (pe->subtype == 0x02 || pe->subtype == 0x04)) ||
+			   !strcmp(pe->name, "esp_secure_cert");
+		if (!want)
+			continue;
+		buf_t part = BUF_INIT;
+		fprintf(stderr, "espfab inspect: reading %s (0x%x bytes at 0x%x)\n", pe->name, pe->size, pe->offset);
+		if (dev->ops->read_flash(dev, pe->offset, pe->size, &part, NULL, e)) {
+			buf_wipe_data(&part);
+			goto out;
+		}
+		memcpy(img->data + pe->offset, part.data, part.len < pe->size ? part.len : pe->size);
+		buf_wipe_data(&part);
+	}
+	rc = 0;
+out:
+	free(t);
+	buf_free_data(&sector);
+	dev->ops->close(dev);
+	return rc;
+}
+#endif
 
 static int cmd_inspect_run(int argc, char **argv, err_t *e)
 {
@@ -116,19 +187,32 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		err_set_msg(e, ERR_USAGE, "give either --port PORT or FILE");
 		return ERR_USAGE;
 	}
-	if (port) {
-		err_set_msg(e, ERR_DEVICE, "--port: reading partitions from a device needs the provisioning engine, "
-			    "which this build does not have; read the flash with `espfab flash --port P read` "
-			    "and inspect the file");
-		return ERR_DEVICE;
-	}
 	buf_t data = BUF_INIT;
-	if (fileio_read_file(file, &data, e))
+	char devmac[20] = "";
+	if (port) {
+#if INSPECT_HAVE_DEVICE
+		if (inspect_read_device(port, offset ? offset : PARTTABLE_DEFAULT_OFFSET, &data, devmac,
+					sizeof devmac, e)) {
+			buf_wipe_data(&data);
+			return e->code ? e->code : ERR_DEVICE;
+		}
+		if (!mac && devmac[0])
+			mac = devmac;
+#else
+		(void)devmac;
+		err_set_msg(e, ERR_DEVICE, "--port: this build has no device loader; read the flash with "
+			    "`espfab flash --port P read 0 SIZE FILE` and inspect the file");
+		return ERR_DEVICE;
+#endif
+	} else if (fileio_read_file(file, &data, e)) {
 		return ERR_CHECK;
-	struct ui_inspect_opts io = {file, offset, manifest};
+	}
+	struct ui_inspect_opts io = {file ? file : port, offset, mac ? NULL : manifest};
 	json_t *view = ui_inspect_decode(data.data, data.len, &io, e);
-	if (view && mac && manifest)
-		ui_inspect_diff_manifest(view, manifest, mac, e);
+	if (view && mac && manifest && ui_inspect_diff_manifest(view, manifest, mac, e)) {
+		json_decref(view);
+		view = NULL;
+	}
 	if (!view) {
 		buf_wipe_data(&data);
 		return e->code ? e->code : ERR_CHECK;

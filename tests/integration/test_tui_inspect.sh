@@ -119,6 +119,32 @@ assert f["decoded"]["namespaces"]["chip-factory"]["serial-num"]["value"] == "SN-
 check_json "$T/fctry_bad.bin" 'assert parts["-"]["status"] == "corrupt"'
 check_json "$T/seccert_bad.bin" 'assert parts["-"]["status"] == "corrupt" and "offset 0x0" in parts["-"]["problem"]'
 
+# diff against the manifest row of the device (found by serial); a wrong QR shows as mismatches
+printf 'serial,mac,chip,revision,path,qr,result,time\nSN-000001,7c:df:a1:00:00:01,esp32h2,v0.1,ecdsa-efuse,MT:634J042C00KA0648G00,ok,2026-01-01\n' > "$T/manifest.csv"
+"$ESPFAB" inspect "$T/flash.bin" --json --manifest "$T/manifest.csv" > "$T/diff.json" || fail "inspect --manifest"
+"$PY" - "$T/diff.json" <<'EOF' || fail "manifest diff of a matching device"
+import json, sys
+d = {x["field"]: x for x in json.load(open(sys.argv[1]))["manifest_diff"]}
+assert d["serial"]["match"] and d["serial"]["device"] == "SN-000001", d
+assert d["discriminator"]["match"] and d["discriminator"]["manifest"] == "3840", d
+assert d["vendor-id"]["match"] and d["product-id"]["match"], d
+EOF
+# same serial, another device's QR (VID 0xFFF1, PID 0x8000, discriminator 3840 → 3841)
+QR2=$("$ESPFAB" payload -d 3841 -p 20202021 -vid 0xFFF1 -pid 0x8000 | grep -o 'MT:[0-9A-Z.:-]*' | head -1)
+[ -n "$QR2" ] || fail "payload for the mismatch case"
+printf 'serial,mac,chip,revision,path,qr,result,time\nSN-000001,x,esp32h2,v0.1,ecdsa-efuse,%s,ok,t\n' "$QR2" > "$T/manifest2.csv"
+"$ESPFAB" inspect "$T/flash.bin" --json --manifest "$T/manifest2.csv" > "$T/diff2.json"
+"$PY" - "$T/diff2.json" <<'EOF' || fail "manifest diff of a mismatching device"
+import json, sys
+d = {x["field"]: x for x in json.load(open(sys.argv[1]))["manifest_diff"]}
+assert d["serial"]["match"]
+assert not d["discriminator"]["match"] and d["discriminator"]["manifest"] == "3841", d
+assert not d["vendor-id"]["match"] and not d["product-id"]["match"], d
+EOF
+printf 'serial,mac\nSN-999999,x\n' > "$T/manifest3.csv"
+"$ESPFAB" inspect "$T/flash.bin" --json --manifest "$T/manifest3.csv" | grep -q '"manifest_row": "no row for this device"' ||
+	fail "a device missing from the manifest is not reported"
+
 # not a terminal: a text listing
 "$ESPFAB" inspect "$T/flash_bad.bin" > "$T/text.txt"
 grep -q "problem: page 0 entry 3: entry CRC mismatch" "$T/text.txt" || fail "text listing lacks the NVS damage"
