@@ -75,8 +75,15 @@ static int insp_is_open(struct insp_state *s, const char *path, int depth, const
 }
 
 /* An NVS value ({"type","value"} and maybe "length") reads best on one line. */
+static int insp_is_diff(const json_t *node)
+{
+	return json_is_object(node) && json_object_get(node, "field") && json_object_get(node, "match");
+}
+
 static const char *insp_compact_value(const json_t *node)
 {
+	if (insp_is_diff(node))
+		return "";
 	if (!json_is_object(node) || json_object_size(node) > 3)
 		return NULL;
 	const char *k;
@@ -181,6 +188,15 @@ static void insp_row_text(const struct insp_row *r, int open, char *out, size_t 
 {
 	char val[400];
 	json_t *v = r->node;
+	if (insp_is_diff(v)) {
+		const char *want = json_string_value(json_object_get(v, "manifest"));
+		const char *have = json_string_value(json_object_get(v, "device"));
+		snprintf(out, n, "%*s  %s: %s (manifest %s, device %s)", r->depth * 2, "",
+			 json_string_value(json_object_get(v, "field")),
+			 json_is_true(json_object_get(v, "match")) ? "same" : "DIFFERENT",
+			 want ? want : "-", have ? have : "-");
+		return;
+	}
 	const char *compact = insp_compact_value(v);
 	if (compact) {
 		const char *type = json_string_value(json_object_get(v, "type"));

@@ -35,6 +35,7 @@ struct ui_worker {
 	char profile[1024];
 	json_t *plan;     /* the last PLAN view (steps with offsets) */
 	char qr[128], manual[32], serial[64];
+	char mac[20];     /* from the last CHIP event: finds the device's manifest row */
 	bool preview;     /* a dry run: only the chip and the plan go to the front end */
 	bool aborted;
 };
@@ -85,6 +86,8 @@ static void ui_worker_emit(void *ctx, const struct engine_event *ev)
 		m = evq_make_log(ev->level, ev->text);
 		break;
 	case ENGINE_EV_CHIP:
+		snprintf(w->mac, sizeof w->mac, "%s",
+			 json_string_value(json_object_get(ev->data, "mac")) ? json_string_value(json_object_get(ev->data, "mac")) : "");
 		m = evq_make_data(EVQ_EV_CHIP, NULL, ev->data);
 		break;
 	case ENGINE_EV_PLAN:
@@ -207,6 +210,35 @@ static void ui_worker_run_engine(struct ui_worker *w, bool dry_run)
 	w->preview = false;
 }
 
+/* The factory data read back, compared with the device's row of the run's manifest. */
+static void ui_worker_diff_manifest(struct ui_worker *w, json_t *part)
+{
+	if (!json_object_get(json_object_get(part, "decoded"), "namespaces"))
+		return;
+	char path[1100];
+	if (w->opt.out_dir) {
+		snprintf(path, sizeof path, "%s/manifest.csv", w->opt.out_dir);
+	} else {
+		struct profile p;
+		err_t pe = {0};
+		if (profile_load(w->profile, &p, &pe))
+			return;
+		snprintf(path, sizeof path, "%s/manifest.csv", p.output_dir ? p.output_dir : ".");
+		profile_free(&p);
+	}
+	json_t *wrap = json_pack("{s:[O]}", "partitions", part);
+	err_t e = {0};
+	if (ui_inspect_diff_manifest(wrap, path, w->mac[0] ? w->mac : NULL, &e) == 0) {
+		json_t *d = json_object_get(wrap, "manifest_diff");
+		if (d)
+			json_object_set(part, "manifest_diff", d);
+		json_t *row = json_object_get(wrap, "manifest_row");
+		if (row)
+			json_object_set(part, "manifest_row", row);
+	}
+	json_decref(wrap);
+}
+
 /* READBACK: the partition the plan wrote, read from the device and decoded. */
 static void ui_worker_readback(struct ui_worker *w, const char *label)
 {
@@ -248,6 +280,7 @@ static void ui_worker_readback(struct ui_worker *w, const char *label)
 	}
 	json_object_set_new(view, "offset", json_integer(off));
 	json_object_set_new(view, "size", json_integer((json_int_t)size));
+	ui_worker_diff_manifest(w, view);
 	ui_worker_push(w, evq_make_data(EVQ_EV_PARTITION, label, view));
 	json_decref(view);
 	buf_wipe_data(&data);

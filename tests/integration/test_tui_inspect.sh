@@ -141,6 +141,21 @@ assert d["serial"]["match"]
 assert not d["discriminator"]["match"] and d["discriminator"]["manifest"] == "3841", d
 assert not d["vendor-id"]["match"] and not d["product-id"]["match"], d
 EOF
+# the inspector screen shows the diff line by line
+tm new-session -d -s diff -x 100 -y 40 \
+	"LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' inspect '$T/flash.bin' --manifest '$T/manifest2.csv'; sleep 60" 2>/dev/null &&
+{
+	for i in $(seq 50); do
+		tm send-keys -t diff End 2>/dev/null
+		sleep 0.2
+		tm capture-pane -p -t diff | grep -q "discriminator: DIFFERENT (manifest 3841, device 3840)" && break
+	done
+	tm capture-pane -p -t diff | grep -q "discriminator: DIFFERENT (manifest 3841, device 3840)" ||
+		fail "manifest mismatch not shown on the inspector screen"
+	tm capture-pane -p -t diff | grep -q "serial: same (manifest SN-000001, device SN-000001)" ||
+		fail "manifest match not shown on the inspector screen"
+	tm kill-session -t diff
+}
 printf 'serial,mac\nSN-999999,x\n' > "$T/manifest3.csv"
 "$ESPFAB" inspect "$T/flash.bin" --json --manifest "$T/manifest3.csv" | grep -q '"manifest_row": "no row for this device"' ||
 	fail "a device missing from the manifest is not reported"
