@@ -205,4 +205,31 @@ wait_for "Serial port"
 keys q
 for i in $(seq 50); do [ -f "$T/exit" ] && break; sleep 0.1; done
 [ "$(cat "$T/exit" 2>/dev/null)" = 0 ] || fail "espfab tui did not exit 0"
-echo "ok: start, flow, confirmation, progress, result + QR decode, help, resize, inspector, quit"
+tm kill-session -t tui 2>/dev/null
+
+# ---- `espfab` alone is the TUI; --mono draws the QR light on dark and it still decodes ----
+cat > "$T/short.jsonl" <<EOF
+{"await":"detect"}
+{"event":"payload","qr":"$QR","manual":"34970112332"}
+{"event":"done","result":0,"summary":{"serial":"H2L-000002","mac":"60:55:f9:00:00:02"}}
+EOF
+tm new-session -d -s tui -x 80 -y 24 \
+	"cd '$T/profiles' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB'; echo \$? > '$T/exit2'; sleep 60" ||
+	fail "tmux did not start"
+wait_for "Serial port"
+wait_for "Profile ("
+keys q
+for i in $(seq 50); do [ -f "$T/exit2" ] && break; sleep 0.1; done
+[ "$(cat "$T/exit2" 2>/dev/null)" = 0 ] || fail "espfab without arguments did not run the TUI"
+tm kill-session -t tui 2>/dev/null
+tm new-session -d -s tui -x 80 -y 24 \
+	"cd '$T' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' tui --mono --replay short.jsonl --port /dev/ttyFAKE1 --profile '$T/profiles/a-light.ini'; sleep 60" ||
+	fail "tmux did not start"
+wait_for "Serial port"
+keys Enter
+wait_for "QR: light on dark (inverted)"
+assert_screen "Serial  H2L-000002"
+if [ -n "$PY" ] && command -v zbarimg >/dev/null; then
+	got=$(decode_qr) && [ "$got" = "$QR" ] || fail "monochrome QR decodes to '$got'"
+fi
+echo "ok: start, flow, confirmation, progress, result + QR decode, help, resize, inspector, quit, no-argument start, monochrome"
