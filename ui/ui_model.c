@@ -1,6 +1,7 @@
 #include "ui_model.h"
 
 #include "label/label_layout.h"
+#include "loader/chip.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -476,14 +477,8 @@ static void ui_format_size_value(const json_t *v, char *out, size_t n)
 
 static const char *ui_purpose_name(int p)
 {
-	static const char *const names[] = {
-		"USER", "ECDSA_KEY", "XTS_AES_256_KEY_1", "XTS_AES_256_KEY_2", "XTS_AES_128_KEY",
-		"HMAC_DOWN_ALL", "HMAC_DOWN_JTAG", "HMAC_DOWN_DIGITAL_SIGNATURE", "HMAC_UP",
-		"SECURE_BOOT_DIGEST0", "SECURE_BOOT_DIGEST1", "SECURE_BOOT_DIGEST2",
-	};
-	if (p >= 0 && p < (int)(sizeof names / sizeof names[0]))
-		return names[p];
-	return NULL;
+	const char *n = chip_purpose_name(p);
+	return strcmp(n, "UNKNOWN") ? n : NULL;
 }
 
 static size_t ui_describe_keys(const json_t *sec, struct ui_kv *out, size_t i, size_t max)
@@ -541,8 +536,11 @@ size_t ui_model_describe_chip(const struct ui_model *m, struct ui_kv *out, size_
 		return 0;
 	const json_t *c = m->chip;
 	json_t *x = ui_json_get_any(c, name_names);
-	if (x && !ui_json_to_text(x, v, sizeof v))
-		i = ui_kv_add(out, i, max, "Chip", v, 0);
+	if (x && !ui_json_to_text(x, v, sizeof v)) {
+		/* the chip table's spelling: "esp32h2" reads as ESP32-H2 */
+		const struct chip_desc *cd = chip_find_by_name(v);
+		i = ui_kv_add(out, i, max, "Chip", cd ? cd->name : v, 0);
+	}
 	ui_format_revision(c, v, sizeof v);
 	if (v[0])
 		i = ui_kv_add(out, i, max, "Revision", v, 0);

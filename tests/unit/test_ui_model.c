@@ -100,11 +100,12 @@ static void test_chip_event_fills_device_panel(void **state)
 	m.dirty = 0;
 	struct ui_kv kv[32];
 	assert_int_equal(ui_model_describe_chip(&m, kv, 32), 0);
-	json_t *info = load("{\"chip\":\"esp32h2\",\"description\":\"ESP32-H2\",\"rev_major\":0,"
+	json_t *info = load("{\"chip\":\"esp32h2\",\"rev_major\":0,"
 			    "\"rev_minor\":1,\"mac\":\"60:55:f9:00:00:01\",\"flash_size\":4194304,"
 			    "\"crystal_mhz\":32,\"security\":{\"crypt_cnt\":1,\"secure_boot\":false,"
 			    "\"key_blocks\":[{\"block\":\"KEY0\",\"purpose\":\"ECDSA_KEY\",\"empty\":false,"
-			    "\"rd_dis\":true},{\"block\":1,\"purpose\":0,\"empty\":true}]}}");
+			    "\"rd_dis\":true},{\"block\":1,\"purpose\":0,\"empty\":true},"
+			    "{\"block\":2,\"purpose\":7,\"empty\":false,\"wr_dis\":true}]}}");
 	unsigned d = apply_and_free(&m, evq_make_data(EVQ_EV_CHIP, NULL, info));
 	json_decref(info);
 	assert_int_equal(d, UI_DIRTY_CHIP);
@@ -119,6 +120,7 @@ static void test_chip_event_fills_device_panel(void **state)
 	assert_string_equal(kv_value(kv, n, "Secure boot"), "off");
 	assert_string_equal(kv_value(kv, n, "KEY0"), "ECDSA_KEY RD");
 	assert_string_equal(kv_value(kv, n, "KEY1"), "USER empty");
+	assert_string_equal(kv_value(kv, n, "KEY2"), "HMAC_DOWN_DIGITAL_SIGNATURE WR");
 	/* the MAC of the result screen falls back on the chip's */
 	char mac[32];
 	ui_model_get_mac(&m, mac, sizeof mac);
@@ -131,7 +133,7 @@ static void test_chip_alternative_fields(void **state)
 	(void)state;
 	struct ui_model m;
 	ui_model_init(&m);
-	json_t *info = load("{\"name\":\"ESP32-C3\",\"revision\":104,\"mac\":[96,85,249,0,0,2],"
+	json_t *info = load("{\"name\":\"esp32-c3\",\"revision\":104,\"mac\":[96,85,249,0,0,2],"
 			    "\"flash_size\":\"8MB\",\"efuse\":{\"flash_crypt_cnt\":3,\"secure_boot\":1}}");
 	apply_and_free(&m, evq_make_data(EVQ_EV_CHIP, NULL, info));
 	json_decref(info);
