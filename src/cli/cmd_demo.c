@@ -1,5 +1,6 @@
 /* `espfab demo [--chip C] [--auto]`: the TUI against an espfab-sim it starts itself, with fresh
- * flash and eFuse files in a temporary folder and a demo profile. The test attestation chain
+ * flash (the application's partition table only) and eFuse files in a temporary folder and a
+ * demo profile. The test attestation chain
  * (PAA, PAI, certification declaration) is generated at first use into the user's cache, never
  * shipped. --auto walks the whole flow by itself and stays on the result screen. */
 #include <errno.h>
@@ -18,10 +19,12 @@
 #include "cli/cli.h"
 #include "core/evq.h"
 #include "core/fileio.h"
+#include "formats/parttable.h"
 #include "ui_app.h"
 #include "ui_worker.h"
 
 #define DEMO_SIM_START_MS 5000
+#define DEMO_FLASH_SIZE (4u * 1024u * 1024u)
 
 static const char *const demo_chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3",
 					  "esp32c6", "esp32h2", NULL};
@@ -193,6 +196,30 @@ static int demo_write_profile(const char *tmp, const char *chip, const char *pki
 	return fileio_write_atomic(profile, text, strlen(text), FILEIO_MODE_PUBLIC, e);
 }
 
+/* A board as it leaves the firmware station: erased flash with the application's partition table
+ * at 0x8000 (what `espfab inspect` finds the partitions through). */
+static int demo_write_flash(const char *tmp, err_t *e)
+{
+	char csv[PATH_MAX], flash[PATH_MAX];
+	snprintf(csv, sizeof csv, "%s/partitions.csv", tmp);
+	snprintf(flash, sizeof flash, "%s/flash.bin", tmp);
+	struct parttable_options po;
+	parttable_default_options(&po);
+	struct parttable *t = calloc(1, sizeof *t);
+	uint8_t *img = malloc(DEMO_FLASH_SIZE);
+	if (!t || !img)
+		abort();
+	memset(img, 0xFF, DEMO_FLASH_SIZE);
+	int rc = parttable_load_csv_file(csv, &po, t, e);
+	if (!rc)
+		rc = parttable_encode_binary(t, &po, img + PARTTABLE_DEFAULT_OFFSET, e);
+	if (!rc)
+		rc = fileio_write_atomic(flash, img, DEMO_FLASH_SIZE, FILEIO_MODE_PUBLIC, e);
+	free(img);
+	free(t);
+	return rc;
+}
+
 /* Starts the simulator on an ephemeral TCP port; *port gets "socket://127.0.0.1:N". */
 static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pid_t *pid, char *port,
 			  size_t n, err_t *e)
@@ -328,7 +355,7 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 	struct ui_worker *worker = NULL;
 	char out_dir[PATH_MAX];
 	snprintf(out_dir, sizeof out_dir, "%s/out", tmp);
-	if (demo_write_profile(tmp, chip, pki, profile, sizeof profile, e) ||
+	if (demo_write_profile(tmp, chip, pki, profile, sizeof profile, e) || demo_write_flash(tmp, e) ||
 	    demo_start_sim(sim, chip, tmp, &sim_pid, port, sizeof port, e)) {
 		rc = e->code ? e->code : ERR_DEVICE;
 		goto out;

@@ -124,4 +124,40 @@ KEPT=$(sed -n 's/^espfab demo: files kept in //p' "$T/stderr")
 grep -rqF -- "$QR" "$KEPT/out" || fail "the manifest does not record $QR"
 # the simulator is gone
 pgrep -f "espfab-sim.*$KEPT" >/dev/null && fail "espfab-sim still running"
-echo "ok: demo --auto to the result screen, QR decoded to $QR, manual code, readback, manifest"
+
+# the provisioned flash decodes: from the file, and from a simulated chip holding it
+check_view() {
+	"$PY" - "$1" <<'EOF' || fail "inspect of the provisioned flash ($1)"
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert v["problems"] == 0, v["problems"]
+parts = {p["name"]: p for p in v["partitions"]}
+assert parts["esp_secure_cert"]["status"] == "ok"
+names = [e["type_name"] for e in parts["esp_secure_cert"]["decoded"]["entries"]]
+assert "DEV_CERT" in names and "CA_CERT" in names, names
+cf = parts["fctry"]["decoded"]["namespaces"]["chip-factory"]
+assert cf["serial-num"]["value"] == "DEMO-0001"
+EOF
+}
+if [ -n "$PY" ]; then
+	"$ESPFAB" inspect "$KEPT/flash.bin" --json > "$T/file.json" || fail "inspect of the kept flash exited $?"
+	check_view "$T/file.json"
+	SIM=${ESPFAB_SIM_BIN:-$(dirname "$ESPFAB")/espfab-sim}
+	"$SIM" --chip esp32h2 --tcp 0 --flash "$KEPT/flash.bin" --efuse "$KEPT/efuse.bin" > "$T/sim.out" 2>/dev/null &
+	SIMPID=$!
+	for i in $(seq 50); do grep -q "^tcp " "$T/sim.out" && break; sleep 0.1; done
+	ADDR=$(sed -n 's/^tcp //p' "$T/sim.out")
+	timeout 300 "$ESPFAB" inspect --port "socket://$ADDR" --json --manifest "$(find "$KEPT/out" -name manifest.csv | head -1)" \
+		> "$T/dev.json" 2> "$T/dev.err"
+	rc=$?
+	kill $SIMPID 2>/dev/null
+	[ $rc = 0 ] || { cat "$T/dev.err"; fail "inspect --port exited $rc"; }
+	check_view "$T/dev.json"
+	"$PY" - "$T/dev.json" <<'EOF' || fail "manifest diff of the provisioned device"
+import json, sys
+d = {x["field"]: x for x in json.load(open(sys.argv[1]))["manifest_diff"]}
+assert all(x["match"] for x in d.values()), d
+assert {"serial", "mac", "discriminator"} <= set(d), d
+EOF
+fi
+echo "ok: demo --auto to the result screen, QR decoded to $QR, manual code, readback, manifest, inspect of file and device"
