@@ -231,10 +231,12 @@ static int seccert_fill_spec(const struct seccert_args *a, struct seccert_spec *
 			}
 			it->efuse_key_id = (int)id;
 		}
-		if (a->val[OPT_EFUSE_KEY_FILE] &&
-		    seccert_read_input(a->val[OPT_EFUSE_KEY_FILE], true, &it->hmac_key,
-				       "--efuse_key_file", e))
-			goto done;
+		if (a->val[OPT_EFUSE_KEY_FILE]) {
+			if (seccert_read_input(a->val[OPT_EFUSE_KEY_FILE], true, &it->hmac_key,
+					       "--efuse_key_file", e))
+				goto done;
+			it->hmac_key_given = true;
+		}
 	}
 	if (a->val[OPT_CSV] && seccert_spec_add_csv(s, a->val[OPT_CSV], e))
 		goto done;
