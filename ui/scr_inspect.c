@@ -7,8 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ui_inspect.h"
+
+#if __has_include("flow/profile.h")
+#include "flow/profile.h"
+#define INSP_HAVE_PROFILE 1
+#else
+#define INSP_HAVE_PROFILE 0
+#endif
 
 struct insp_row {
 	int depth;
@@ -57,10 +65,13 @@ static int insp_default_open(const char *path, int depth, const char *key, const
 		const char *st = json_string_value(json_object_get(node, "status"));
 		return !st || (strcmp(st, "empty") && strcmp(st, "not decoded"));
 	}
-	if (key && (!strcmp(key, "decoded") || !strcmp(key, "namespaces") || !strcmp(key, "entries") ||
+	if (key && (!strcmp(key, "decoded") || !strcmp(key, "namespaces") || !strcmp(key, "values") ||
 		    !strcmp(key, "problems") || !strcmp(key, "manifest_diff") ||
 		    !strcmp(key, "device partitions")))
 		return 1;
+	/* TLVs yes, the slot-by-slot NVS entry table no */
+	if (key && !strcmp(key, "entries"))
+		return json_array_size(node) <= 16;
 	const char *ns = strstr(path, "/namespaces/");
 	return ns && !strchr(ns + 12, '/');
 }
@@ -80,18 +91,20 @@ static int insp_is_diff(const json_t *node)
 	return json_is_object(node) && json_object_get(node, "field") && json_object_get(node, "match");
 }
 
+/* An NVS value ({"type","value"}, or the reader's {"namespace","key","encoding","value"}) reads
+ * best on one line; so does a manifest comparison. */
 static const char *insp_compact_value(const json_t *node)
 {
 	if (insp_is_diff(node))
 		return "";
-	if (!json_is_object(node) || json_object_size(node) > 3)
+	if (!json_is_object(node) || json_object_size(node) > 6 || !json_object_get(node, "value"))
 		return NULL;
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)node, k, v)
 		if (json_is_object(v) || json_is_array(v))
 			return NULL;
-	return json_string_value(json_object_get(node, "value"));
+	return "";
 }
 
 static void insp_add_row(struct insp_state *s, int depth, const char *label, const char *path,
@@ -135,8 +148,11 @@ static void insp_walk(struct insp_state *s, json_t *node, int depth, const char 
 			snprintf(sub, sizeof sub, "%s/%zu", path, i);
 			const char *name = json_string_value(json_object_get(v, "name"));
 			const char *tname = json_string_value(json_object_get(v, "type_name"));
+			const char *key = json_string_value(json_object_get(v, "key"));
 			if (name)
 				snprintf(label, sizeof label, "%s", name);
+			else if (key)
+				snprintf(label, sizeof label, "%s", key);
 			else if (tname)
 				snprintf(label, sizeof label, "[%zu] %s", i, tname);
 			else
@@ -197,11 +213,22 @@ static void insp_row_text(const struct insp_row *r, int open, char *out, size_t 
 			 want ? want : "-", have ? have : "-");
 		return;
 	}
-	const char *compact = insp_compact_value(v);
-	if (compact) {
+	if (insp_compact_value(v)) {
 		const char *type = json_string_value(json_object_get(v, "type"));
-		snprintf(out, n, "%*s  %s: %s%s%s%s", r->depth * 2, "", r->label, compact,
-			 type ? " (" : "", type ? type : "", type ? ")" : "");
+		if (!type)
+			type = json_string_value(json_object_get(v, "encoding"));
+		json_t *x = json_object_get(v, "value");
+		char vs[300];
+		if (json_is_true(json_object_get(v, "redacted")) || json_object_get(v, "hidden"))
+			snprintf(vs, sizeof vs, "(secret, not shown)");
+		else if (json_is_string(x))
+			snprintf(vs, sizeof vs, "%s", json_string_value(x));
+		else if (json_is_integer(x))
+			snprintf(vs, sizeof vs, "%lld", (long long)json_integer_value(x));
+		else
+			snprintf(vs, sizeof vs, "%s", json_is_null(x) ? "-" : "?");
+		snprintf(out, n, "%*s  %s: %s%s%s%s", r->depth * 2, "", r->label, vs, type ? " (" : "",
+			 type ? type : "", type ? ")" : "");
 		return;
 	}
 	if (json_is_object(v) || json_is_array(v)) {
@@ -464,9 +491,52 @@ static int insp_key(struct ui_app *a, enum ui_action act, int ch)
 	return 1;
 }
 
+/* The manifest this device's row is in: given (demo), else the profile's output folder. */
+static int insp_manifest_path(struct ui_app *a, char *out, size_t n)
+{
+	if (a->opt->manifest) {
+		snprintf(out, n, "%s", a->opt->manifest);
+		return 0;
+	}
+#if INSP_HAVE_PROFILE
+	struct profile p;
+	err_t e = {0};
+	if (!a->profile[0] || profile_load(a->profile, &p, &e))
+		return -1;
+	snprintf(out, n, "%s/manifest.csv", p.output_dir ? p.output_dir : ".");
+	profile_free(&p);
+	return 0;
+#else
+	(void)out;
+	(void)n;
+	return -1;
+#endif
+}
+
+/* Read-back factory data next to the device's manifest row, field by field. */
+static void insp_diff_partition(struct ui_app *a, const struct evq_msg *m)
+{
+	char path[1100];
+	if (!json_is_object(m->data) || insp_manifest_path(a, path, sizeof path) || access(path, R_OK))
+		return;
+	const char *mac = json_string_value(json_object_get(a->model.chip, "mac"));
+	json_t *wrap = json_pack("{s:[O]}", "partitions", m->data);
+	err_t e = {0};
+	if (ui_inspect_diff_manifest(wrap, path, mac, &e) == 0) {
+		json_t *d = json_object_get(wrap, "manifest_diff");
+		/* only where there was something to compare: the factory data */
+		if (json_array_size(d) > (mac ? 1u : 0u))
+			json_object_set(m->data, "manifest_diff", d);
+	}
+	json_decref(wrap);
+}
+
 static void insp_event(struct ui_app *a, const struct evq_msg *m)
 {
-	if (m->type == EVQ_EV_PARTITION && a->screen == UI_SCR_INSPECT)
+	if (m->type != EVQ_EV_PARTITION)
+		return;
+	insp_diff_partition(a, m);
+	if (a->screen == UI_SCR_INSPECT)
 		a->full_redraw = 1;
 }
 

@@ -178,6 +178,38 @@ static void result_draw(struct ui_app *a, unsigned dirty)
 	}
 }
 
+/* The label is printed from here (the backend has no PRINT): the label module on a thread of
+ * its own, the outcome as a log event. */
+static void result_print(struct ui_app *a)
+{
+	if (!a->events) {
+		ui_app_set_status(a, 1, "printing needs the event queue");
+		return;
+	}
+	if (a->printing && !ui_print_is_done(a->printing)) {
+		ui_app_set_status(a, 0, "still printing the last label");
+		return;
+	}
+	ui_print_finish(a->printing);
+	a->printing = NULL;
+	struct ui_print_job job;
+	memset(&job, 0, sizeof job);
+	snprintf(job.qr, sizeof job.qr, "%s", a->model.qr);
+	snprintf(job.manual, sizeof job.manual, "%s", a->model.manual);
+	ui_model_get_serial(&a->model, job.serial, sizeof job.serial);
+	if (!strcmp(job.serial, "-"))
+		job.serial[0] = 0;
+	snprintf(job.profile, sizeof job.profile, "%s", a->profile);
+	snprintf(job.printer, sizeof job.printer, "%s", a->opt->printer ? a->opt->printer : "");
+	snprintf(job.to_file, sizeof job.to_file, "%s", a->opt->label_file ? a->opt->label_file : "");
+	err_t e = {0};
+	a->printing = ui_print_start(a->events, &job, &e);
+	if (!a->printing)
+		ui_app_set_status(a, 1, "%s", e.msg);
+	else
+		ui_app_set_status(a, 0, "printing the label...");
+}
+
 static int result_key(struct ui_app *a, enum ui_action act, int ch)
 {
 	(void)ch;
@@ -188,8 +220,7 @@ static int result_key(struct ui_app *a, enum ui_action act, int ch)
 			ui_app_set_status(a, 1, "no device result to print yet");
 			return 1;
 		}
-		if (!ui_app_send(a, evq_make_text(EVQ_CMD_PRINT, NULL)))
-			ui_app_set_status(a, 0, "label sent to the printer");
+		result_print(a);
 		return 1;
 	case UI_ACT_NEXT:
 		if (a->model.running) {

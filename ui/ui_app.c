@@ -392,7 +392,9 @@ static void ui_app_event(struct ui_app *a, const struct evq_msg *m)
 	case EVQ_EV_DONE:
 		if (a->input.active && a->input.purpose == UI_ACT_CONFIRM)
 			a->input.active = 0;
-		if (m->code == 0 && a->model.qr[0]) {
+		if (!a->model.done && a->model.planned) {
+			ui_app_set_status(a, 0, "plan ready: r runs it");
+		} else if (m->code == 0 && a->model.qr[0]) {
 			ui_app_switch(a, UI_SCR_RESULT);
 			ui_app_set_status(a, 0, "device done: p prints the label, n goes to the next device");
 		} else if (m->code == 0) {
@@ -404,6 +406,11 @@ static void ui_app_event(struct ui_app *a, const struct evq_msg *m)
 		break;
 	case EVQ_EV_ERROR:
 		ui_app_set_status(a, 1, "%s", m->text ? m->text : "error");
+		break;
+	case EVQ_EV_LOG:
+		/* screens without the log pane show the latest line on the status line */
+		if (a->screen != UI_SCR_FLOW && m->text && m->level >= LOG_INFO)
+			ui_app_set_status(a, m->level >= LOG_WARN, "%s", m->text);
 		break;
 	default:
 		break;
@@ -514,6 +521,7 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 		}
 		ui_app_autopilot(a);
 	}
+	ui_print_finish(a->printing);
 	for (int i = 0; i < UI_SCR_COUNT; i++)
 		if (a->screens[i]->fini)
 			a->screens[i]->fini(a);

@@ -22,6 +22,9 @@ struct ui_options {
 	int autopilot;            /* answer every question by itself, with short pauses (demo --auto) */
 	int monochrome;           /* no colours even where the terminal has them */
 	const char *backend_missing; /* when set, why no backend runs (shown when a command is sent) */
+	const char *printer;      /* CUPS queue for labels (NULL: the default destination) */
+	const char *label_file;   /* labels are written to this PNG file instead of printed */
+	const char *manifest;     /* manifest CSV read-back data is compared with; NULL: the profile's */
 	/* Inspector on a decoded file: the view (ui_inspect_decode) and the bytes for the hex view.
 	 * When set, the TUI opens in the inspector. */
 	const json_t *inspect_view;

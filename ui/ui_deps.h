@@ -1,6 +1,6 @@
 /* ui_deps: which optional backend modules this build has. The front end is written against the
- * interfaces of DESIGN.md §3; a module not yet in the tree (port enumeration, the provisioning
- * engine) turns the feature that needs it into a message instead of a build failure. */
+ * interfaces of DESIGN.md §3; a module not yet in the tree (the provisioning engine's worker)
+ * turns the feature that needs it into a message instead of a build failure. */
 #ifndef ESPFAB_UI_DEPS_H
 #define ESPFAB_UI_DEPS_H
 
@@ -14,7 +14,8 @@
 #define UI_HAVE_PORTS 0
 #endif
 
-#if __has_include("flow/engine.h") && __has_include("flow/device_rom.h")
+/* the provisioning engine's worker thread behind the event queues (src/flow/worker) */
+#if __has_include("flow/worker.h")
 #define UI_HAVE_ENGINE 1
 #else
 #define UI_HAVE_ENGINE 0

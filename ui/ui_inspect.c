@@ -430,18 +430,37 @@ static void ui_csv_row(int c, void *ctx)
 	st->row = NULL;
 }
 
-static const char *ui_nvs_text(const json_t *view, const char *key)
+/* An NVS value as text, in this module's view ({"namespaces": {ns: {key: {"value"}}}}) or in the
+ * NVS reader's ({"values": [{"key", "value"}]}) that the engine's readback sends. */
+static const char *ui_nvs_text(const json_t *view, const char *key, char *buf, size_t n)
 {
-	size_t i;
-	json_t *p;
+	size_t i, k;
+	json_t *p, *v;
 	json_array_foreach(json_object_get(view, "partitions"), i, p) {
-		json_t *nss = json_object_get(json_object_get(p, "decoded"), "namespaces");
+		json_t *dec = json_object_get(p, "decoded");
+		if (!dec)
+			dec = p;
+		json_t *nss = json_object_get(dec, "namespaces");
 		const char *nsname;
 		json_t *ns;
-		json_object_foreach(nss, nsname, ns) {
-			json_t *v = json_object_get(json_object_get(ns, key), "value");
-			if (json_is_string(v))
-				return json_string_value(v);
+		if (json_is_object(nss)) {
+			json_object_foreach(nss, nsname, ns) {
+				json_t *x = json_object_get(json_object_get(ns, key), "value");
+				if (json_is_string(x))
+					return json_string_value(x);
+			}
+		}
+		json_array_foreach(json_object_get(dec, "values"), k, v) {
+			const char *vk = json_string_value(json_object_get(v, "key"));
+			json_t *x = json_object_get(v, "value");
+			if (!vk || strcmp(vk, key))
+				continue;
+			if (json_is_string(x))
+				return json_string_value(x);
+			if (json_is_integer(x)) {
+				snprintf(buf, n, "%lld", (long long)json_integer_value(x));
+				return buf;
+			}
 		}
 	}
 	return NULL;
@@ -484,7 +503,8 @@ int ui_inspect_diff_manifest(json_t *view, const char *manifest_csv, const char 
 		json_decref(st.rows);
 		return err_set_msg(e, ERR_CHECK, "%s: no serial or mac column in the header", manifest_csv);
 	}
-	const char *serial = ui_nvs_text(view, "serial-num");
+	char sbuf[32], dbuf[32], vbuf[32], pbuf[32];
+	const char *serial = ui_nvs_text(view, "serial-num", sbuf, sizeof sbuf);
 	json_t *row = NULL;
 	for (size_t r = json_array_size(st.rows); r-- > 1;) {
 		json_t *x = json_array_get(st.rows, r);
@@ -512,11 +532,11 @@ int ui_inspect_diff_manifest(json_t *view, const char *manifest_csv, const char 
 	if (qr && *qr && !payload_parse_qr(qr, &pl, &pe)) {
 		char want[32];
 		snprintf(want, sizeof want, "%u", pl.discriminator);
-		ui_diff_add(diff, "discriminator", want, ui_nvs_text(view, "discriminator"));
+		ui_diff_add(diff, "discriminator", want, ui_nvs_text(view, "discriminator", dbuf, sizeof dbuf));
 		snprintf(want, sizeof want, "%u", pl.vid);
-		ui_diff_add(diff, "vendor-id", want, ui_nvs_text(view, "vendor-id"));
+		ui_diff_add(diff, "vendor-id", want, ui_nvs_text(view, "vendor-id", vbuf, sizeof vbuf));
 		snprintf(want, sizeof want, "%u", pl.pid);
-		ui_diff_add(diff, "product-id", want, ui_nvs_text(view, "product-id"));
+		ui_diff_add(diff, "product-id", want, ui_nvs_text(view, "product-id", pbuf, sizeof pbuf));
 	}
 	json_object_set_new(view, "manifest_diff", diff);
 	json_decref(st.rows);

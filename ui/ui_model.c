@@ -179,6 +179,7 @@ void ui_model_reset_device(struct ui_model *m)
 		m->steps[i].bytes_per_s = 0;
 	}
 	m->running = 0;
+	m->planned = 0;
 	ui_model_clear_confirm(m);
 	m->qr[0] = m->manual[0] = 0;
 	m->done = 0;
@@ -389,8 +390,16 @@ unsigned ui_model_apply(struct ui_model *m, const struct evq_msg *msg)
 		d = UI_DIRTY_PAYLOAD;
 		break;
 	case EVQ_EV_DONE:
-		m->done = 1;
 		m->running = 0;
+		/* the end of a PLAN (detect and plan only): the device is ready to run, not done */
+		if (msg->code == 0 && msg->data &&
+		    json_is_string(json_object_get(msg->data, "result")) &&
+		    !strcmp(json_string_value(json_object_get(msg->data, "result")), "planned")) {
+			m->planned = 1;
+			d = UI_DIRTY_STEPS;
+			break;
+		}
+		m->done = 1;
 		m->result = msg->code;
 		json_decref(m->summary);
 		m->summary = msg->data ? json_incref(msg->data) : NULL;

@@ -63,6 +63,7 @@ struct ui_model {
 	struct ui_step *steps;
 	size_t n_steps;
 	int running; /* RUN sent and no DONE yet */
+	int planned; /* a PLAN finished (DONE "planned"): RUN may follow */
 	/* NEED_CONFIRM */
 	int need_confirm;
 	char confirm_step[UI_ID_MAX];

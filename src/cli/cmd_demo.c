@@ -21,7 +21,11 @@
 #include "core/fileio.h"
 #include "formats/parttable.h"
 #include "ui_app.h"
-#include "ui_worker.h"
+#include "ui_deps.h"
+
+#if UI_HAVE_ENGINE
+#include "flow/worker.h"
+#endif
 
 #define DEMO_SIM_START_MS 5000
 #define DEMO_FLASH_SIZE (4u * 1024u * 1024u)
@@ -29,6 +33,12 @@
 static const char *const demo_chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3",
 					  "esp32c6", "esp32h2", NULL};
 
+static void demo_print_usage(FILE *f)
+{
+	fprintf(f, "usage: espfab demo [--chip esp32|esp32s2|esp32s3|esp32c2|esp32c3|esp32c6|esp32h2] [--auto] [--keep]\n");
+}
+
+#if UI_HAVE_ENGINE
 /* 4 MB layouts as the example profiles use them: H2 keeps its DAC key in eFuse, the others
  * protect esp_secure_cert and nvs_keys with flash encryption. */
 static const char demo_table_h2[] =
@@ -51,10 +61,6 @@ static const char demo_table_fe[] =
 	"ota_1,           app,  ota_1,    0x200000, 0x1E0000,\n"
 	"fctry,           data, nvs,      0x3E0000, 0x6000,\n";
 
-static void demo_print_usage(FILE *f)
-{
-	fprintf(f, "usage: espfab demo [--chip esp32|esp32s2|esp32s3|esp32c2|esp32c3|esp32c6|esp32h2] [--auto] [--keep]\n");
-}
 
 /* Runs argv with stdout and stderr to log (appended); returns its exit status or -1. */
 static int demo_run_program(char *const argv[], const char *log)
@@ -294,6 +300,8 @@ static void demo_remove_tree(const char *dir)
 		fprintf(stderr, "espfab demo: could not remove %s\n", dir);
 }
 
+#endif
+
 static int cmd_demo_run(int argc, char **argv, err_t *e)
 {
 	const char *chip = "esp32h2";
@@ -327,12 +335,13 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 		err_set_msg(e, ERR_USAGE, "--chip %s: not one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c6, esp32h2", chip);
 		return ERR_USAGE;
 	}
-	if (!ui_worker_available()) {
-		err_set_msg(e, ERR_USAGE, "this build has no provisioning engine (src/flow/engine.h) or device "
-			    "loader (src/flow/device_rom.h): the demo cannot run; `espfab tui --replay FILE` "
-			    "replays a recorded run instead");
-		return ERR_USAGE;
-	}
+#if !UI_HAVE_ENGINE
+	(void)autopilot;
+	(void)keep;
+	err_set_msg(e, ERR_USAGE, "this build has no provisioning engine (src/flow/worker.h): the demo "
+		    "cannot run; `espfab tui --replay FILE` replays a recorded run instead");
+	return ERR_USAGE;
+#else
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		err_set_msg(e, ERR_USAGE, "the demo needs a terminal");
 		return ERR_USAGE;
@@ -352,7 +361,7 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 	int rc = 0;
 	pid_t sim_pid = -1;
 	evq_t *cmds = NULL, *events = NULL;
-	struct ui_worker *worker = NULL;
+	struct flow_worker *worker = NULL;
 	char out_dir[PATH_MAX];
 	snprintf(out_dir, sizeof out_dir, "%s/out", tmp);
 	if (demo_write_profile(tmp, chip, pki, profile, sizeof profile, e) || demo_write_flash(tmp, e) ||
@@ -362,8 +371,10 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 	}
 	cmds = evq_create(256, 2000, e);
 	events = cmds ? evq_create(512, 2000, e) : NULL;
-	struct ui_worker_opts wo = {out_dir, NULL};
-	if (!events || !(worker = ui_worker_start(cmds, events, &wo, e))) {
+	struct flow_worker_options wo;
+	memset(&wo, 0, sizeof wo);
+	wo.out_dir = out_dir;
+	if (!events || flow_worker_start(cmds, events, &wo, &worker, e)) {
 		rc = ERR_DEVICE;
 		goto out;
 	}
@@ -374,6 +385,13 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 	o.profiles_dir = tmp;
 	o.start_run = 1;
 	o.autopilot = autopilot;
+	char manifest[PATH_MAX + 16];
+	snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
+	o.manifest = manifest;
+	/* labels of the demo go to a file next to the rest: no printer is needed */
+	char label[PATH_MAX + 16];
+	snprintf(label, sizeof label, "%s/label.png", tmp);
+	o.label_file = label;
 	if (ui_app_run(&o, cmds, events, e))
 		rc = e->code ? e->code : ERR_USAGE;
 out:
@@ -381,7 +399,7 @@ out:
 		evq_close(events);
 	if (cmds)
 		evq_close(cmds);
-	ui_worker_stop(worker);
+	flow_worker_stop(worker);
 	evq_destroy(events);
 	evq_destroy(cmds);
 	if (sim_pid > 0) {
@@ -393,6 +411,7 @@ out:
 	else
 		demo_remove_tree(tmp);
 	return rc;
+#endif
 }
 
 CLI_COMMAND(demo, "demo", 2, "the TUI against a simulated chip it starts itself [--chip C] [--auto]", cmd_demo_run)

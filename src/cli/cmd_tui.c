@@ -11,7 +11,10 @@
 
 #include "core/evq.h"
 #include "ui_script.h"
-#include "ui_worker.h"
+
+#if UI_HAVE_ENGINE
+#include "flow/worker.h"
+#endif
 
 #define TUI_QUEUE_CAPACITY 512
 #define TUI_QUEUE_BLOCK_MS 2000
@@ -19,7 +22,7 @@
 static void tui_print_usage(FILE *f)
 {
 	fprintf(f, "usage: espfab [tui] [--port PORT] [--profile FILE] [--profiles-dir DIR]\n"
-		   "                  [--replay JSONL [--pace MS]] [--mono]\n");
+		   "                  [--printer QUEUE | --label-file PNG] [--replay JSONL [--pace MS]] [--mono]\n");
 }
 
 /* "--opt value" or "--opt=value"; *i advanced past a separate value. */
@@ -58,6 +61,10 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			o.profiles_dir = v;
 		} else if ((v = tui_option_value(argc, argv, &i, "--replay", e))) {
 			replay = v;
+		} else if ((v = tui_option_value(argc, argv, &i, "--printer", e))) {
+			o.printer = v;
+		} else if ((v = tui_option_value(argc, argv, &i, "--label-file", e))) {
+			o.label_file = v;
 		} else if ((v = tui_option_value(argc, argv, &i, "--pace", e))) {
 			if (cli_parse_u32(v, "--pace", &pace, e))
 				return ERR_USAGE;
@@ -75,7 +82,11 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 		return ERR_DEVICE;
 	}
 	struct ui_script *script = NULL;
-	struct ui_worker *worker = NULL;
+#if UI_HAVE_ENGINE
+	struct flow_worker *worker = NULL;
+#else
+	void *worker = NULL;
+#endif
 	int rc = 0;
 	if (replay) {
 		script = ui_script_start(replay, cmds, events, (int)pace, e);
@@ -83,14 +94,15 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			rc = e->code ? e->code : ERR_CHECK;
 			goto out;
 		}
-	} else if (ui_worker_available()) {
-		worker = ui_worker_start(cmds, events, NULL, e);
-		if (!worker) {
+	} else {
+#if UI_HAVE_ENGINE
+		if (flow_worker_start(cmds, events, NULL, &worker, e)) {
 			rc = e->code ? e->code : ERR_DEVICE;
 			goto out;
 		}
-	} else {
+#else
 		o.backend_missing = "the provisioning engine is not in this build (espfab tui --replay FILE replays a run)";
+#endif
 	}
 	if (ui_app_run(&o, script || worker ? cmds : NULL, events, e))
 		rc = e->code ? e->code : ERR_USAGE;
@@ -98,7 +110,9 @@ out:
 	evq_close(events);
 	evq_close(cmds);
 	ui_script_stop(script);
-	ui_worker_stop(worker);
+#if UI_HAVE_ENGINE
+	flow_worker_stop(worker);
+#endif
 	evq_destroy(events);
 	evq_destroy(cmds);
 	return rc;

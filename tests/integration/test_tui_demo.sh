@@ -114,6 +114,20 @@ for i in $(seq 180); do
 	screen | grep -qF "serial-num: DEMO-0001 (string)" && break
 done
 screen | grep -qF "serial-num: DEMO-0001 (string)" || fail "serial not in the read-back factory partition"
+# compared with the device's manifest row
+for i in $(seq 20); do
+	screen | grep -qF "serial: same (manifest DEMO-0001, device DEMO-0001)" && break
+	tm send-keys -t demo End
+	sleep 0.3
+done
+screen | grep -qF "serial: same (manifest DEMO-0001, device DEMO-0001)" || fail "no manifest comparison"
+screen | grep -q "discriminator: same" || fail "discriminator not compared with the manifest"
+screen | grep -q "DIFFERENT" && fail "read-back data differs from the manifest"
+# the label goes to a file in the demo
+tm send-keys -t demo F4
+sleep 0.3
+tm send-keys -t demo p
+wait_for "label of DEMO-0001 written to" 20
 
 tm send-keys -t demo q
 for i in $(seq 100); do [ -f "$T/exit" ] && break; sleep 0.1; done
@@ -143,6 +157,7 @@ if [ -n "$PY" ]; then
 	"$ESPFAB" inspect "$KEPT/flash.bin" --json > "$T/file.json" || fail "inspect of the kept flash exited $?"
 	check_view "$T/file.json"
 	SIM=${ESPFAB_SIM_BIN:-$(dirname "$ESPFAB")/espfab-sim}
+	: > "$T/sim.out"
 	"$SIM" --chip esp32h2 --tcp 0 --flash "$KEPT/flash.bin" --efuse "$KEPT/efuse.bin" > "$T/sim.out" 2>/dev/null &
 	SIMPID=$!
 	for i in $(seq 50); do grep -q "^tcp " "$T/sim.out" && break; sleep 0.1; done

@@ -64,7 +64,7 @@ cat > "$T/run.jsonl" <<EOF
 EOF
 
 tm new-session -d -s tui -x 80 -y 24 \
-	"cd '$T' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' tui --replay run.jsonl --port /dev/ttyFAKE0 --profiles-dir '$T/profiles'; echo \$? > '$T/exit'; sleep 60" ||
+	"cd '$T' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' tui --replay run.jsonl --port /dev/ttyFAKE0 --profiles-dir '$T/profiles' --label-file '$T/label.png'; echo \$? > '$T/exit'; sleep 60" ||
 	fail "tmux did not start"
 
 # ---- start screen ----
@@ -156,6 +156,15 @@ else
 	got=$(decode_qr) && [ "$got" = "$QR" ] || fail "inverted QR decodes to '$got'"
 	keys v
 	wait_for "QR: dark on light"
+fi
+
+# ---- print: the label (here a PNG file) carries the same QR ----
+keys p
+wait_for "label of H2L-000001 written to $T/label.png"
+[ -s "$T/label.png" ] || fail "no label file"
+if command -v zbarimg >/dev/null; then
+	got=$(zbarimg -q --raw "$T/label.png" 2>/dev/null | head -1)
+	[ "$got" = "$QR" ] || fail "the printed label decodes to '$got'"
 fi
 
 # ---- help overlay: generated from the key table ----

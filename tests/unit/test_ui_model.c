@@ -213,7 +213,16 @@ static void test_payload_done_and_reset(void **state)
 	apply_and_free(&m, evq_make_data(EVQ_EV_PLAN, NULL, steps));
 	json_decref(steps);
 	assert_string_equal(m.steps[1].text, "write");
+	apply_and_free(&m, evq_make_step("detect", EVQ_STEP_RUNNING));
+	assert_true(m.running);
 	apply_and_free(&m, evq_make_step("detect", EVQ_STEP_DONE));
+	/* the end of a PLAN command is not the end of the device */
+	json_t *planned = load("{\"result\":\"planned\",\"mac\":\"60:55:f9:00:00:01\"}");
+	apply_and_free(&m, evq_make_done(0, planned));
+	json_decref(planned);
+	assert_true(m.planned);
+	assert_false(m.done);
+	assert_false(m.running);
 	apply_and_free(&m, evq_make_payload("MT:Y.K9042C00KA0648G00", "34970112332"));
 	assert_string_equal(m.qr, "MT:Y.K9042C00KA0648G00");
 	assert_string_equal(m.manual, "34970112332");
