@@ -9,9 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#if UI_HAVE_PORTS
 #include "link/port_list.h"
-#endif
 
 #define START_MAX_PORTS 64
 #define START_MAX_PROFILES 64
@@ -40,7 +38,6 @@ static struct start_state *start_get(struct ui_app *a)
 	return a->screen_state[UI_SCR_START];
 }
 
-#if UI_HAVE_PORTS
 /* USB bridges ESP boards carry, and Espressif's own USB-Serial-JTAG. */
 static int start_score_port(const struct port_info *p)
 {
@@ -52,7 +49,6 @@ static int start_score_port(const struct port_info *p)
 		return 2;
 	return 1;
 }
-#endif
 
 static void start_scan_ports(struct ui_app *a, struct start_state *s)
 {
@@ -65,7 +61,6 @@ static void start_scan_ports(struct ui_app *a, struct start_state *s)
 			typed[n_typed++] = s->ports[i];
 	s->n_ports = 0;
 	s->scan_error[0] = 0;
-#if UI_HAVE_PORTS
 	struct port_info *pl = NULL;
 	size_t n = 0;
 	err_t e = {0};
@@ -86,9 +81,6 @@ static void start_scan_ports(struct ui_app *a, struct start_state *s)
 	} else {
 		snprintf(s->scan_error, sizeof s->scan_error, "%s", e.msg);
 	}
-#else
-	snprintf(s->scan_error, sizeof s->scan_error, "port enumeration not in this build: p types a path");
-#endif
 	for (int i = 0; i < n_typed && s->n_ports < START_MAX_PORTS; i++)
 		s->ports[s->n_ports++] = typed[i];
 	/* keep the operator's choice; else preselect the likeliest board */

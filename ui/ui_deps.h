@@ -8,12 +8,6 @@
  * everywhere in ui/, not a bug to warn about. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#if __has_include("link/port_list.h")
-#define UI_HAVE_PORTS 1
-#else
-#define UI_HAVE_PORTS 0
-#endif
-
 /* the provisioning engine's worker thread behind the event queues (src/flow/worker) */
 #if __has_include("flow/worker.h")
 #define UI_HAVE_ENGINE 1
