@@ -31,7 +31,8 @@ wait_for() {
 	done
 	fail "screen never showed '$1'"
 }
-assert_screen() { screen | grep -qF -- "$1" || fail "screen lacks '$1'"; }
+# the screen may still be catching up with the last key on a loaded machine: wait a little
+assert_screen() { wait_for "$1" 3; }
 assert_not_screen() { ! screen | grep -qF -- "$1" || fail "screen shows '$1'"; }
 keys() { tm send-keys -t tui "$@"; sleep 0.3; }
 
@@ -174,12 +175,15 @@ assert_screen "print the label"
 assert_screen "next device"
 assert_screen "invert the QR colours"
 keys Space
-sleep 0.3
+for i in $(seq 20); do screen | grep -qF "Help: Result" || break; sleep 0.2; done
 assert_not_screen "Help: Result"
 
 # ---- resize keeps the layout sane ----
 tm resize-window -t tui -x 100 -y 30
-sleep 0.6
+for i in $(seq 30); do
+	[ "$(screen | wc -l)" -eq 30 ] && screen | head -1 | grep -q "^ espfab | Result" && break
+	sleep 0.2
+done
 screen | head -1 | grep -q "^ espfab | Result" || fail "title line lost after resize"
 [ "$(screen | wc -l)" -eq 30 ] || fail "not 30 lines after resize"
 assert_screen "3497-011-2332"
@@ -190,8 +194,8 @@ tm resize-window -t tui -x 50 -y 15
 sleep 0.6
 wait_for "terminal too small"
 tm resize-window -t tui -x 80 -y 24
-sleep 0.6
 wait_for "Device provisioned"
+for i in $(seq 30); do screen | tail -1 | grep -qF "?:help" && break; sleep 0.2; done
 screen | tail -1 | grep -qF "?:help" || fail "status line lost after resize"
 
 # ---- other screens ----
