@@ -34,9 +34,16 @@ void buf_reserve_bytes(buf_t *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap - b->len < extra + 1)
 		cap *= 2;
-	uint8_t *p = realloc(b->data, cap);
+	/* Not realloc: a buffer holding a key must not leave a stale copy in freed memory when it
+	 * grows, so the old block is wiped before it is released. */
+	uint8_t *p = malloc(cap);
 	if (!p)
 		mem_die_oom(cap);
+	if (b->data) {
+		memcpy(p, b->data, b->cap); /* all of it, as realloc would keep it */
+		mbedtls_platform_zeroize(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = p;
 	b->cap = cap;
 }
