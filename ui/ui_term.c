@@ -226,7 +226,7 @@ void ui_draw_device_panel(struct ui_app *a, WINDOW *w)
 	int h, wd;
 	getmaxyx(w, h, wd);
 	werase(w);
-	ui_term_box(a, w, "Device");
+	ui_term_box(a, w, a->model.have_chip ? "Device (as detected)" : "Device");
 	size_t n = ui_model_describe_chip(&a->model, kv, 40);
 	if (!n) {
 		ui_term_put(w, 1, 2, wd - 3, 0, a->started ? "waiting for the chip..." : "no device yet");
