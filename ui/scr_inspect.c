@@ -478,6 +478,21 @@ static int insp_key(struct ui_app *a, enum ui_action act, int ch)
 	case UI_ACT_READBACK:
 		insp_readback(a);
 		return 1;
+	case UI_ACT_CLICK: {
+		/* a click selects the row, a click on the selected container opens or closes it */
+		int y = a->mouse_y, x = a->mouse_x;
+		if (!wmouse_trafo(s->w, &y, &x, FALSE) || y < 1 || y > rows)
+			return 1;
+		int row = s->top + y - 1;
+		if (row >= (int)s->n_rows)
+			return 1;
+		if (row == s->sel && s->rows[row].container)
+			insp_toggle(s, &s->rows[row],
+				    !insp_is_open(s, s->rows[row].path, s->rows[row].depth, s->rows[row].label,
+						  s->rows[row].node));
+		s->sel = row;
+		break;
+	}
 	case UI_ACT_TICK:
 		return 1;
 	default:

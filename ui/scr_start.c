@@ -280,6 +280,27 @@ static void start_move(struct ui_app *a, struct start_state *s, int delta)
 	a->full_redraw = 1;
 }
 
+/* A click on a list row selects it (and focuses its list). */
+static void start_click(struct ui_app *a, struct start_state *s)
+{
+	WINDOW *lists[2] = {s->wports, s->wprofiles};
+	for (int l = 0; l < 2; l++) {
+		int y = a->mouse_y, x = a->mouse_x;
+		if (!wmouse_trafo(lists[l], &y, &x, FALSE))
+			continue;
+		int rows = getmaxy(lists[l]) - 2;
+		int n = l == 0 ? s->n_ports : s->n_profiles;
+		int sel = l == 0 ? s->sel_port : s->sel_profile;
+		int top = sel >= rows ? sel - rows + 1 : 0;
+		int row = top + y - 1;
+		if (y < 1 || y > rows || row >= n)
+			return;
+		s->focus = l;
+		start_move(a, s, row - sel);
+		return;
+	}
+}
+
 static int start_key(struct ui_app *a, enum ui_action act, int ch)
 {
 	(void)ch;
@@ -313,6 +334,9 @@ static int start_key(struct ui_app *a, enum ui_action act, int ch)
 		return 1;
 	case UI_ACT_START:
 		ui_app_start_device(a);
+		return 1;
+	case UI_ACT_CLICK:
+		start_click(a, s);
 		return 1;
 	default:
 		break;

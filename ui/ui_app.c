@@ -154,7 +154,8 @@ static void ui_app_draw_status(struct ui_app *a)
 		hints[0] = 0;
 		for (size_t i = 0; i < ui_binding_count && o < sizeof hints - 40; i++) {
 			const struct ui_binding *b = &ui_bindings[i];
-			if (!b->keyname || b->screens == UI_ON_ALL || !(b->screens & UI_ON(a->screen)))
+			if (!b->keyname || b->screens == UI_ON_ALL || !(b->screens & UI_ON(a->screen)) ||
+			    b->key == KEY_MOUSE)
 				continue;
 			const char *verb = b->help;
 			char word[24];
@@ -320,10 +321,48 @@ static void ui_app_quit_key(struct ui_app *a)
 	a->quit = 1;
 }
 
+/* Mouse (optional): the title's screen names switch screens; elsewhere the screen decides. */
+static void ui_app_mouse(struct ui_app *a)
+{
+	MEVENT ev;
+	if (getmouse(&ev) != OK || !(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED)))
+		return;
+	if (a->input.active || a->help) {
+		if (a->help) {
+			a->help = 0;
+			a->full_redraw = 1;
+		}
+		return;
+	}
+	if (ev.y == 0 && !a->opt->inspect_view) {
+		static const struct {
+			const char *label;
+			enum ui_screen_id s;
+		} tabs[] = {{"F2 start", UI_SCR_START}, {"F3 flow", UI_SCR_FLOW},
+			    {"F4 result", UI_SCR_RESULT}, {"F5 inspect", UI_SCR_INSPECT}};
+		const char *all = "F2 start F3 flow F4 result F5 inspect";
+		int x0 = a->cols - (int)strlen(all) - 1;
+		for (size_t i = 0; i < sizeof tabs / sizeof tabs[0]; i++) {
+			int at = x0 + (int)(strstr(all, tabs[i].label) - all);
+			if (ev.x >= at && ev.x < at + (int)strlen(tabs[i].label))
+				ui_app_switch(a, tabs[i].s);
+		}
+		return;
+	}
+	a->mouse_y = ev.y;
+	a->mouse_x = ev.x;
+	a->mouse_double = !!(ev.bstate & BUTTON1_DOUBLE_CLICKED);
+	a->screens[a->screen]->key(a, UI_ACT_CLICK, KEY_MOUSE);
+}
+
 static void ui_app_key(struct ui_app *a, int ch)
 {
 	if (ch == KEY_RESIZE) {
 		ui_app_make_windows(a);
+		return;
+	}
+	if (ch == KEY_MOUSE) {
+		ui_app_mouse(a);
 		return;
 	}
 	if (a->input.active) {
@@ -477,6 +516,9 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
+	/* optional: clicks select rows and switch screens; every action also has a key */
+	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED, NULL);
+	mouseinterval(0);
 	ui_term_init_colors(a);
 	/* ncurses' own SIGWINCH handler interrupts poll() and queues KEY_RESIZE */
 

@@ -57,6 +57,7 @@ enum ui_action {
 	UI_ACT_HEX,
 	UI_ACT_READBACK,
 	UI_ACT_TICK, /* once a second to the current screen (port rescans, spinners) */
+	UI_ACT_CLICK, /* mouse button 1 at (a->mouse_y, a->mouse_x), screen coordinates */
 	UI_ACT_COUNT
 };
 
@@ -136,6 +137,7 @@ struct ui_app {
 	int started;             /* DETECT + PLAN sent for the current device */
 	struct ui_text_input input; /* a line being typed (port path, profile path, BURN) */
 	struct ui_print *printing; /* the label job under way, or the last one */
+	int mouse_y, mouse_x, mouse_double; /* the last click */
 	/* autopilot: an action to do once now_ms reaches at_ms */
 	long long auto_at_ms;
 	int auto_stage;

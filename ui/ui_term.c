@@ -27,6 +27,8 @@ const struct ui_binding ui_bindings[] = {
 	{UI_ON_ALL, KEY_NPAGE, NULL, UI_ACT_PGDN, NULL},
 	{UI_ON_ALL, KEY_HOME, "Home/End", UI_ACT_HOME, "first / last line"},
 	{UI_ON_ALL, KEY_END, NULL, UI_ACT_END, NULL},
+	{UI_ON(UI_SCR_START) | UI_ON(UI_SCR_INSPECT), KEY_MOUSE, "click", UI_ACT_CLICK,
+	 "select a row (inspector: a second click opens or closes it)"},
 	{UI_ON(UI_SCR_START), '\t', "Tab", UI_ACT_TAB, "switch between port and profile lists"},
 	{UI_ON(UI_SCR_START), 'r', "r", UI_ACT_REFRESH_PORTS, "rescan serial ports"},
 	{UI_ON(UI_SCR_START), 'p', "p", UI_ACT_EDIT_PORT, "type a port path (/dev/..., socket://)"},

@@ -74,7 +74,21 @@ assert_screen "/dev/ttyFAKE0"
 assert_screen "a-light.ini"
 assert_screen "b-plug.ini"
 assert_screen "Profile: $T/profiles/a-light.ini"
-keys Tab Down
+# mouse (optional): a click on a row selects it (an X10 mouse report typed into the pane)
+click() {
+	local b
+	for b in 0 3; do
+		tm send-keys -t tui -l "$(printf '\033[M%b%b%b' "\\0$(printf %o $((32 + b)))" \
+			"\\0$(printf %o $((33 + $1)))" "\\0$(printf %o $((33 + $2)))")"
+	done
+	sleep 0.3
+}
+row=$(screen | grep -n "b-plug.ini" | head -1 | cut -d: -f1)
+click 10 $((row - 1))
+wait_for "Profile: $T/profiles/b-plug.ini"
+keys Up
+wait_for "Profile: $T/profiles/a-light.ini"
+keys Down
 wait_for "Profile: $T/profiles/b-plug.ini"
 keys Enter
 
