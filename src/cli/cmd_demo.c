@@ -5,6 +5,7 @@
  * shipped. --auto walks the whole flow by itself and stays on the result screen. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -289,17 +290,22 @@ static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pi
 	return 0;
 }
 
-static void demo_remove_tree(const char *dir)
+static int demo_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	/* only what demo itself made below its own temporary folder */
-	char cmdline[PATH_MAX + 32];
-	if (!dir[0] || !strstr(dir, "espfab-demo-"))
-		return;
-	snprintf(cmdline, sizeof cmdline, "rm -rf -- '%s'", dir);
-	if (system(cmdline) != 0)
-		fprintf(stderr, "espfab demo: could not remove %s\n", dir);
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) ? -1 : 0;
 }
 
+/* Only what demo itself made: its own temporary folder, depth first, links not followed. */
+static void demo_remove_tree(const char *dir)
+{
+	if (!dir[0] || !strstr(dir, "espfab-demo-"))
+		return;
+	if (nftw(dir, demo_remove_entry, 16, FTW_DEPTH | FTW_PHYS))
+		fprintf(stderr, "espfab demo: could not remove %s\n", dir);
+}
 #endif
 
 static int cmd_demo_run(int argc, char **argv, err_t *e)

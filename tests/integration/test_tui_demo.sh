@@ -175,4 +175,17 @@ assert all(x["match"] for x in d.values()), d
 assert {"serial", "mac", "discriminator"} <= set(d), d
 EOF
 fi
+# without --keep the demo leaves nothing behind, and its simulator is gone
+mkdir -p "$T/t2"
+tm new-session -d -s demo2 -x 80 -y 24 \
+	"XDG_CACHE_HOME='$T/cache' TMPDIR='$T/t2' LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' demo; echo \$? > '$T/exit2'; sleep 60"
+for i in $(seq 300); do tm capture-pane -p -t demo2 | grep -qF "plan ready: r runs it" && break; sleep 0.1; done
+D2=$(ls -d "$T"/t2/espfab-demo-* 2>/dev/null | head -1)
+[ -n "$D2" ] || fail "no temporary folder while the demo runs"
+tm send-keys -t demo2 q
+for i in $(seq 100); do [ -f "$T/exit2" ] && break; sleep 0.1; done
+[ "$(cat "$T/exit2" 2>/dev/null)" = 0 ] || fail "demo without --keep exited $(cat "$T/exit2" 2>/dev/null)"
+[ -z "$(ls -A "$T/t2")" ] || fail "the demo left $(ls "$T/t2") behind"
+pgrep -f "espfab-sim.*$D2" >/dev/null && fail "espfab-sim of the demo still running"
+
 echo "ok: demo --auto to the result screen, QR decoded to $QR, manual code, readback, manifest, inspect of file and device"
