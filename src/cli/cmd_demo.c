@@ -40,10 +40,11 @@ static void demo_print_usage(FILE *f)
 }
 
 #if UI_HAVE_ENGINE
-/* 4 MB layouts as the example profiles use them: H2 keeps its DAC key in eFuse, the others
- * protect esp_secure_cert and nvs_keys with flash encryption. */
+/* 4 MB layouts as the example profiles use them: without flash encryption (H2, whose DAC key is
+ * in eFuse, and the DS chips in development mode), and with it protecting esp_secure_cert and
+ * nvs_keys (ESP32, C2). */
 static const char demo_table_h2[] =
-	"# espfab demo (ESP32-H2, 4 MB): DAC key in eFuse\n"
+	"# espfab demo (4 MB): no flash encryption\n"
 	"esp_secure_cert, 0x3F, ,         0xd000,   0x2000,\n"
 	"nvs,             data, nvs,      0x10000,  0xC000,\n"
 	"otadata,         data, ota,      0x1c000,  0x2000,\n"
@@ -180,7 +181,10 @@ static int demo_write_profile(const char *tmp, const char *chip, const char *pki
 	int fe_only = !strcmp(chip, "esp32") || !strcmp(chip, "esp32c2");
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/partitions.csv", tmp);
-	const char *table = h2 ? demo_table_h2 : demo_table_fe;
+	/* Flash encryption needs BLOCK0 burns the device layer does not do yet: the DS chips run
+	 * their path in development mode without it (the DAC key then sits plaintext in
+	 * esp_secure_cert, as development allows); ESP32 and C2 have no path without it. */
+	const char *table = fe_only ? demo_table_fe : demo_table_h2;
 	if (fileio_write_atomic(path, table, strlen(table), FILEIO_MODE_PUBLIC, e))
 		return -1;
 	char text[4096];
@@ -196,9 +200,9 @@ static int demo_write_profile(const char *tmp, const char *chip, const char *pki
 		 "commissioning_flow = 0\ndiscovery = 0x02\n\n"
 		 "[device]\nserial = DEMO-{seq:04}\nserial_start = 1\n\n"
 		 "[output]\ndir = out\n",
-		 pki, chip, pki, pki, pki, h2 ? "" : "nvs_keys = nvs_keys\n",
+		 pki, chip, pki, pki, pki, fe_only ? "nvs_keys = nvs_keys\n" : "",
 		 h2 ? "ecdsa-efuse" : fe_only ? "flash-encryption" : "ds",
-		 h2 ? "" : fe_only ? "nvs_encryption = yes\n" : "flash_encryption = yes\nnvs_encryption = yes\n");
+		 h2 ? "" : fe_only ? "nvs_encryption = yes\n" : "flash_encryption = no\nnvs_encryption = no\n");
 	snprintf(profile, n, "%s/demo.ini", tmp);
 	return fileio_write_atomic(profile, text, strlen(text), FILEIO_MODE_PUBLIC, e);
 }

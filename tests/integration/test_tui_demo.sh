@@ -175,6 +175,20 @@ assert all(x["match"] for x in d.values()), d
 assert {"serial", "mac", "discriminator"} <= set(d), d
 EOF
 fi
+# the ds path (ESP32-C3): HMAC key burned for the DS peripheral, to the result screen
+tm new-session -d -s demo3 -x 80 -y 24 \
+	"XDG_CACHE_HOME='$T/cache' TMPDIR='$T' LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' demo --chip esp32c3 --auto; sleep 60"
+for i in $(seq 2400); do
+	tm capture-pane -p -t demo3 | grep -q "Device provisioned\|run failed" && break
+	sleep 0.1
+done
+tm capture-pane -p -t demo3 | grep -q "Device provisioned" ||
+	{ tm capture-pane -p -t demo3; fail "the ESP32-C3 demo did not finish"; }
+tm send-keys -t demo3 F3
+sleep 0.5
+tm capture-pane -p -t demo3 | grep -q "ok BURN! burn the DS HMAC key" || fail "no DS HMAC key burned on the C3"
+tm send-keys -t demo3 q
+
 # without --keep the demo leaves nothing behind, and its simulator is gone
 mkdir -p "$T/t2"
 tm new-session -d -s demo2 -x 80 -y 24 \
