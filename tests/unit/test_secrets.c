@@ -1,10 +1,11 @@
 /* Secrets audit: runs the host-side commands that make or handle secrets (esp_secure_cert with
  * DS, ECDSA-peripheral and plaintext keys, its dump and --parse_bin views, NVS key generation,
- * NVS encryption with both key schemes, NVS dump of secret values, SPAKE2+) and searches every
- * output that is not a 0600 key file - stdout, stderr, partitions, JSON - for the private keys,
- * HMAC keys, NVS/XTS keys and passcodes, as raw bytes (both byte orders), hex (either case, any
- * separators), base64 (any alignment, across line breaks and JSON escapes) and decimal. Key files
- * must be mode 0600. */
+ * NVS encryption with both key schemes, NVS dump of secret values, SPAKE2+, Matter factory
+ * batches, attestation key generation, flash encryption) and searches every output that is not
+ * a 0600 key file - stdout, stderr, partitions, CSVs, JSON - for the private keys, HMAC keys,
+ * NVS/XTS and flash-encryption keys and passcodes, as raw bytes (both byte orders), hex (either
+ * case, any separators), base64 (any alignment, across line breaks and JSON escapes) and
+ * decimal. Key files must be mode 0600. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -605,6 +606,199 @@ static void test_audit_finds_each_form(void **state)
 	audit_clear();
 }
 
+/* Copies a vector file into the fixture's input folder with the given mode. */
+static char *fixture_copy_path(struct fixture *f, const char *from, const char *name, mode_t mode)
+{
+	char *to = testutil_join_path(f->in, name);
+	buf_t data = BUF_INIT;
+
+	testutil_read_file(from, &data);
+	testutil_write_file(to, data.data, data.len);
+	assert_int_equal(chmod(to, mode), 0);
+	buf_free_data(&data);
+	return to;
+}
+
+/* The value of column `col` in the second line of a small CSV file. */
+static void csv_second_line_value(const char *path, const char *col, char *out, size_t n)
+{
+	buf_t data = BUF_INIT;
+	testutil_read_file(path, &data);
+	buf_terminate_str(&data);
+	char *text = (char *)data.data, *nl = strchr(text, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	int idx = -1, i = 0;
+	for (char *tok = strtok(text, ","); tok; tok = strtok(NULL, ","), i++)
+		if (strcmp(tok, col) == 0)
+			idx = i;
+	assert_true(idx >= 0);
+	char *row = nl + 1, *save = NULL;
+	i = 0;
+	for (char *tok = strtok_r(row, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save), i++)
+		if (i == idx)
+			snprintf(out, n, "%s", tok);
+	buf_wipe_data(&data);
+}
+
+/* Device folders of an mfg batch: OUT/VID_PID/<uuid>/ */
+static char **mfg_device_dirs(const char *top, size_t *count)
+{
+	DIR *d = opendir(top);
+	struct dirent *de;
+	char **list = calloc(64, sizeof *list);
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) && n < 63)
+		if (strlen(de->d_name) == 36 && de->d_name[8] == '-')
+			list[n++] = testutil_join_path(top, de->d_name);
+	closedir(d);
+	*count = n;
+	return list;
+}
+
+/* ---- Matter factory batch: generated DAC keys, passcodes, NVS encryption keys; DAC kept in
+ * NVS (encrypted with -e) and in esp_secure_cert */
+static void test_mfg_batch(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!testutil_vectors_dir())
+		skip();
+	char *mi = testutil_vector_path("mfg", "m01_basic_factory_nvs/inputs");
+	char *src_cert = testutil_join_path(mi, "PAI_cert.pem"), *src_key = testutil_join_path(mi, "PAI_key.pem"),
+	     *src_cd = testutil_join_path(mi, "CD.der");
+	char *cert = fixture_copy_path(f, src_cert, "PAI_cert.pem", 0644);
+	char *key = fixture_copy_path(f, src_key, "PAI_key.pem", 0600);
+	char *cd = fixture_copy_path(f, src_cd, "CD.der", 0644);
+	audit_add_private_key(f, "PAI_key.pem");
+
+	char *enc[] = {"espfab", "mfg", "-v", "0xFFF2", "-p", "0x8001", "--pai", "-c", cert, "-k", key,
+		       "-cd", cd, "-n", "2", "-e", "--outdir", "enc", NULL};
+	assert_int_equal(audit_run(f->dir, enc), 0);
+	char *sc[] = {"espfab", "mfg", "-v", "0xFFF2", "-p", "0x8001", "--pai", "-c", cert, "-k", key,
+		      "-cd", cd, "-n", "2", "--dac-in-secure-cert", "--target", "esp32c3", "--outdir", "sc",
+		      NULL};
+	assert_int_equal(audit_run(f->dir, sc), 0);
+
+	const char *tops[] = {"enc/fff2_8001", "sc/fff2_8001"};
+	size_t devices = 0;
+	for (int t = 0; t < 2; t++) {
+		char *top = testutil_join_path(f->dir, tops[t]);
+		size_t n;
+		char **dirs = mfg_device_dirs(top, &n);
+		assert_int_equal(n, 2);
+		for (size_t i = 0; i < n; i++) {
+			const char *uuid = strrchr(dirs[i], '/') + 1;
+			char rel[512], label[48], passcode[16] = "";
+
+			snprintf(rel, sizeof rel, "%s/internal/DAC_private_key.bin", dirs[i]);
+			assert_mode_0600(rel);
+			snprintf(label, sizeof label, "DAC key of device %zu", devices);
+			audit_add_file_secret(label, rel, 0, 32);
+			snprintf(rel, sizeof rel, "%s/internal/DAC_key.der", dirs[i]);
+			assert_mode_0600(rel);
+			snprintf(rel, sizeof rel, "%s/%s-onb_codes.csv", dirs[i], uuid);
+			assert_mode_0600(rel);
+			csv_second_line_value(rel, "passcode", passcode, sizeof passcode);
+			snprintf(label, sizeof label, "passcode of device %zu", devices);
+			audit_add_passcode(label, (uint32_t)strtoul(passcode, NULL, 10));
+			if (t == 0) {
+				snprintf(rel, sizeof rel, "%s/%s-keys-partition.bin", dirs[i], uuid);
+				assert_mode_0600(rel);
+				snprintf(label, sizeof label, "NVS key of device %zu", devices);
+				audit_add_file_secret(label, rel, 0, 64);
+			} else {
+				snprintf(rel, sizeof rel, "%s/%s_esp_secure_cert.bin", dirs[i], uuid);
+				struct stat st;
+				if (stat(rel, &st) == 0)
+					assert_mode_0600(rel);
+			}
+			devices++;
+			free(dirs[i]);
+		}
+		free(dirs);
+		free(top);
+	}
+	/* summaries and the staging CSVs hold passcodes: 0600 */
+	audit_scan_tree(f->dir);
+	free(mi);
+	free(src_cert);
+	free(src_key);
+	free(src_cd);
+	free(cert);
+	free(key);
+	free(cd);
+}
+
+/* ---- Matter attestation: generated PAA/PAI/DAC keys */
+static void test_attest_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	char *paa[] = {"espfab", "attest", "gen-att-cert", "-t", "a", "-c", "Audit PAA", "-V", "FFF1",
+		       "-o", "paa_cert.pem", "-O", "paa_key.pem", "-l", "3650", NULL};
+	assert_int_equal(audit_run(f->dir, paa), 0);
+	char *pai[] = {"espfab", "attest", "gen-att-cert", "-t", "i", "-c", "Audit PAI", "-V", "FFF1",
+		       "-P", "8000", "-C", "paa_cert.pem", "-K", "paa_key.pem", "-o", "pai_cert.der",
+		       "-O", "pai_key.der", "-l", "3650", NULL};
+	assert_int_equal(audit_run(f->dir, pai), 0);
+	char *dac[] = {"espfab", "attest", "gen-att-cert", "-t", "d", "-c", "Audit DAC", "-V", "FFF1",
+		       "-P", "8000", "-C", "pai_cert.der", "-K", "pai_key.der", "-o", "dac_cert.pem",
+		       "-O", "dac_key.pem", "-l", "365", NULL};
+	assert_int_equal(audit_run(f->dir, dac), 0);
+	const char *keys[] = {"paa_key.pem", "pai_key.der", "dac_key.pem"};
+	for (int i = 0; i < 3; i++) {
+		char *path = testutil_join_path(f->dir, keys[i]);
+		assert_mode_0600(path);
+		/* move it among the inputs so its scalar can be taken out */
+		char *to = testutil_join_path(f->in, keys[i]);
+		assert_int_equal(rename(path, to), 0);
+		audit_add_private_key(f, keys[i]);
+		free(path);
+		free(to);
+	}
+	char *val[] = {"espfab", "attest", "validate-att-cert", "--dac", "dac_cert.pem", "--pai",
+		       "pai_cert.der", "--paa", "paa_cert.pem", "--dac-key", "in/dac_key.pem", NULL};
+	assert_int_equal(audit_run(f->dir, val), 0);
+	audit_scan_tree(f->dir);
+}
+
+/* ---- flash encryption: the key is an input; the ciphertext and the messages must not hold it */
+static void test_flashenc_key(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!testutil_vectors_dir())
+		skip();
+	const char *cases[] = {"f02_xts_aes128_esp32c3", "f03_xts_aes256_esp32s3", "f01_esp32_aes256_conf_f"};
+	for (int i = 0; i < 3; i++) {
+		char *dir = testutil_vector_path("flash_encryption", cases[i]);
+		char *k = testutil_join_path(dir, "key.bin"), *pt = testutil_join_path(dir, "plaintext.bin");
+		char name[64], out[64];
+		snprintf(name, sizeof name, "key%d.bin", i);
+		char *key = fixture_copy_path(f, k, name, 0600);
+		buf_t kb = BUF_INIT;
+		testutil_read_file(key, &kb);
+		char label[48];
+		snprintf(label, sizeof label, "flash-encryption key of %s", cases[i]);
+		audit_add_secret(label, kb.data, kb.len);
+		buf_wipe_data(&kb);
+		snprintf(out, sizeof out, "enc%d.bin", i);
+		char *xts[] = {"espfab", "flashenc", "encrypt-flash-data", "--keyfile", key, "--address",
+			       "0x20000", "--aes-xts", "--output", out, pt, NULL};
+		char *esp32[] = {"espfab", "flashenc", "encrypt-flash-data", "--keyfile", key, "--address",
+				 "0x10000", "--flash-crypt-conf", "0xf", "--output", out, pt, NULL};
+		assert_int_equal(audit_run(f->dir, i < 2 ? xts : esp32), 0);
+		free(dir);
+		free(k);
+		free(pt);
+		free(key);
+	}
+	audit_scan_tree(f->dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +808,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seccert_plain_key, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_nvs_keys, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_spake2p_passcode, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_mfg_batch, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_attest_keys, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flashenc_key, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
