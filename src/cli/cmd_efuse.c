@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -62,7 +63,7 @@ static int efuse_summary(loader_t *l, bool json)
 	} else {
 		char desc[128];
 		printf("%s eFuse summary\n\n", loader_describe_chip(in, desc, sizeof desc));
-		printf("%-16s %-9s %-30s %-6s %-8s %s\n", "BLOCK", "ALIAS", "PURPOSE", "STATE",
+		printf("%-16s %-16s %-30s %-6s %-8s %s\n", "BLOCK", "ALIAS", "PURPOSE", "STATE",
 		       "READ", "WRITE");
 		size_t i;
 		json_t *k;
@@ -73,7 +74,7 @@ static int efuse_summary(loader_t *l, bool json)
 			char purpose[64];
 			snprintf(purpose, sizeof purpose, "%s%s",
 				 json_string_value(json_object_get(k, "purpose")), locked ? " (locked)" : "");
-			printf("%-16s %-9s %-30s %-6s %-8s %s\n",
+			printf("%-16s %-16s %-30s %-6s %-8s %s\n",
 			       json_string_value(json_object_get(k, "block")),
 			       json_string_value(json_object_get(k, "alias")), purpose,
 			       empty ? "free" : "used",
@@ -99,9 +100,8 @@ static int efuse_summary(loader_t *l, bool json)
 }
 
 /* A typed word, not y/n: a burn cannot be undone. */
-static int efuse_confirm(const struct efuse_key_plan *plan, bool yes, err_t *e)
+static int efuse_confirm(bool yes, err_t *e)
 {
-	fprintf(stderr, "About to burn eFuses (irreversible):\n  %s\n", plan->summary);
 	if (yes)
 		return 0;
 	if (!isatty(STDIN_FILENO))
@@ -119,42 +119,77 @@ static int efuse_confirm(const struct efuse_key_plan *plan, bool yes, err_t *e)
 	return 0;
 }
 
+/* XTS_AES_256_KEY takes a 64-byte key: the first half goes to BLOCK with purpose
+ * XTS_AES_256_KEY_1, the second to the next key block with XTS_AES_256_KEY_2 (each half
+ * reversed on its own, efuse.md §3). Both halves are planned before anything is burned. */
 static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfile,
 			      const char *purpose_name, const char *chip_name, bool read_protect,
-			      bool no_write_protect, bool yes, err_t *e)
+			      bool no_write_protect, bool yes, bool resume, err_t *e)
 {
-	int purpose = chip_purpose_parse(purpose_name);
+	bool xts256 = !strcasecmp(purpose_name, "XTS_AES_256_KEY");
+	int purpose = xts256 ? KP_XTS_AES_256_KEY_1 : chip_purpose_parse(purpose_name);
 	if (purpose == KP_INVALID)
 		return err_set_msg(e, ERR_USAGE, "unknown key purpose '%s'", purpose_name), ERR_USAGE;
 	buf_t key = BUF_INIT;
 	if (efuse_load_key_file(keyfile, purpose, &key, e))
 		return ERR_CHECK;
-	struct efuse_burn_req req = {
-		.chip_name = chip_name ? chip_name : l->info.chip->id,
-		.block = block,
-		.key = key.data,
-		.key_len = key.len,
-		.purpose = purpose,
-		.read_protect = read_protect,
-		.no_write_protect = no_write_protect,
-	};
-	struct efuse_key_plan plan;
+	struct efuse_key_plan plans[2];
+	int nplans = xts256 ? 2 : 1;
 	int rc = 0;
-	if (loader_plan_key(l, &req, &plan, e))
-		rc = e->code ? e->code : ERR_CHECK;
-	else if (efuse_confirm(&plan, yes, e))
+	char second[32] = "";
+	if (xts256) {
+		if (key.len != 64) {
+			err_set_msg(e, ERR_CHECK, "XTS_AES_256_KEY needs a 64-byte key file (got %zu bytes)",
+				    key.len);
+			rc = ERR_CHECK;
+			goto out;
+		}
+		int idx = chip_efuse_find_block(l->info.chip, block);
+		const struct efuse_layout *lay = l->info.chip->efuse;
+		if (idx < 0 || idx + 1 >= lay->first_key_block + lay->n_key_blocks) {
+			err_set_msg(e, ERR_USAGE, "XTS_AES_256_KEY needs %s and the key block after it",
+				    block);
+			rc = ERR_USAGE;
+			goto out;
+		}
+		snprintf(second, sizeof second, "%s", lay->blocks[idx + 1].name);
+	}
+	for (int i = 0; i < nplans; i++) {
+		struct efuse_burn_req req = {
+			.chip_name = chip_name ? chip_name : l->info.chip->id,
+			.block = i ? second : block,
+			.key = key.data + 32 * i,
+			.key_len = xts256 ? 32 : key.len,
+			.purpose = i ? KP_XTS_AES_256_KEY_2 : purpose,
+			.read_protect = read_protect,
+			.no_write_protect = no_write_protect,
+			.resume = resume,
+		};
+		if (loader_plan_key(l, &req, &plans[i], e)) {
+			rc = e->code ? e->code : ERR_CHECK;
+			goto out;
+		}
+	}
+	fprintf(stderr, "About to burn eFuses (irreversible):\n");
+	for (int i = 0; i < nplans; i++)
+		fprintf(stderr, "  %s\n", plans[i].summary);
+	if (efuse_confirm(yes, e)) {
 		rc = e->code;
-	else if (loader_burn_key(l, &plan, e))
-		rc = e->code ? e->code : ERR_DEVICE;
-	else {
+		goto out;
+	}
+	for (int i = 0; i < nplans; i++) {
+		if (loader_burn_key(l, &plans[i], e)) {
+			rc = e->code ? e->code : ERR_DEVICE;
+			goto out;
+		}
 		struct efuse_key_status ks;
-		efuse_key_status(&l->info.efuse, plan.block_idx, &ks);
+		efuse_key_status(&l->info.efuse, plans[i].block_idx, &ks);
 		printf("burned %s: purpose %s, %s, %s (verified by read-back)\n", ks.name,
-		       chip_purpose_name(ks.purpose),
-		       ks.read_protected ? "read-protected" : "readable",
+		       chip_purpose_name(ks.purpose), ks.read_protected ? "read-protected" : "readable",
 		       ks.write_protected ? "write-protected" : "writable");
 	}
-	mbedtls_platform_zeroize(&plan, sizeof plan);
+out:
+	mbedtls_platform_zeroize(plans, sizeof plans);
 	buf_wipe_data(&key);
 	return rc;
 }
@@ -163,7 +198,7 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
 	loader_opts_init(&opts);
-	bool json = false, read_protect = false, yes = false, no_wp = false;
+	bool json = false, read_protect = false, yes = false, no_wp = false, resume = false;
 	const char *chip_name = NULL;
 	const char *pos[4];
 	int npos = 0;
@@ -182,6 +217,8 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 			read_protect = false;
 		else if (!strcmp(a, "--no-write-protect"))
 			no_wp = true;
+		else if (!strcmp(a, "--resume"))
+			resume = true;
 		else if (!strcmp(a, "--yes") || !strcmp(a, "-y") || !strcmp(a, "--do-not-confirm"))
 			yes = true;
 		else if (!strcmp(a, "--chip") || !strcmp(a, "-c")) {
@@ -222,7 +259,7 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		rc = efuse_summary(&l, json);
 	} else {
 		rc = efuse_burn_key_cmd(&l, pos[1], pos[2], pos[3], chip_name, read_protect, no_wp, yes,
-					e);
+					resume, e);
 	}
 	loader_close(&l);
 	return rc;

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/fileio.h"
+#include "core/pyint.h"
 #include "crypto/nvs_crypt.h"
 #include "formats/nvs.h"
 #include "formats/nvs_csv.h"
@@ -329,14 +330,23 @@ static int nvs_cli_generate(int argc, char **argv, bool encrypt, err_t *e)
 	int version = 2;
 	const char *vs = nvs_cli_value(&a, "version");
 	if (vs) {
-		if (strcmp(vs, "1") && strcmp(vs, "2"))
+		/* argparse type=int, choices=[1, 2]: int(s) forms such as " 2" or "02" count. */
+		int64_t v;
+		if (pyint_parse(vs, 10, &v) || (v != 1 && v != 2))
 			return err_set_msg(e, ERR_USAGE, "argument --version: invalid choice: '%s' "
 					   "(choose from 1, 2)", vs), ERR_USAGE;
-		version = vs[0] - '0';
+		version = (int)v;
 	}
 	uint32_t size;
 	bool read_only;
-	if (cli_parse_u32(size_s, "size", &size, e) || nvs_write_check_size(size, &read_only, e))
+	/* The tool reads the size with int(s, 0). */
+	int64_t size64;
+	if (pyint_parse(size_s, 0, &size64) || size64 < 0 || size64 > UINT32_MAX) {
+		err_set_msg(e, ERR_USAGE, "size: '%s' is not a partition size", size_s);
+		return ERR_USAGE;
+	}
+	size = (uint32_t)size64;
+	if (nvs_write_check_size(size, &read_only, e))
 		return ERR_CHECK;
 
 	uint8_t key[NVS_CRYPT_KEY_LEN], hmac_key[256];

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/argmatch.h"
+#include "core/pyint.h"
 #include "formats/payload.h"
 
 static const char *const opt_disc[] = {"-d", "--discriminator", NULL};
@@ -35,12 +36,23 @@ static void payload_print_usage(FILE *f)
 		"  --serial-number, --vendor-string, --vendor-int: optional QR extension data (Matter TLV)\n");
 }
 
+/* The reference reads every number with int(s, 0): whitespace, sign, 0x/0o/0b and underscores
+ * are accepted, a decimal with a leading zero is not. */
+static int payload_parse_int(const char *s, const char *what, int64_t *out, err_t *e)
+{
+	if (pyint_parse(s, 0, out))
+		return err_set_msg(e, ERR_USAGE, "%s: invalid int value '%s'", what, s);
+	return 0;
+}
+
 static int payload_range(const char *s, const char *what, uint32_t max, uint32_t *out, err_t *e)
 {
-	if (cli_parse_u32(s, what, out, e))
+	int64_t v;
+	if (payload_parse_int(s, what, &v, e))
 		return -1;
-	if (*out > max)
-		return err_set_msg(e, ERR_CHECK, "%s %u is out of range (0..%u)", what, (unsigned)*out, (unsigned)max);
+	if (v < 0 || v > (int64_t)max)
+		return err_set_msg(e, ERR_CHECK, "%s %s is out of range (0..%u)", what, s, (unsigned)max);
+	*out = (uint32_t)v;
 	return 0;
 }
 
@@ -223,12 +235,13 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 				return e->code;
 			p.pid = (uint16_t)n;
 		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_flow, &v, e)) > 0) {
-			if (cli_parse_u32(v, "--commissioning-flow", &n, e))
+			int64_t f;
+			if (payload_parse_int(v, "--commissioning-flow", &f, e))
 				return e->code;
-			if (n > 2)
-				return err_set_msg(e, ERR_USAGE, "--commissioning-flow: invalid choice %u (choose from 0, 1, 2)",
-						   (unsigned)n), ERR_USAGE;
-			p.flow = (uint8_t)n;
+			if (f < 0 || f > 2)
+				return err_set_msg(e, ERR_USAGE, "--commissioning-flow: invalid choice %s (choose from 0, 1, 2)",
+						   v), ERR_USAGE;
+			p.flow = (uint8_t)f;
 		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_dm, &v, e)) > 0) {
 			if (payload_range(v, "Discovery Capability Mask", 7, &n, e))
 				return e->code;
@@ -265,8 +278,16 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 		       ERR_USAGE;
 	}
 	uint32_t disc, pass;
-	if (cli_parse_u32(disc_s, "Discriminator", &disc, e) || cli_parse_u32(pass_s, "Passcode", &pass, e))
+	int64_t pass64;
+	if (payload_range(disc_s, "Discriminator", PAYLOAD_DISCRIMINATOR_MAX, &disc, e) ||
+	    payload_parse_int(pass_s, "Passcode", &pass64, e))
 		return e->code;
+	/* The reference's own range test on the passcode never fires (it needs p < 1 and
+	 * p > 99999998 at once), so it encodes any value; out-of-spec passcodes are refused here
+	 * instead of producing a code no commissioner accepts. */
+	if (pass64 < 0 || pass64 > UINT32_MAX)
+		return err_set_msg(e, ERR_CHECK, "passcode %s is out of range (1..99999998)", pass_s), ERR_CHECK;
+	pass = (uint32_t)pass64;
 	if (disc > PAYLOAD_DISCRIMINATOR_MAX)
 		return err_set_msg(e, ERR_CHECK, "discriminator %u is out of range (0..4095)", (unsigned)disc),
 		       ERR_CHECK;

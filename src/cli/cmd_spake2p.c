@@ -9,6 +9,8 @@
 #include "core/buf.h"
 #include "core/fileio.h"
 #include "core/hex.h"
+#include "core/pyb64.h"
+#include "core/pyint.h"
 #include "crypto/spake2p.h"
 
 static const char *const spake2p_opt_passcode[] = {"-p", "--passcode", NULL};
@@ -23,16 +25,15 @@ static void spake2p_print_usage(FILE *f)
 		   "  -i, --iteration-count  PBKDF2 iterations, 1000 to 100000\n");
 }
 
-/* Python int(): decimal only, as spake2p.py parses these options. */
+/* spake2p.py parses these options with int(s): decimal, with surrounding whitespace, a sign,
+ * leading zeros and underscores between digits. */
 static int spake2p_parse_decimal(const char *s, const char *what, uint32_t *out, err_t *e)
 {
-	char *end = NULL;
-	errno = 0;
-	if (!*s || *s == '-')
-		return err_set_msg(e, ERR_USAGE, "%s: '%s' is not a non-negative decimal number", what, s);
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
-		return err_set_msg(e, ERR_USAGE, "%s: '%s' is not a decimal number in range", what, s);
+	int64_t v;
+	if (pyint_parse(s, 10, &v))
+		return err_set_msg(e, ERR_USAGE, "%s: '%s' is not a decimal number", what, s);
+	if (v < 0 || v > UINT32_MAX)
+		return err_set_msg(e, ERR_USAGE, "%s: %s is out of range", what, s);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -76,7 +77,8 @@ static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 	    spake2p_parse_decimal(iter_s, "--iteration-count", &iterations, e))
 		return e->code;
 	buf_t salt = BUF_INIT;
-	if (hex_decode_base64(salt_s, &salt, e)) {
+	/* base64.b64decode without validation: stray characters are skipped. */
+	if (pyb64_decode(salt_s, strlen(salt_s), &salt, e)) {
 		err_prepend_context(e, "--salt '%s'", salt_s);
 		return ERR_USAGE;
 	}

@@ -18,7 +18,7 @@ int argmatch_take_value(int argc, char **argv, int *i, const char *const names[]
 			*i += 2;
 			return 1;
 		}
-		if (arg[n] == '=' && name[1] == '-') {
+		if (arg[n] == '=') { /* argparse splits at '=' for every option spelling */
 			*value = arg + n + 1;
 			*i += 1;
 			return 1;

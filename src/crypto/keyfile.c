@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
@@ -27,6 +29,35 @@ bool keyfile_is_pem(const uint8_t *data, size_t len)
 		if (memcmp(data + i, tag, t) == 0)
 			return true;
 	return false;
+}
+
+static bool keyfile_is_unsupported_alg(int rc)
+{
+	int high = -((-rc) & 0xFF80), low = -((-rc) & 0x007F);
+	return high == MBEDTLS_ERR_X509_UNKNOWN_SIG_ALG || high == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG ||
+	       rc == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG || low == MBEDTLS_ERR_OID_NOT_FOUND;
+}
+
+/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signature
+ * BIT STRING }; *outer = bytes the outer SEQUENCE spans. */
+static int keyfile_check_cert_outline(const uint8_t *der, size_t len, size_t *outer)
+{
+	unsigned char *p = (unsigned char *)der, *end = p + len;
+	size_t n;
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return -1;
+	*outer = (size_t)(p - der) + n;
+	end = p + n;
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return -1;
+	p += n;
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return -1;
+	p += n;
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_BIT_STRING))
+		return -1;
+	p += n;
+	return p == end ? 0 : -1;
 }
 
 int keyfile_load_cert(const uint8_t *data, size_t len, const char *source, buf_t *der_out,
@@ -61,11 +92,26 @@ int keyfile_load_cert(const uint8_t *data, size_t len, const char *source, buf_t
 	mbedtls_x509_crt crt;
 	mbedtls_x509_crt_init(&crt);
 	rc = mbedtls_x509_crt_parse_der(&crt, der_out->data, der_out->len);
-	if (rc == 0 && crt.raw.len != der_out->len) {
-		/* Trailing bytes after the certificate: keep only the certificate, as the tools do. */
-		der_out->len = crt.raw.len;
+	if (rc != 0 && keyfile_is_unsupported_alg(rc)) {
+		/* Algorithms mbedTLS 2.28 lacks (Ed25519, Ed448) are fine for the tools, which store
+		 * the certificate's bytes as they are: check the outer structure only. */
+		mbedtls_x509_crt_free(&crt);
+		size_t outer;
+		if (keyfile_check_cert_outline(der_out->data, der_out->len, &outer) != 0)
+			return err_set_msg(e, ERR_CHECK, "%s: not a %s X.509 certificate", source,
+					   *enc == KEYFILE_PEM ? "PEM" : "DER");
+		if (outer != der_out->len)
+			return err_set_msg(e, ERR_CHECK, "%s: %zu bytes follow the %s certificate's DER encoding",
+					   source, der_out->len - outer, *enc == KEYFILE_PEM ? "PEM" : "DER");
+		return 0;
 	}
+	/* pyca/cryptography, which the reference tools load certificates with, refuses bytes after
+	 * the certificate's DER (in a DER file or inside a PEM block); mbedTLS would ignore them. */
+	size_t raw_len = rc == 0 ? crt.raw.len : 0;
 	mbedtls_x509_crt_free(&crt);
+	if (rc == 0 && raw_len != der_out->len)
+		return err_set_msg(e, ERR_CHECK, "%s: %zu bytes follow the %s certificate's DER encoding", source,
+				   der_out->len - raw_len, *enc == KEYFILE_PEM ? "PEM" : "DER");
 	if (rc != 0)
 		return err_set_msg(e, ERR_CHECK, "%s: not a %s X.509 certificate (%s)", source,
 				   *enc == KEYFILE_PEM ? "PEM" : "DER",

@@ -357,10 +357,12 @@ static int parttable_parse_line(char *line, int line_no, const struct parttable_
 	}
 	memset(p, 0, sizeof *p);
 	p->line = line_no;
-	if (strlen(fields[0]) > PARTTABLE_NAME_LEN)
-		return err_set_msg(e, ERR_CHECK, "Partition name '%s' is %zu bytes long (at most %d)", fields[0],
-				   strlen(fields[0]), PARTTABLE_NAME_LEN);
-	strcpy(p->name, fields[0]);
+	/* The tool packs the name with struct '16s', which silently cuts a longer name to its first
+	 * 16 bytes; the table (and the device) only ever sees that prefix. */
+	memcpy(p->name, fields[0], strnlen(fields[0], PARTTABLE_NAME_LEN));
+	p->csv_name_hash = 0xcbf29ce484222325ull;
+	for (const char *c = fields[0]; *c; c++)
+		p->csv_name_hash = (p->csv_name_hash ^ (uint8_t)*c) * 0x100000001b3ull;
 
 	int64_t v;
 	if (!fields[1][0])
@@ -588,7 +590,8 @@ int parttable_verify(const struct parttable *t, const struct parttable_options *
 			return -1;
 	for (size_t i = 0; i < t->count; i++)
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(t->entries[i].name, t->entries[k].name))
+			if (!strcmp(t->entries[i].name, t->entries[k].name) &&
+			    t->entries[i].csv_name_hash == t->entries[k].csv_name_hash)
 				return err_set_msg(e, ERR_CHECK, "Partition names must be unique ('%s' is used twice)",
 						   t->entries[i].name);
 	const struct parttable_entry *sorted[PARTTABLE_MAX_ENTRIES];

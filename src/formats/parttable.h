@@ -34,6 +34,9 @@ struct parttable_entry {
 	uint32_t size;
 	uint32_t flags; /* PARTTABLE_FLAG_* */
 	int line;	/* CSV line number; 0 for entries read from a binary */
+	/* FNV-1a of the name as written in the CSV, which may be longer than what is stored (0 when
+	 * not from a CSV): the tool checks names for uniqueness before cutting them to 16 bytes. */
+	uint64_t csv_name_hash;
 };
 
 struct parttable {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <csv.h>
@@ -241,9 +242,11 @@ static int seccert_csv_add_row(struct seccert_spec *s, const char *path, size_t 
 					   f[COL_EFID]);
 		it->efuse_key_id = (int)id;
 	}
-	if (*f[COL_EFKEY]) {
+	/* The tool falls back to a generated key when the named file does not exist. */
+	if (*f[COL_EFKEY] && access(f[COL_EFKEY], F_OK) == 0) {
 		if (fileio_read_secret(f[COL_EFKEY], &it->hmac_key, e))
 			return err_prepend_context(e, "%s: efuse_key", where);
+		it->hmac_key_given = true;
 	}
 	return 0;
 }
@@ -371,9 +374,11 @@ static int seccert_prepare_hw_key(const struct seccert_spec *s, const struct sec
 				    it->source);
 			goto done;
 		}
-		if (it->hmac_key.len) {
+		if (it->hmac_key_given || it->hmac_key.len) {
+			/* The tool would HMAC with a key file of any length, giving DS data that no
+			 * 256-bit eFuse block can match: refused here. */
 			if (it->hmac_key.len != DS_HMAC_KEY_LEN) {
-				err_set_msg(e, ERR_CHECK, "%s: the eFuse HMAC key must be 32 bytes (got %zu)",
+				err_set_msg(e, ERR_CHECK, "%s: the eFuse HMAC key file must hold 32 bytes (it has %zu)",
 					    it->source, it->hmac_key.len);
 				goto done;
 			}

@@ -31,6 +31,7 @@ struct seccert_item {
 	unsigned key_size;      /* declared key size in bits (0: not given) */
 	int efuse_key_id;       /* -1: not given */
 	buf_t hmac_key;         /* RSA DS: 32-byte HMAC key; empty: one is generated */
+	bool hmac_key_given;    /* hmac_key was read from a file (then it must hold 32 bytes) */
 };
 
 struct seccert_spec {

@@ -5,6 +5,7 @@
 #include <libserialport.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "core/buf.h"
 
@@ -59,6 +60,18 @@ static int sp_t_set_baud(transport_t *t, unsigned baud, err_t *e)
 static int sp_t_set_lines(transport_t *t, int dtr, int rts, err_t *e)
 {
 	struct serial_transport *s = (struct serial_transport *)t;
+	/* Both lines in one TIOCMSET: the "tight" reset relies on EN and the strap pin changing
+	 * together (rom-protocol.md §8); libserialport would set them one after the other. */
+	int fd = -1;
+	if (dtr >= 0 && rts >= 0 && sp_get_port_handle(s->port, &fd) == SP_OK && fd >= 0) {
+		int bits;
+		if (ioctl(fd, TIOCMGET, &bits) == 0) {
+			bits = dtr ? bits | TIOCM_DTR : bits & ~TIOCM_DTR;
+			bits = rts ? bits | TIOCM_RTS : bits & ~TIOCM_RTS;
+			if (ioctl(fd, TIOCMSET, &bits) == 0)
+				return 0;
+		}
+	}
 	if (rts >= 0 && sp_set_rts(s->port, rts ? SP_RTS_ON : SP_RTS_OFF) != SP_OK)
 		return sp_fail(t, "setting RTS", e);
 	if (dtr >= 0 && sp_set_dtr(s->port, dtr ? SP_DTR_ON : SP_DTR_OFF) != SP_OK)

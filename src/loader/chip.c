@@ -503,6 +503,21 @@ int chip_rom_baud_value(const struct chip_desc *c, chip_read_reg_fn rd, void *ct
 	return 0;
 }
 
+uint32_t chip_esp32_spi_attach_value(uint32_t blk0_w3, uint32_t blk0_w5)
+{
+	uint32_t pins = blk0_w5 & 0xFFFFF;
+	if (pins == 0 || pins == 0xFFFFF)
+		return 0;
+	/* 5-bit eFuse fields cannot hold GPIO 32/33: values 30, 31 stand for 32, 33 */
+	uint32_t f[5] = {pins & 0x1F, (pins >> 5) & 0x1F, (pins >> 10) & 0x1F, (pins >> 15) & 0x1F,
+			 (blk0_w3 >> 4) & 0x1F};
+	for (int i = 0; i < 5; i++)
+		if (f[i] >= 30)
+			f[i] += 2;
+	uint32_t clk = f[0], q = f[1], d = f[2], cs = f[3], hd = f[4];
+	return hd << 24 | cs << 18 | d << 12 | q << 6 | clk;
+}
+
 uint32_t chip_flash_size_from_id(uint32_t flash_id)
 {
 	uint8_t manuf = flash_id & 0xFF;

@@ -233,6 +233,9 @@ int chip_read_crystal(const struct chip_desc *c, chip_read_reg_fn rd, void *ctx,
 /* The baud value to put into CHANGE_BAUDRATE for the ROM. ESP32 needs the registers. */
 int chip_rom_baud_value(const struct chip_desc *c, chip_read_reg_fn rd, void *ctx,
 			unsigned xtal_mhz, uint32_t baud, uint32_t *wire_baud, err_t *e);
+/* ESP32 only: the SPI_ATTACH pin word from BLOCK0 words 3 and 5 (SPI_PAD_CONFIG_* eFuses),
+ * packed hd<<24 | cs<<18 | d<<12 | q<<6 | clk; 0 = default pins (nothing or all ones burned). */
+uint32_t chip_esp32_spi_attach_value(uint32_t blk0_w3, uint32_t blk0_w5);
 /* Flash size in bytes from a JEDEC id (manufacturer | type << 8 | capacity << 16); 0 if
  * the capacity code is unknown. */
 uint32_t chip_flash_size_from_id(uint32_t flash_id);

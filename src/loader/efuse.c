@@ -55,6 +55,24 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
 	return 0;
 }
 
+int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			   struct efuse_dump *d, err_t *e)
+{
+	struct efuse_dump prev;
+	if (efuse_read_dump(io, chip, &prev, e))
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (efuse_read_dump(io, chip, d, e))
+			return -1;
+		if (memcmp(prev.words, d->words, sizeof d->words) == 0)
+			return 0;
+		prev = *d;
+	}
+	return err_set_msg(e, ERR_DEVICE,
+			   "the eFuse registers read differently on every pass: the link is "
+			   "corrupting data; not burning");
+}
+
 void efuse_key_status(const struct efuse_dump *d, int block_idx, struct efuse_key_status *ks)
 {
 	const struct chip_desc *chip = d->chip;
@@ -256,7 +274,9 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 					   "reports %u MHz",
 					   want, chip->name, req->xtal_mhz);
 	}
-	if (check_block_empty(d, idx, e))
+	struct efuse_key_status cur;
+	efuse_key_status(d, idx, &cur);
+	if (!req->resume && check_block_empty(d, idx, e))
 		return -1;
 
 	uint8_t bytes[32];
@@ -300,6 +320,34 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 	if (all_zero)
 		return err_set_msg(e, ERR_CHECK, "refusing to burn an all-zero key into %s", b->name);
 
+	if (req->resume && !cur.empty) {
+		bool purpose_ok = cur.purpose == req->purpose ||
+				  (chip->efuse->family == EFUSE_FAMILY_GEN2 && cur.purpose == KP_USER &&
+				   !cur.purpose_locked);
+		if (chip->efuse->family != EFUSE_FAMILY_GEN2)
+			purpose_ok = true; /* role fixed by the block (ESP32) or by the data (C2) */
+		if (!purpose_ok)
+			return err_set_msg(e, ERR_CHECK,
+					   "cannot resume on %s: it has purpose %s, not %s", b->name,
+					   chip_purpose_name(cur.purpose), pn);
+		if (cur.read_protected) {
+			if (!req->read_protect || cur.purpose != req->purpose ||
+			    (!req->no_write_protect && !cur.write_protected))
+				return err_set_msg(e, ERR_CHECK,
+						   "cannot resume on %s: it is read-protected, so its "
+						   "content cannot be compared with the key",
+						   b->name);
+			plan->nothing_to_do = true;
+		} else {
+			for (int w = 0; w < b->words; w++)
+				if (d->words[idx][w] != plan->data[w])
+					return err_set_msg(e, ERR_CHECK,
+							   "cannot resume on %s: it holds a different "
+							   "key; eFuse bits cannot be cleared",
+							   b->name);
+		}
+		plan->skip_data = true;
+	}
 	plan->block_idx = idx;
 	plan->block_num = b->num;
 	plan->reversed = chip_purpose_is_reversed(req->purpose);
@@ -329,7 +377,8 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 		}
 	}
 	snprintf(plan->summary, sizeof plan->summary,
-		 "%s: burn a %zu-byte key into %s (%s) with purpose %s%s%s, %s, %s%s", chip->name,
+		 "%s: %s a %zu-byte key into %s (%s) with purpose %s%s%s, %s, %s%s", chip->name,
+		 plan->nothing_to_do ? "already burned:" : (plan->skip_data ? "finish burning" : "burn"),
 		 req->key_len, b->name, b->alias, pn, plan->reversed ? " (byte-reversed)" : "",
 		 plan->coding == EFUSE_CODING_RS ? ", Reed-Solomon coded"
 						 : (plan->coding == EFUSE_CODING_34 ? ", 3/4 coded" : ""),
@@ -529,7 +578,11 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 {
 	const struct chip_desc *chip = plan->chip;
 	struct efuse_dump d;
-	if (efuse_read_dump(io, chip, &d, e) || check_block_empty(&d, plan->block_idx, e))
+	if (efuse_read_dump_stable(io, chip, &d, e))
+		return -1;
+	if (plan->nothing_to_do)
+		return 0;
+	if (!plan->skip_data && check_block_empty(&d, plan->block_idx, e))
 		return -1;
 	unsigned xtal = chip->xtal_mhz[0];
 	if (chip->xtal_mhz[1] && chip_read_crystal(chip, io->read, io->ctx, 115200, &xtal, e))
@@ -537,7 +590,7 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 	if (set_timing(io, chip, xtal, e))
 		return err_prepend_context(e, "setting the eFuse programming timing");
 	/* 1. key data, read back exactly (3/4-coded ESP32 blocks read back raw as well) */
-	if (burn_and_verify(io, chip, plan->block_idx, plan->data,
+	if (!plan->skip_data && burn_and_verify(io, chip, plan->block_idx, plan->data,
 			    plan->coding == EFUSE_CODING_RS ? plan->check : NULL, true, &d, e))
 		return -1;
 	/* 2. purpose (BLOCK0, first burn) */
@@ -552,8 +605,14 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 		any |= plan->blk0_protect[w] != 0;
 	if (any && burn_and_verify(io, chip, 0, plan->blk0_protect, NULL, false, &d, e))
 		return err_prepend_context(e, "setting the protection bits");
+	if (efuse_read_dump_stable(io, chip, &d, e))
+		return -1;
 	struct efuse_key_status ks;
 	efuse_key_status(&d, plan->block_idx, &ks);
+	for (int w = 0; w < 8 && !plan->read_protect; w++)
+		if (d.words[plan->block_idx][w] != plan->data[w])
+			return err_set_msg(e, ERR_DEVICE, "%s does not hold the key after the burn",
+					   ks.name);
 	if (plan->read_protect != ks.read_protected || plan->write_protect != ks.write_protected)
 		return err_set_msg(e, ERR_DEVICE, "%s protection bits did not take (read-protected %s, "
 						  "write-protected %s)",

@@ -52,6 +52,10 @@ struct efuse_security {
 
 int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
 		    struct efuse_dump *d, err_t *e);
+/* Reads until two consecutive dumps agree (at most 4 reads): a burn decision must not rest on
+ * a register value corrupted on the line. */
+int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			   struct efuse_dump *d, err_t *e);
 /* Value of a field (0 when the chip lacks it). */
 uint32_t efuse_field_value(const struct efuse_dump *d, enum efuse_field_id f);
 bool efuse_field_present(const struct chip_desc *chip, enum efuse_field_id f);
@@ -68,6 +72,10 @@ struct efuse_burn_req {
 	bool no_write_protect; /* leave the block writable (default: write-protect it) */
 	unsigned xtal_mhz;     /* from detection; 0 = unknown (then not checked) */
 	unsigned rev_major;    /* ESP32 secure boot v2 needs ≥ 3 */
+	/* Finish an interrupted burn of this same key: accept a block that already holds exactly
+	 * this key (readable) and do only the missing steps (purpose, protection). A read-protected
+	 * block is accepted only when purpose and protection are already complete. */
+	bool resume;
 };
 
 /* What a burn will do, prepared and checked without touching the chip. */
@@ -82,6 +90,8 @@ struct efuse_key_plan {
 	uint32_t blk0_protect[8]; /* second BLOCK0 burn: WR_DIS / RD_DIS bits */
 	bool read_protect, write_protect, purpose_lock;
 	bool reversed;
+	bool skip_data;         /* resume: the key data is already in the block */
+	bool nothing_to_do;     /* resume: everything was already burned */
 	char summary[512];      /* human description, never the key bytes */
 };
 

@@ -39,7 +39,8 @@ static bool retryable_block_failure(const rom_conn_t *c)
 }
 
 /* One pass of FLASH(_DEFL)_BEGIN + DATA blocks over an aligned image. */
-static int write_image_once(loader_t *l, unsigned region, uint32_t start, const uint8_t *img,
+static int write_image_once(loader_t *l, unsigned region, uint32_t user_addr, uint32_t start,
+			    const uint8_t *img,
 			    size_t img_len, const struct flash_write_opts *o, uint64_t t0,
 			    struct flash_region_result *res, err_t *e)
 {
@@ -105,7 +106,8 @@ static int write_image_once(loader_t *l, unsigned region, uint32_t start, const 
 		}
 		size_t done = compress ? (size_t)((uint64_t)img_len * (seq + 1) / nblocks)
 				       : (off + n > img_len ? img_len : off + n);
-		report(o, "write", region, start, done, img_len, t0, res->block_retries + res->attempts - 1);
+		report(o, "write", region, user_addr, done, img_len, t0,
+		       res->block_retries + res->attempts - 1);
 	}
 	rc = 0;
 out:
@@ -208,7 +210,7 @@ int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
 			}
 			if (a > 1 && recover_session(l, &last))
 				break;
-			if (write_image_once(l, (unsigned)i, start, img.data, img.len, o, t0, res, &last)) {
+			if (write_image_once(l, (unsigned)i, rg->addr, start, img.data, img.len, o, t0, res, &last)) {
 				if (l->conn.last_fail == ROM_FAIL_CANCELLED)
 					break;
 				continue;

@@ -72,7 +72,10 @@ static int loader_disable_watchdogs(rom_conn_t *c, const struct chip_desc *chip,
 
 static int loader_attach_flash(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 {
-	if (rom_cmd_spi_attach(c, 0, e))
+	uint32_t pins = 0;
+	if (info->chip->type == CHIP_ESP32 && info->has_efuse)
+		pins = chip_esp32_spi_attach_value(info->efuse.words[0][3], info->efuse.words[0][5]);
+	if (rom_cmd_spi_attach(c, pins, e))
 		return -1;
 	if (!info->secure_download) {
 		if (loader_read_flash_id(c, info->chip, &info->flash_id, e))
@@ -87,7 +90,8 @@ static int loader_attach_flash(rom_conn_t *c, struct loader_chip_info *info, err
 	return rom_cmd_spi_set_params(c, size, e);
 }
 
-int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+/* Chip type, SDM and crystal: what a baud change needs. */
+static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 {
 	memset(info, 0, sizeof(*info));
 	const struct chip_desc *chip = NULL;
@@ -127,11 +131,21 @@ int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 	info->chip = chip;
 	c->chip = chip;
 	c->secure_download = info->secure_download;
+	if (info->secure_download)
+		info->xtal_mhz = chip->xtal_mhz[0];
+	else if (chip_read_crystal(chip, rom_conn_read_reg_cb, c, c->t->baud, &info->xtal_mhz, e))
+		return -1;
+	return 0;
+}
+
+/* Revision, MAC, eFuses, flash: many register reads, done after the baud switch. */
+static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	const struct chip_desc *chip = info->chip;
 	if (!info->secure_download) {
 		if (chip_read_revision(chip, rom_conn_read_reg_cb, c, &info->rev_major,
 				       &info->rev_minor, e) ||
-		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e) ||
-		    chip_read_crystal(chip, rom_conn_read_reg_cb, c, c->t->baud, &info->xtal_mhz, e))
+		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e))
 			return -1;
 		info->has_mac = true;
 		uint32_t w1;
@@ -147,13 +161,28 @@ int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 		    c->t->usb_pid == CHIP_USB_PID_SERIAL_JTAG && loader_disable_watchdogs(c, chip, e))
 			return -1;
 	} else {
-		info->xtal_mhz = chip->xtal_mhz[0];
 		info->security.crypt_cnt = info->secinfo.flash_crypt_cnt;
 		info->security.flash_encryption = __builtin_popcount(info->secinfo.flash_crypt_cnt) & 1;
 		info->security.secure_boot = info->secinfo.flags & ROM_SECFLAG_SECURE_BOOT_EN;
 		info->security.secure_download = true;
 	}
 	return loader_attach_flash(c, info, e);
+}
+
+int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+{
+	if (loader_identify(c, info, e))
+		return -1;
+	return loader_read_details(c, info, e);
+}
+
+static int loader_switch_baud(loader_t *l, err_t *e)
+{
+	/* esptool leaves C2 in SDM at 115200 */
+	if (!l->opts.baud || l->opts.baud == l->t->baud ||
+	    (l->info.secure_download && l->info.chip->type == CHIP_ESP32C2))
+		return 0;
+	return rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, l->opts.baud, e);
 }
 
 int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
@@ -164,32 +193,45 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 	l->efuse_io.read = rom_conn_read_reg_cb;
 	l->efuse_io.write = loader_efuse_write;
 	l->efuse_io.ctx = &l->conn;
+	bool reopening = false;
 	for (int attempt = 0;; attempt++) {
-		if (transport_open(opts->port, 115200, &l->t, e))
+		if (transport_open(opts->port, 115200, &l->t, e)) {
+			/* a USB-Serial-JTAG chip re-enumerates after its reset: the port comes back */
+			if (reopening && attempt < 4) {
+				transport_sleep_ms(500);
+				continue;
+			}
 			return -1;
+		}
 		rom_conn_init(&l->conn, l->t);
 		l->conn.cancel = opts->cancel;
-		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e))
-			goto fail;
-		if (loader_detect_chip(&l->conn, &l->info, e) == 0)
+		if (rom_connect(&l->conn, opts->before, opts->connect_attempts, e)) {
+			if (l->conn.last_fail != ROM_FAIL_LINK || attempt >= 3)
+				goto fail;
+			reopening = true;
+			rom_conn_free(&l->conn);
+			transport_close(l->t);
+			l->t = NULL;
+			transport_sleep_ms(500);
+			continue;
+		}
+		/* switch to the working baud as soon as the crystal is known, so the many
+		 * register reads of identification already run fast */
+		if (loader_identify(&l->conn, &l->info, e) == 0 &&
+		    loader_switch_baud(l, e) == 0 && loader_read_details(&l->conn, &l->info, e) == 0)
 			break;
 		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
 		 * during identification is worth a fresh start. */
 		enum rom_fail f = l->conn.last_fail;
-		if (attempt >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
+		if (attempt >= 3 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
 			goto fail;
+		reopening = f == ROM_FAIL_LINK;
 		rom_conn_free(&l->conn);
 		transport_close(l->t);
 		l->t = NULL;
 		transport_sleep_ms(200);
 	}
 	l->info.connect_ms = transport_now_ms() - t0;
-	/* esptool leaves C2 in SDM at 115200 */
-	if (opts->baud && opts->baud != l->t->baud &&
-	    !(l->info.secure_download && l->info.chip->type == CHIP_ESP32C2)) {
-		if (rom_cmd_change_baud(&l->conn, l->info.xtal_mhz, opts->baud, e))
-			goto fail;
-	}
 	return 0;
 fail:
 	rom_conn_free(&l->conn);
@@ -257,8 +299,9 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 				   "from the ROM loader");
 	req->xtal_mhz = l->info.xtal_mhz;
 	req->rev_major = l->info.rev_major;
-	if (loader_refresh_efuse(l, e))
+	if (efuse_read_dump_stable(&l->efuse_io, l->info.chip, &l->info.efuse, e))
 		return -1;
+	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
 }
 

@@ -344,6 +344,15 @@ int rom_cmd_read_flash_slow(rom_conn_t *c, uint32_t addr, uint32_t len, uint8_t 
 	return 0;
 }
 
+int rom_cmd_flash_end(rom_conn_t *c, bool compressed, bool run_user_code, err_t *e)
+{
+	uint8_t d[4];
+	struct rom_response r;
+	rom_proto_put_u32(d, run_user_code ? 1 : 0);
+	return rom_cmd_execute(c, compressed ? ROM_OP_FLASH_DEFL_END : ROM_OP_FLASH_END, d, 4, 0,
+			       ROM_TIMEOUT_DEFAULT_MS, &r, e);
+}
+
 int rom_cmd_change_baud(rom_conn_t *c, unsigned xtal_mhz, unsigned baud, err_t *e)
 {
 	uint32_t wire = baud;

@@ -83,6 +83,9 @@ int rom_cmd_get_security_info(rom_conn_t *c, struct rom_security_info *si, err_t
 int rom_cmd_flash_md5(rom_conn_t *c, uint32_t addr, uint32_t size, uint8_t md5[16], err_t *e);
 /* len ≤ 64 */
 int rom_cmd_read_flash_slow(rom_conn_t *c, uint32_t addr, uint32_t len, uint8_t *out, err_t *e);
+/* FLASH_END / FLASH_DEFL_END: the ROM leaves the loader afterwards (reboot, or run the user
+ * code); not needed to complete a ROM write, so the flasher does not send it. */
+int rom_cmd_flash_end(rom_conn_t *c, bool compressed, bool run_user_code, err_t *e);
 /* Sends CHANGE_BAUDRATE with the chip's clock correction, then switches the host side. */
 int rom_cmd_change_baud(rom_conn_t *c, unsigned xtal_mhz, unsigned baud, err_t *e);
 

@@ -126,8 +126,16 @@ static void efuse_reload(sim_efuse_t *ef)
 				hidden = lo;
 			ef->shadow[i][w] = hidden ? 0 : ef->raw[i][w];
 		}
-		if (i == 0)
+		if (i == 0) {
+			/* ESP32 RD_DIS bit 3 hides BLK3_PART_RESERVE, FLASH_CRYPT_CONFIG, CODING_SCHEME
+			 * and KEY_STATUS in BLOCK0 itself. */
+			if (ef->lay->family == EFUSE_FAMILY_ESP32 && efuse_rd_dis_bit(ef, 3)) {
+				ef->shadow[0][3] &= ~(1u << 14);
+				ef->shadow[0][5] &= ~0xF0000000u;
+				ef->shadow[0][6] &= ~(0x3u | 1u << 10);
+			}
 			continue;
+		}
 		if (efuse_block_is_rs(ef, i)) {
 			uint8_t data[32], parity[12];
 			efuse_block_bytes(ef, i, data);

@@ -41,7 +41,8 @@ int sim_flash_open(sim_flash_t *f, const char *path, size_t size, err_t *e)
 		f->size = size;
 		return 0;
 	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* 0600: a provisioned image holds device secrets (esp_secure_cert, NVS keys). */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set_msg(e, ERR_USAGE, "%s: %s", path, strerror(errno));
 	struct stat st;

@@ -30,6 +30,8 @@ struct sim {
 
 /* Starts espfab-sim on a free TCP port (first stdout line names it). dir NULL = new folder;
  * otherwise reuse its flash/eFuse files (a restarted chip). */
+static bool sim_use_pty;
+
 static void sim_start_in(struct sim *s, const char *chip, const char *fault, const char *dir)
 {
 	const char *bin = testutil_sim_bin();
@@ -54,8 +56,12 @@ static void sim_start_in(struct sim *s, const char *chip, const char *fault, con
 		argv[n++] = bin;
 		argv[n++] = "--chip";
 		argv[n++] = chip;
-		argv[n++] = "--tcp";
-		argv[n++] = "0";
+		if (sim_use_pty) {
+			argv[n++] = "--pty";
+		} else {
+			argv[n++] = "--tcp";
+			argv[n++] = "0";
+		}
 		argv[n++] = "--no-throttle";
 		argv[n++] = "--flash";
 		argv[n++] = s->flash_path;
@@ -86,6 +92,12 @@ static void sim_start_in(struct sim *s, const char *chip, const char *fault, con
 	}
 	line[len] = '\0';
 	close(p[0]);
+	if (sim_use_pty) {
+		const char *pp = strstr(line, "pty ");
+		assert_non_null(pp);
+		snprintf(s->url, sizeof s->url, "%s", pp + 4);
+		return;
+	}
 	const char *hp = strstr(line, "tcp ");
 	assert_non_null(hp);
 	snprintf(s->url, sizeof s->url, "socket://%s", hp + 4);
@@ -215,6 +227,16 @@ static void test_flash_all_chips(void **state)
 	}
 }
 
+/* The same over a pseudo-terminal (the simulator's --pty), as QEMU or a local bridge offers. */
+static void test_flash_over_pty(void **state)
+{
+	(void)state;
+	sim_use_pty = true;
+	run_flash_round("esp32c6", 921600, true);
+	run_flash_round("esp32", 460800, false);
+	sim_use_pty = false;
+}
+
 /* ---- per chip: eFuse ---- */
 
 struct efuse_case {
@@ -229,6 +251,7 @@ struct efuse_case {
 
 static const struct efuse_case efuse_cases[] = {
 	{"esp32", "BLOCK1", "FLASH_ENCRYPTION", true, "BLOCK1", "SECURE_BOOT_V2", "role"},
+	{"esp32", "BLOCK2", "SECURE_BOOT_V2", false, "BLOCK3", "FLASH_ENCRYPTION", "role"},
 	{"esp32s2", "BLOCK_KEY0", "HMAC_DOWN_DIGITAL_SIGNATURE", true, "BLOCK_KEY1", "ECDSA_KEY", "does not support"},
 	{"esp32s3", "BLOCK_KEY2", "XTS_AES_256_KEY_1", true, "BLOCK_KEY5", "XTS_AES_128_KEY", "BLOCK_KEY5"},
 	{"esp32c2", "BLOCK_KEY0", "XTS_AES_128_KEY", true, "BLOCK_KEY0", "HMAC_UP", "does not take"},
@@ -389,6 +412,169 @@ static void test_faults(void **state)
 	}
 }
 
+/* eFuse burning through a faulty link: either the burn completes and reads back right, or it
+ * fails with a message; a success is never reported for a block that does not hold the key. */
+static void test_efuse_faults(void **state)
+{
+	(void)state;
+	static const char *faults[] = {"drop:95", "drop:110", "corrupt:100", "corrupt:120",
+				       "reset-after:9000", "disconnect-after:8000", "stall:500@105"};
+	int ok = 0, failed = 0;
+	for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) {
+		struct sim s;
+		sim_start(&s, "esp32c3", faults[f]);
+		loader_t l;
+		err_t e = {0};
+		if (open_loader(&l, s.url, 115200, &e)) {
+			failed++;
+			sim_stop(&s);
+			continue;
+		}
+		uint8_t key[32];
+		for (int i = 0; i < 32; i++)
+			key[i] = (uint8_t)(0x11 * (i + 1));
+		struct efuse_key_plan plan;
+		int rc = plan_burn(&l, "esp32c3", "BLOCK_KEY2", "HMAC_UP", key, 32, false, &plan, &e);
+		if (rc == 0)
+			rc = loader_burn_key(&l, &plan, &e);
+		loader_close(&l);
+		/* judge by a fresh, fault-free look at the persisted eFuses */
+		char *dir = strdup(s.dir);
+		sim_halt(&s);
+		struct sim s2;
+		sim_start_in(&s2, "esp32c3", NULL, dir);
+		err_t e2 = {0};
+		assert_int_equal(open_loader(&l, s2.url, 0, &e2), 0);
+		int idx = chip_efuse_find_block(l.info.chip, "BLOCK_KEY2");
+		struct efuse_key_status ks;
+		efuse_key_status(&l.info.efuse, idx, &ks);
+		if (rc == 0) {
+			ok++;
+			assert_int_equal(ks.purpose, KP_HMAC_UP);
+			assert_true(ks.write_protected);
+			for (int i = 0; i < 32; i++)
+				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
+		} else {
+			failed++;
+			assert_true(strlen(e.msg) > 10);
+			print_message("  burn with --fault %s failed cleanly: %s\n", faults[f], e.msg);
+			/* the engine finishes the interrupted burn on the healthy link */
+			struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY2",
+						     .key = key, .key_len = 32, .purpose = KP_HMAC_UP,
+						     .resume = true};
+			assert_int_equal(loader_plan_key(&l, &req, &plan, &e2), 0);
+			assert_int_equal(loader_burn_key(&l, &plan, &e2), 0);
+			efuse_key_status(&l.info.efuse, idx, &ks);
+			assert_int_equal(ks.purpose, KP_HMAC_UP);
+			assert_true(ks.write_protected);
+			for (int i = 0; i < 32; i++)
+				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
+		}
+		loader_close(&l);
+		free(dir);
+		sim_stop(&s2);
+		free(s.dir);
+		free(s.flash_path);
+		free(s.efuse_path);
+	}
+	print_message("  eFuse burns under faults: %d completed and verified, %d failed with an error\n", ok, failed);
+	assert_true(ok >= 4);
+}
+
+/* A chip in Secure Download Mode: identified through GET_SECURITY_INFO, writes go out
+ * uncompressed and only when the caller accepts that they cannot be verified; reads, MD5 and
+ * eFuse access are refused with a reason. */
+static void test_secure_download_mode(void **state)
+{
+	(void)state;
+	const struct chip_desc *chip = chip_get_desc(CHIP_ESP32C3);
+	char *dir = testutil_make_tmpdir();
+	/* the simulator's eFuse file: every block's words (+12 parity bytes for RS blocks) */
+	size_t size = 0;
+	for (int i = 0; i < chip->efuse->n_blocks; i++)
+		size += 4u * chip->efuse->blocks[i].words + (chip->efuse->blocks[i].coding == EFUSE_CODING_RS ? 12 : 0);
+	uint8_t *img = calloc(1, size);
+	const struct efuse_field_desc *f = chip_efuse_field(chip, EF_ENABLE_SECURITY_DOWNLOAD);
+	img[4 * f->word + f->bit / 8] |= (uint8_t)(1u << (f->bit % 8));
+	char *ep = testutil_join_path(dir, "efuse.bin");
+	testutil_write_file(ep, img, size);
+	free(img);
+	struct sim s;
+	sim_start_in(&s, "esp32c3", NULL, dir);
+	loader_t l;
+	err_t e = {0};
+	assert_int_equal(open_loader(&l, s.url, 921600, &e), 0);
+	assert_int_equal(l.info.chip->type, CHIP_ESP32C3);
+	assert_true(l.info.secure_download);
+	assert_true(l.info.security.secure_download);
+	assert_false(l.info.has_efuse);
+	buf_t a = BUF_INIT, rb = BUF_INIT;
+	fill_random(&a, 3000);
+	struct flash_region rg = {0x20000, a.data, a.len};
+	struct flash_write_opts wo;
+	flash_write_opts_init(&wo);
+	assert_int_equal(flasher_write(&l, &rg, 1, &wo, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "Secure Download Mode"));
+	wo.no_verify = true;
+	struct flash_region_result res;
+	assert_int_equal(flasher_write(&l, &rg, 1, &wo, &res, &e), 0);
+	assert_false(res.verified);
+	assert_true(sim_flash_holds(&s, 0x20000, a.data, a.len));
+	bool match;
+	assert_int_equal(flasher_verify(&l, 0x20000, a.data, a.len, &match, &e), -1);
+	assert_int_equal(flasher_read(&l, 0x20000, 64, &rb, NULL, NULL, &e), -1);
+	struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY0", .key = a.data,
+				     .key_len = 32, .purpose = KP_HMAC_UP};
+	struct efuse_key_plan plan;
+	assert_int_equal(loader_plan_key(&l, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "Secure Download Mode"));
+	loader_close(&l);
+	buf_free_data(&a);
+	buf_free_data(&rb);
+	free(ep);
+	free(dir);
+	sim_stop(&s);
+}
+
+/* The engine cancels from another thread; here from the progress callback. */
+static void cancel_after_first(void *ctx, const struct flash_progress *p)
+{
+	if (p->done > 0)
+		atomic_store((atomic_int *)ctx, 1);
+}
+
+static void test_cancel(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_start(&s, "esp32s3", NULL);
+	atomic_int cancel = 0;
+	struct loader_opts o;
+	loader_opts_init(&o);
+	o.port = s.url;
+	o.before = ROM_RESET_NONE;
+	o.cancel = &cancel;
+	loader_t l;
+	err_t e = {0};
+	assert_int_equal(loader_open(&l, &o, &e), 0);
+	buf_t a = BUF_INIT;
+	fill_random(&a, 0x10000);
+	struct flash_region rg = {0x40000, a.data, a.len};
+	struct flash_write_opts wo;
+	flash_write_opts_init(&wo);
+	wo.compress = false;
+	wo.progress = cancel_after_first;
+	wo.progress_ctx = &cancel;
+	struct flash_region_result res;
+	assert_int_equal(flasher_write(&l, &rg, 1, &wo, &res, &e), -1);
+	assert_non_null(strstr(e.msg, "cancelled"));
+	assert_false(res.verified);
+	assert_int_equal(res.attempts, 1);
+	loader_close(&l);
+	buf_free_data(&a);
+	sim_stop(&s);
+}
+
 /* A chip that stops answering for longer than every retry: a clear error, nothing reported
  * verified. */
 static void test_fault_unrecoverable(void **state)
@@ -449,6 +635,16 @@ static void test_cli(void **state)
 	char *argv4[] = {"espfab", "flash", "--port", s.url, "read", "0x12000", "7000", rd, NULL};
 	assert_int_equal(testutil_run_espfab(NULL, argv4, &out, &err), 0);
 	testutil_assert_files_equal(rd, f2);
+	/* host-encrypted data: written as is, 16-byte alignment enforced */
+	char *argv2b[] = {"espfab", "flash", "--port", s.url, "write", "0x30000", f1, "--encrypted-raw", NULL};
+	err.len = 0;
+	assert_int_equal(testutil_run_espfab(NULL, argv2b, &out, &err), 2); /* 5000 % 16 != 0 */
+	char *fe = testutil_join_path(s.dir, "enc.bin");
+	testutil_write_file(fe, b.data, 4096);
+	char *argv2c[] = {"espfab", "flash", "--port", s.url, "write", "0x30000", fe, "--encrypted-raw", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, argv2c, &out, &err), 0);
+	assert_true(sim_flash_holds(&s, 0x30000, b.data, 4096));
+	free(fe);
 	/* burn-key without a terminal and without --yes: refused, nothing burned */
 	char *kf = testutil_join_path(s.dir, "k.bin");
 	testutil_write_file(kf, a.data, 32);
@@ -478,6 +674,13 @@ static void test_cli(void **state)
 	assert_true(json_is_true(json_object_get(k0, "read_protected")));
 	json_decref(j);
 	sim_stop(&s);
+	/* ports: a JSON array even when the host has no serial port */
+	char *argv9[] = {"espfab", "ports", "--json", NULL};
+	out.len = 0;
+	assert_int_equal(testutil_run_espfab(NULL, argv9, &out, &err), 0);
+	j = json_loadb((const char *)out.data, out.len, 0, &je);
+	assert_true(json_is_array(j));
+	json_decref(j);
 	/* a dead port: exit 3 */
 	char *argv8[] = {"espfab", "info", "--port", "socket://127.0.0.1:1", NULL};
 	assert_int_equal(testutil_run_espfab(NULL, argv8, &out, &err), 3);
@@ -491,15 +694,57 @@ static void test_cli(void **state)
 	free(kf);
 }
 
+/* XTS_AES_256_KEY: a 64-byte key over two blocks, both planned before either is burned. */
+static void test_cli_xts256(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_start(&s, "esp32s3", NULL);
+	char *kf = testutil_join_path(s.dir, "k64.bin");
+	buf_t k = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
+	fill_random(&k, 64);
+	testutil_write_file(kf, k.data, k.len);
+	chmod(kf, 0600);
+	/* KEY4 + KEY5: the second half would land in BLOCK_KEY5, which cannot hold XTS keys */
+	char *a1[] = {"espfab", "efuse", "--port", s.url, "burn-key", "BLOCK_KEY4", kf, "XTS_AES_256_KEY", "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a1, &out, &err), 2);
+	char *a2[] = {"espfab", "efuse", "--port", s.url, "burn-key", "BLOCK_KEY2", kf, "XTS_AES_256_KEY", "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a2, &out, &err), 0);
+	loader_t l;
+	err_t e = {0};
+	assert_int_equal(open_loader(&l, s.url, 0, &e), 0);
+	struct efuse_key_status ks;
+	efuse_key_status(&l.info.efuse, chip_efuse_find_block(l.info.chip, "BLOCK_KEY4"), &ks);
+	assert_true(ks.empty);
+	efuse_key_status(&l.info.efuse, chip_efuse_find_block(l.info.chip, "BLOCK_KEY2"), &ks);
+	assert_int_equal(ks.purpose, KP_XTS_AES_256_KEY_1);
+	int k3 = chip_efuse_find_block(l.info.chip, "BLOCK_KEY3");
+	efuse_key_status(&l.info.efuse, k3, &ks);
+	assert_int_equal(ks.purpose, KP_XTS_AES_256_KEY_2);
+	/* second half, reversed on its own: block byte 0 = key byte 63 */
+	assert_int_equal(l.info.efuse.words[k3][0] & 0xFF, k.data[63]);
+	loader_close(&l);
+	buf_free_data(&k);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	free(kf);
+	sim_stop(&s);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flash_all_chips),
+		cmocka_unit_test(test_flash_over_pty),
 		cmocka_unit_test(test_efuse_all_chips),
+		cmocka_unit_test(test_efuse_faults),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_fault_unrecoverable),
+		cmocka_unit_test(test_secure_download_mode),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_xts256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

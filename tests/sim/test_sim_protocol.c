@@ -211,7 +211,7 @@ static void sim_sync(struct simproc *p)
 	sim_send(p, ROM_OP_SYNC, b.data, b.len, 0);
 	buf_free_data(&b);
 	struct rom_response r;
-	int n = sim_count_frames(p, 150, &r);
+	int n = sim_count_frames(p, 100, &r);
 	assert_int_equal(n, 8); /* the ROM answers one SYNC eight times */
 	assert_int_equal(r.op, ROM_OP_SYNC);
 	assert_int_not_equal(r.value, 0); /* ROM, not stub */
@@ -328,7 +328,7 @@ static void expect_rejected(struct simproc *p, uint8_t op)
 	sim_send(p, op, NULL, 0, 0);
 	struct rom_response r;
 	int n = 0;
-	while (sim_recv(p, 150) == 1) {
+	while (sim_recv(p, 100) == 1) {
 		assert_int_equal(rom_proto_parse_response(p->frame, p->frame_len, ROM_STATUS_LEN_ROM, &r), 0);
 		assert_true(rom_proto_is_unsupported(&r, op));
 		assert_int_not_equal(r.op, op);
@@ -573,6 +573,28 @@ static void test_secure_download_mode(void **state)
 	uint8_t att[8] = {0};
 	assert_int_equal(sim_command(&p, ROM_OP_SPI_ATTACH, att, 8, 0, NULL), 0);
 	assert_int_equal(sim_stop(&p), 0);
+
+	/* DIS_DOWNLOAD_MODE works from the next boot on: the loader never answers again. */
+	sim_start(&p, "esp32c6", extra);
+	sim_connect(&p);
+	sim_sync(&p);
+	c = chip_find_by_name("esp32c6");
+	memset(w, 0, sizeof(w));
+	f = chip_efuse_field(c, EF_DIS_DOWNLOAD_MODE);
+	w[f->word] = 1u << f->bit;
+	burn_gen2_block(&p, c, 0, w, NULL, true);
+	assert_int_equal(sim_read_reg(&p, CHIP_MAGIC_REG), c->magic[0]); /* still in the loader */
+	sim_disconnect(&p);
+	sim_connect(&p);
+	buf_t b = BUF_INIT;
+	rom_proto_build_sync(&b);
+	sim_send(&p, ROM_OP_SYNC, b.data, b.len, 0);
+	assert_int_equal(sim_recv(&p, 300), 0);
+	char noise[SLIP_NOISE_KEEP + 1];
+	slip_decoder_noise_text(&p.dec, noise, sizeof(noise));
+	assert_null(strstr(noise, "waiting for download"));
+	buf_free_data(&b);
+	assert_int_equal(sim_stop(&p), 0);
 }
 
 /* FLASH_BEGIN's encrypt word: the ROM encrypts with the XTS key burned in eFuse. Expected
@@ -681,7 +703,7 @@ static void test_faults(void **state)
 	buf_t b = BUF_INIT;
 	rom_proto_build_sync(&b);
 	sim_send(&p, ROM_OP_SYNC, b.data, b.len, 0);
-	assert_int_equal(sim_count_frames(&p, 150, NULL), 7);
+	assert_int_equal(sim_count_frames(&p, 100, NULL), 7);
 	uint8_t d[4];
 	rom_proto_put_u32(d, CHIP_MAGIC_REG);
 	sim_send(&p, ROM_OP_READ_REG, d, 4, 0);

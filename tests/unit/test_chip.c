@@ -201,6 +201,18 @@ static void test_flash_size(void **state)
 	assert_int_equal(chip_flash_size_from_id(0x7F40EF), 0);
 }
 
+static void test_esp32_spi_pads(void **state)
+{
+	(void)state;
+	assert_int_equal(chip_esp32_spi_attach_value(0, 0), 0);
+	assert_int_equal(chip_esp32_spi_attach_value(0xFFFFFFFF, 0xFFFFF), 0);
+	/* CLK 6, Q 7, D 8, CS 11 in w5; HD 9 in w3 bits 8:4 */
+	uint32_t w5 = 6 | 7 << 5 | 8 << 10 | 11 << 15, w3 = 9 << 4;
+	assert_int_equal(chip_esp32_spi_attach_value(w3, w5), 9u << 24 | 11u << 18 | 8u << 12 | 7u << 6 | 6u);
+	/* 30 stands for GPIO 32 */
+	assert_int_equal(chip_esp32_spi_attach_value(0, 30) & 0x3F, 32);
+}
+
 static void test_purposes(void **state)
 {
 	(void)state;
@@ -298,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_revision_decoding),
 		cmocka_unit_test(test_crystal_and_baud),
 		cmocka_unit_test(test_flash_size),
+		cmocka_unit_test(test_esp32_spi_pads),
 		cmocka_unit_test(test_purposes),
 		cmocka_unit_test(test_reed_solomon),
 		cmocka_unit_test(test_34_coding),

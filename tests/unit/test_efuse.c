@@ -331,6 +331,56 @@ static void test_burn_c2_xts(void **state)
 	assert_false(sec.flash_encryption);
 }
 
+/* An interrupted burn (data in, purpose and protection missing) is finished with resume;
+ * a block holding another key is not. */
+static void test_resume(void **state)
+{
+	(void)state;
+	struct model m;
+	model_init(&m, CHIP_ESP32C6);
+	struct efuse_io io = model_io(&m);
+	err_t e = {0};
+	/* the key data alone, as if the link dropped after step 1 (HMAC: file order) */
+	const struct efuse_block_desc *b = &m.chip->efuse->blocks[chip_efuse_find_block(m.chip, "BLOCK_KEY2")];
+	for (int w = 0; w < 8; w++)
+		m.regs[b->read_off / 4 + w] = (uint32_t)key32[4 * w] | (uint32_t)key32[4 * w + 1] << 8 |
+					     (uint32_t)key32[4 * w + 2] << 16 | (uint32_t)key32[4 * w + 3] << 24;
+	struct efuse_dump d;
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	struct efuse_burn_req req = {.chip_name = "esp32c6", .block = "BLOCK_KEY2", .key = key32,
+				     .key_len = 32, .purpose = KP_HMAC_UP, .read_protect = true};
+	struct efuse_key_plan plan;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1); /* not empty */
+	req.resume = true;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), 0);
+	assert_true(plan.skip_data);
+	assert_non_null(strstr(plan.summary, "finish"));
+	assert_int_equal(efuse_burn_plan(&io, &plan, &e), 0);
+	assert_int_equal(m.programs, 2); /* purpose + protection, no second data burn */
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	struct efuse_key_status ks;
+	efuse_key_status(&d, plan.block_idx, &ks);
+	assert_int_equal(ks.purpose, KP_HMAC_UP);
+	assert_true(ks.read_protected && ks.write_protected && ks.purpose_locked);
+	/* resuming again: nothing left to do, nothing programmed */
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), 0);
+	assert_true(plan.nothing_to_do);
+	assert_int_equal(efuse_burn_plan(&io, &plan, &e), 0);
+	assert_int_equal(m.programs, 2);
+	/* another key in the block: refused even with resume */
+	uint8_t other[32];
+	memcpy(other, key32, 32);
+	other[5] ^= 1;
+	model_init(&m, CHIP_ESP32C6);
+	for (int w = 0; w < 8; w++)
+		m.regs[b->read_off / 4 + w] = (uint32_t)key32[4 * w] | (uint32_t)key32[4 * w + 1] << 8 |
+					     (uint32_t)key32[4 * w + 2] << 16 | (uint32_t)key32[4 * w + 3] << 24;
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	req.key = other;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "different key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_burn_esp32_flash_encryption),
 		cmocka_unit_test(test_burn_c2_xts),
+		cmocka_unit_test(test_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,19 @@ static void test_esp32_write_windows(void **state)
 	reload(&ef);
 	assert_int_equal(rd(&ef, b1->read_off + 4), 0);
 	assert_int_equal(rd(&ef, 0) & (1u << 16), 1u << 16);
+	/* RD_DIS bit 3 (w0 bit 19) hides FLASH_CRYPT_CONFIG (w5 31:28) but not the rest of w5. */
+	wr(&ef, ef.lay->blocks[0].write_off, 0);
+	wr(&ef, ef.lay->blocks[0].write_off + 20, 0xF0000001u);
+	wr(&ef, ef.lay->conf_off, EFUSE_CONF_WRITE);
+	wr(&ef, ef.lay->cmd_off, EFUSE_CMD_PGM);
+	reload(&ef);
+	assert_int_equal(rd(&ef, 20) & 0xF0000001u, 0xF0000001u);
+	wr(&ef, ef.lay->blocks[0].write_off + 20, 0);
+	wr(&ef, ef.lay->blocks[0].write_off, 1u << 19);
+	wr(&ef, ef.lay->conf_off, EFUSE_CONF_WRITE);
+	wr(&ef, ef.lay->cmd_off, EFUSE_CMD_PGM);
+	reload(&ef);
+	assert_int_equal(rd(&ef, 20) & 0xF0000001u, 0x00000001u);
 	sim_efuse_close(&ef);
 }
 

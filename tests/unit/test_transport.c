@@ -7,10 +7,12 @@
 #include <netinet/in.h>
 #include <pty.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "link/port_list.h"
 #include "link/slip.h"
 #include "link/transport.h"
 #include "loader/rom_conn.h"
@@ -188,6 +190,134 @@ static void test_rom_reply_matching(void **state)
 	close(sv[1]);
 }
 
+/* A transport with modem lines that records every change and plays a boot log once. */
+struct fake_line_transport {
+	transport_t base;
+	int log[64][2];
+	int n;
+	const char *bootlog;
+	bool sent;
+};
+
+static int fl_write(transport_t *t, const uint8_t *d, size_t n, unsigned to, err_t *e)
+{
+	(void)t, (void)d, (void)n, (void)to, (void)e;
+	return 0;
+}
+
+static long fl_read(transport_t *t, uint8_t *buf, size_t len, unsigned to, err_t *e)
+{
+	struct fake_line_transport *f = (struct fake_line_transport *)t;
+	(void)e;
+	if (f->bootlog && !f->sent && f->n > 0) {
+		f->sent = true;
+		size_t n = strlen(f->bootlog) < len ? strlen(f->bootlog) : len;
+		memcpy(buf, f->bootlog, n);
+		return (long)n;
+	}
+	transport_sleep_ms(to);
+	return 0;
+}
+
+static int fl_baud(transport_t *t, unsigned b, err_t *e)
+{
+	(void)t, (void)b, (void)e;
+	return 0;
+}
+
+static int fl_lines(transport_t *t, int dtr, int rts, err_t *e)
+{
+	struct fake_line_transport *f = (struct fake_line_transport *)t;
+	(void)e;
+	if (f->n < 64) {
+		f->log[f->n][0] = dtr;
+		f->log[f->n][1] = rts;
+		f->n++;
+	}
+	return 0;
+}
+
+static int fl_flush(transport_t *t, err_t *e)
+{
+	(void)t, (void)e;
+	return 0;
+}
+
+static void fl_close(transport_t *t)
+{
+	(void)t;
+}
+
+static const struct transport_ops fl_ops = {fl_write, fl_read, fl_baud, fl_lines, fl_flush, fl_close};
+
+static void test_reset_sequences(void **state)
+{
+	(void)state;
+	struct fake_line_transport f = {0};
+	f.base.ops = &fl_ops;
+	f.base.name = "fake";
+	f.base.has_lines = true;
+	f.bootlog = "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n";
+	rom_conn_t c;
+	rom_conn_init(&c, &f.base);
+	err_t e = {0};
+	assert_int_equal(rom_connect(&c, ROM_RESET_DEFAULT, 1, &e), -1);
+	/* rom-protocol.md §8 tight reset: (0,0) (1,1) (0,1) … (1,0) … (0,0), then DTR=0 */
+	const int want[6][2] = {{0, 0}, {1, 1}, {0, 1}, {1, 0}, {0, 0}, {0, -1}};
+	assert_int_equal(f.n, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(f.log[i][0], want[i][0]);
+		assert_int_equal(f.log[i][1], want[i][1]);
+	}
+	/* the boot log shows a normal boot: the message points at the strap pin */
+	assert_non_null(strstr(e.msg, "booted normally"));
+	rom_conn_free(&c);
+
+	/* USB-Serial-JTAG adapter: its own sequence */
+	memset(f.log, 0, sizeof f.log);
+	f.n = 0;
+	f.sent = false;
+	f.bootlog = "ESP-ROM:esp32c3\r\nwaiting for download\r\n";
+	f.base.usb_vid = 0x303A;
+	f.base.usb_pid = 0x1001;
+	rom_conn_init(&c, &f.base);
+	assert_int_equal(rom_connect(&c, ROM_RESET_DEFAULT, 1, &e), -1);
+	const int usj[5][2] = {{0, 0}, {1, 0}, {0, 1}, {-1, 1}, {0, 0}};
+	assert_int_equal(f.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(f.log[i][0], usj[i][0]);
+		assert_int_equal(f.log[i][1], usj[i][1]);
+	}
+	assert_non_null(strstr(e.msg, "download mode but does not answer"));
+	rom_conn_free(&c);
+
+	/* no-reset: lines untouched */
+	f.n = 0;
+	rom_conn_init(&c, &f.base);
+	assert_int_equal(rom_connect(&c, ROM_RESET_NONE, 1, &e), -1);
+	assert_int_equal(f.n, 0);
+	rom_conn_free(&c);
+}
+
+static void test_adapter_names(void **state)
+{
+	(void)state;
+	assert_string_equal(port_list_adapter_name(0x10C4, 0xEA60), "CP210x");
+	assert_string_equal(port_list_adapter_name(0x1A86, 0x7523), "CH340");
+	assert_string_equal(port_list_adapter_name(0x1A86, 0x55D3), "CH343");
+	assert_string_equal(port_list_adapter_name(0x0403, 0x6001), "FTDI");
+	assert_string_equal(port_list_adapter_name(0x0403, 0x6015), "FTDI");
+	assert_string_equal(port_list_adapter_name(0x303A, 0x1001), "USB-Serial-JTAG");
+	assert_null(port_list_adapter_name(0x1234, 0x5678));
+	/* enumeration works on a host without serial ports too */
+	struct port_info *ports = NULL;
+	size_t n = 99;
+	err_t e = {0};
+	assert_int_equal(port_list_enumerate(&ports, &n, &e), 0);
+	assert_true(n < 99);
+	free(ports);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +325,8 @@ int main(void)
 		cmocka_unit_test(test_pty_by_path),
 		cmocka_unit_test(test_socket_url),
 		cmocka_unit_test(test_rom_reply_matching),
+		cmocka_unit_test(test_adapter_names),
+		cmocka_unit_test(test_reset_sequences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
