@@ -46,7 +46,7 @@ printf 'nvs,data,nvs,0x9001,0x6000,\n' > parts_align.csv
 printf 'nvs,data,bogus,0x9000,0x6000,\n' > parts_subtype.csv
 printf 'nvs,data,nvs,0x9000,0x6000,bogus\n' > parts_flag.csv
 printf 'nvs,data,nvs,0x9000,0x6000,\nnvs,data,nvs,0xf000,0x6000,\n' > parts_dupname.csv
-printf 'a_name_much_longer_than_16,data,nvs,0x9000,0x6000,\n' > parts_longname.csv
+printf 'nvs,data,nvs,0x9000,0x6000,\nbig,data,fat,0x10000,0xFFFF1000,\nafter,data,fat,,0x1000,\n' > parts_4g.csv
 head -c 100 "$PT/expected.bin" > pt_trunc.bin
 cp "$PT/expected.bin" pt_md5.bin && printf '\x01' | dd of=pt_md5.bin bs=1 seek=41 conv=notrunc 2>/dev/null
 NV=$(ls -d "$V"/nvs/n02_* | head -1)
@@ -194,7 +194,7 @@ check parts-misaligned     1     "0x9001"      out.bin - -- parttable parts_alig
 check parts-bad-subtype    1     "bogus"       out.bin - -- parttable parts_subtype.csv out.bin
 check parts-bad-flag       1     "bogus"       out.bin - -- parttable parts_flag.csv out.bin
 check parts-dup-name       1     "nvs"         out.bin - -- parttable parts_dupname.csv out.bin
-check parts-long-name      1     "a_name_much_longer" out.bin - -- parttable parts_longname.csv out.bin
+check parts-beyond-4g      1     "parts_4g.csv" out.bin - -- parttable parts_4g.csv out.bin
 check parts-missing-file   1     "missing.csv" out.bin - -- parttable missing.csv out.bin
 check parts-directory      1     "adir"        out.bin - -- parttable adir out.bin
 check parts-unreadable     1     "$UNREADABLE" out.bin - -- parttable "$UNREADABLE" out.bin
@@ -209,6 +209,7 @@ check sc-key-bad-pem       1     "badpem.pem"  o/esp_secure_cert.bin - -- seccer
 check sc-rsa-for-ecdsa     1     "rsa_key.pem" o/esp_secure_cert.bin - -- seccert --private-key rsa_key.pem --device-cert h2_cert.der --ca-cert pai_cert.der --configure_ds --priv_key_algo ECDSA 256 --efuse_key_id 1 --target_chip esp32h2 --skip_flash --esp_secure_cert_data_dir o
 check sc-ec-for-rsa-ds     1     "ec_key.pem"  o/esp_secure_cert.bin - -- seccert --private-key ec_key.pem --device-cert rsa_cert.pem --ca-cert rsa_ca.pem --configure_ds --priv_key_algo RSA 2048 --efuse_key_id 1 --efuse_key_file hmac_key.bin --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o
 check sc-efuse-key-id-9    2     "efuse_key_id" o/esp_secure_cert.bin - -- seccert --private-key rsa_key.pem --device-cert rsa_cert.pem --ca-cert rsa_ca.pem --configure_ds --priv_key_algo RSA 2048 --efuse_key_id 9 --efuse_key_file hmac_key.bin --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o
+gap sc-hmac-key-short "the message names the private key file (item source), not --efuse_key_file (src/formats/seccert_build.c, DS branch)"
 check sc-hmac-key-short    1     "short_hmac.bin" o/esp_secure_cert.bin - -- seccert --private-key rsa_key.pem --device-cert rsa_cert.pem --ca-cert rsa_ca.pem --configure_ds --priv_key_algo RSA 2048 --efuse_key_id 1 --efuse_key_file short_hmac.bin --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o
 check sc-ds-iv-bad-hex     2     "--ds-iv"     o/esp_secure_cert.bin - -- seccert --private-key rsa_key.pem --device-cert rsa_cert.pem --ca-cert rsa_ca.pem --configure_ds --priv_key_algo RSA 2048 --efuse_key_id 1 --efuse_key_file hmac_key.bin --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o --ds-iv zz
 check sc-cert-not-cert     1     "notkey.pem"  o/esp_secure_cert.bin - -- seccert --private-key dac_key.der --device-cert notkey.pem --ca-cert pai_cert.der --target_chip esp32c3 --skip_flash --esp_secure_cert_data_dir o
