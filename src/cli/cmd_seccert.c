@@ -236,6 +236,13 @@ static int seccert_fill_spec(const struct seccert_args *a, struct seccert_spec *
 					       "--efuse_key_file", e))
 				goto done;
 			it->hmac_key_given = true;
+			/* Checked here, where the file's name is known (the builder only knows the key's). */
+			if (it->key_kind == SECCERT_KEY_RSA_DS && it->hmac_key.len != DS_HMAC_KEY_LEN) {
+				err_set_msg(e, ERR_CHECK,
+					    "--efuse_key_file %s: the eFuse HMAC key must be %d bytes (got %zu)",
+					    a->val[OPT_EFUSE_KEY_FILE], DS_HMAC_KEY_LEN, it->hmac_key.len);
+				goto done;
+			}
 		}
 	}
 	if (a->val[OPT_CSV] && seccert_spec_add_csv(s, a->val[OPT_CSV], e))

@@ -1,5 +1,6 @@
 #include "formats/parttable.h"
 
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "core/fileio.h"
+#include "core/log.h"
 
 static const uint8_t parttable_magic[2] = {0xAA, 0x50};
 static const uint8_t parttable_md5_magic[2] = {0xEB, 0xEB};
@@ -360,6 +362,10 @@ static int parttable_parse_line(char *line, int line_no, const struct parttable_
 	/* The tool packs the name with struct '16s', which silently cuts a longer name to its first
 	 * 16 bytes; the table (and the device) only ever sees that prefix. */
 	memcpy(p->name, fields[0], strnlen(fields[0], PARTTABLE_NAME_LEN));
+	/* Same bytes as the tool, but a technician should know the device will see another name. */
+	if (strlen(fields[0]) > PARTTABLE_NAME_LEN)
+		log_write_line(LOG_WARN, "line %d: partition name '%s' is longer than %d bytes; the table stores '%.*s'",
+			       line_no, fields[0], PARTTABLE_NAME_LEN, PARTTABLE_NAME_LEN, fields[0]);
 	p->csv_name_hash = 0xcbf29ce484222325ull;
 	for (const char *c = fields[0]; *c; c++)
 		p->csv_name_hash = (p->csv_name_hash ^ (uint8_t)*c) * 0x100000001b3ull;

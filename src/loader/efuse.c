@@ -350,6 +350,7 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 	}
 	plan->block_idx = idx;
 	plan->block_num = b->num;
+	plan->purpose = req->purpose;
 	plan->reversed = chip_purpose_is_reversed(req->purpose);
 	plan->read_protect = req->read_protect;
 	plan->write_protect = !req->no_write_protect;
@@ -387,6 +388,35 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 		 plan->write_protect ? "write-protected" : "left writable",
 		 plan->purpose_lock ? ", purpose locked" : "");
 	return 0;
+}
+
+int efuse_plan_refresh(struct efuse_key_plan *plan, const struct efuse_dump *d, err_t *e)
+{
+	const struct efuse_block_desc *b = &plan->chip->efuse->blocks[plan->block_idx];
+	struct efuse_key_status ks;
+	efuse_key_status(d, plan->block_idx, &ks);
+	plan->skip_data = plan->nothing_to_do = false;
+	if (ks.empty)
+		return 0;
+	if (!ks.read_protected) {
+		for (int w = 0; w < b->words; w++)
+			if (d->words[plan->block_idx][w] != plan->data[w])
+				return err_set_msg(e, ERR_CHECK,
+						   "%s holds a different key; eFuse bits cannot be "
+						   "cleared",
+						   b->name);
+		plan->skip_data = true;
+		return 0;
+	}
+	if (plan->read_protect && ks.purpose == plan->purpose &&
+	    ks.write_protected == plan->write_protect) {
+		plan->skip_data = plan->nothing_to_do = true;
+		return 0;
+	}
+	return err_set_msg(e, ERR_CHECK,
+			   "%s is read-protected but incomplete: its content cannot be compared "
+			   "with the key",
+			   b->name);
 }
 
 /* ---- burning ---- */

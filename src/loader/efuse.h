@@ -90,6 +90,7 @@ struct efuse_key_plan {
 	uint32_t blk0_protect[8]; /* second BLOCK0 burn: WR_DIS / RD_DIS bits */
 	bool read_protect, write_protect, purpose_lock;
 	bool reversed;
+	int purpose;
 	bool skip_data;         /* resume: the key data is already in the block */
 	bool nothing_to_do;     /* resume: everything was already burned */
 	char summary[512];      /* human description, never the key bytes */
@@ -99,6 +100,10 @@ struct efuse_key_plan {
  * supported purpose and key length, readability rules. ERR_USAGE / ERR_CHECK on refusal. */
 int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 		   const struct efuse_burn_req *req, struct efuse_key_plan *plan, err_t *e);
+/* Re-checks a plan against fresh eFuses after an interrupted burn: an empty block is burned
+ * from the start, a block holding exactly the planned data continues with purpose and
+ * protection, a complete read-protected block needs nothing; anything else is refused. */
+int efuse_plan_refresh(struct efuse_key_plan *plan, const struct efuse_dump *d, err_t *e);
 /* Burns a plan and verifies it; re-reads the eFuses first and re-checks emptiness. */
 int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e);
 

@@ -138,28 +138,6 @@ int flasher_verify(loader_t *l, uint32_t addr, const uint8_t *data, size_t len, 
 	return md5_of_flash(l, addr, len, data, match, e);
 }
 
-static bool link_lost(const rom_conn_t *c)
-{
-	return c->last_fail == ROM_FAIL_LINK;
-}
-
-/* After a failed attempt: reopen the port if the link dropped, then resync. */
-static int recover_session(loader_t *l, err_t *e)
-{
-	if (link_lost(&l->conn)) {
-		transport_t *nt = NULL;
-		transport_sleep_ms(200);
-		if (transport_open(l->opts.port, 115200, &nt, e))
-			return err_prepend_context(e, "the link dropped and could not be reopened");
-		transport_close(l->t);
-		l->t = nt;
-		l->conn.t = nt;
-	}
-	l->conn.rx_pos = l->conn.rx_len = 0;
-	slip_decoder_reset(&l->conn.dec);
-	return loader_resync(l, e);
-}
-
 int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
 		  const struct flash_write_opts *o, struct flash_region_result *results, err_t *e)
 {
@@ -208,7 +186,7 @@ int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
 				err_set_msg(&last, ERR_DEVICE, "cancelled");
 				break;
 			}
-			if (a > 1 && recover_session(l, &last))
+			if (a > 1 && loader_recover(l, &last))
 				break;
 			if (write_image_once(l, (unsigned)i, rg->addr, start, img.data, img.len, o, t0, res, &last)) {
 				if (l->conn.last_fail == ROM_FAIL_CANCELLED)

@@ -1,6 +1,8 @@
 /* loader: connect, identify, and keep a ROM loader session (see loader.h). */
 #include "loader/loader.h"
 
+#include <mbedtls/platform_util.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,11 +307,49 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
 }
 
+int loader_recover(loader_t *l, err_t *e)
+{
+	if (l->conn.last_fail == ROM_FAIL_LINK) {
+		transport_t *nt = NULL;
+		transport_sleep_ms(200);
+		if (transport_open(l->opts.port, 115200, &nt, e))
+			return err_prepend_context(e, "the link dropped and could not be reopened");
+		transport_close(l->t);
+		l->t = nt;
+		l->conn.t = nt;
+	}
+	l->conn.rx_pos = l->conn.rx_len = 0;
+	slip_decoder_reset(&l->conn.dec);
+	return loader_resync(l, e);
+}
+
 int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 {
 	if (plan->chip != l->info.chip)
 		return err_set_msg(e, ERR_CHECK, "the plan was made for another chip");
-	int rc = efuse_burn_plan(&l->efuse_io, plan, e);
+	struct efuse_key_plan p = *plan;
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		rc = efuse_burn_plan(&l->efuse_io, &p, e);
+		enum rom_fail f = l->conn.last_fail;
+		if (rc == 0 || attempt >= 2 ||
+		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+			break;
+		err_t re = {0};
+		struct efuse_dump d;
+		if (loader_recover(l, &re) ||
+		    efuse_read_dump_stable(&l->efuse_io, l->info.chip, &d, &re) ||
+		    efuse_plan_refresh(&p, &d, &re)) {
+			char first[400];
+			size_t fl = strnlen(e->msg, sizeof first - 1);
+			memcpy(first, e->msg, fl);
+			first[fl] = '\0';
+			err_set_msg(e, e->code ? e->code : ERR_DEVICE, "%s (then recovery failed: %.500s)",
+				    first, re.msg);
+			break;
+		}
+	}
+	mbedtls_platform_zeroize(&p, sizeof p);
 	err_t e2 = {0};
 	if (loader_refresh_efuse(l, &e2) && rc == 0) {
 		*e = e2;

@@ -83,6 +83,11 @@ const char *loader_describe_chip(const struct loader_chip_info *info, char *out,
  * checks against the eFuses read at connect) then burn + re-read. Refused in SDM. */
 int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_plan *plan,
 		    err_t *e);
+/* Burns; if the link drops or the chip resets midway, reconnects and finishes the same plan
+ * (efuse_plan_refresh) — at most two recoveries. */
 int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e);
+/* Reconnects after a dropped link or a chip reset: reopens the port if needed, SYNCs, re-attaches
+ * the flash and restores the baud. */
+int loader_recover(loader_t *l, err_t *e);
 
 #endif
