@@ -24,7 +24,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#define FM_MAX_POINTS 16
+#define FM_MAX_POINTS 40
 #define FM_STALL_MS 3500 /* longer than the host's 3 s reply timeout: a retry must follow */
 
 struct fm_chip {
