@@ -79,7 +79,6 @@ static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 	buf_t salt = BUF_INIT;
 	/* base64.b64decode without validation: stray characters are skipped. */
 	if (pyb64_decode(salt_s, strlen(salt_s), &salt, e)) {
-		buf_free_data(&salt); /* what was decoded before the error */
 		err_prepend_context(e, "--salt '%s'", salt_s);
 		buf_free_data(&salt);
 		return ERR_USAGE;
