@@ -233,7 +233,7 @@ static int seccert_fill_spec(const struct seccert_args *a, struct seccert_spec *
 			}
 		}
 		if (a->val[OPT_EFUSE_KEY_ID]) {
-			unsigned id;
+			unsigned id = 0;
 			if (seccert_parse_int(a->val[OPT_EFUSE_KEY_ID], "--efuse_key_id", &id, e))
 				goto done;
 			if (id > 5) {
