@@ -116,7 +116,7 @@ static int label_render_png(const struct label_args *a, const struct label_templ
 			module = (uint32_t)label_image_fit_module(&qr, (int)size);
 		label_image_render_qr(&qr, (int)module, &img);
 		qr_free_matrix(&qr);
-	} else if (label_layout_render_image(t, d, &img, e)) {
+	} else if (label_render_image(t, d, &img, e)) {
 		return -1;
 	}
 	int rc = label_png_encode(&img, t->dpi, out, e);
@@ -149,7 +149,7 @@ static int label_show_terminal(const struct label_args *a, const struct label_te
 {
 	struct qr_matrix qr;
 	char manual[64] = "";
-	if (d->manual && label_layout_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
+	if (d->manual && label_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
 		return -1;
 	if (qr_encode_text(d->qr, t->ecc, &qr, e))
 		return -1;

@@ -6,7 +6,7 @@
 
 #include "label/label_font.h"
 
-int label_layout_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e)
+int label_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e)
 {
 	char digits[32];
 	size_t nd = 0;
@@ -113,12 +113,12 @@ static void label_draw_field(struct label_image *img, const struct label_templat
 	}
 }
 
-int label_layout_render_image(const struct label_template *t, const struct label_data *d, struct label_image *out,
+int label_render_image(const struct label_template *t, const struct label_data *d, struct label_image *out,
 		       err_t *e)
 {
 	memset(out, 0, sizeof *out);
 	char manual[64] = "";
-	if (d->manual && label_layout_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
+	if (d->manual && label_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
 		return -1;
 	struct qr_matrix qr;
 	if (qr_encode_text(d->qr, t->ecc, &qr, e))

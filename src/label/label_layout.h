@@ -23,7 +23,7 @@ struct label_data {
  * pattern such as "4-3-4" is applied as given, '/' starting a new line (the last group takes
  * what remains). Dashes, blanks and line breaks in code are ignored. Fails unless the code is
  * 11 or 21 decimal digits. */
-int label_layout_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e);
+int label_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e);
 
 /* mm → dots at the template's resolution */
 int label_layout_convert_mm(const struct label_template *t, double mm);
@@ -33,7 +33,7 @@ int label_layout_fit_module(const struct label_template *t, const struct qr_matr
 
 /* The whole label as an image of the template's size at its resolution. Text that would run
  * past the label's right edge is drawn at a smaller scale. */
-int label_layout_render_image(const struct label_template *t, const struct label_data *d, struct label_image *out,
+int label_render_image(const struct label_template *t, const struct label_data *d, struct label_image *out,
 		       err_t *e);
 
 #endif

@@ -111,7 +111,7 @@ int label_zpl_render_label(const struct label_template *t, const struct label_da
 	if (label_zpl_check_payload(d->qr, e))
 		return -1;
 	char manual[64] = "";
-	if (d->manual && label_layout_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
+	if (d->manual && label_format_manual(d->manual, t->manual_group, manual, sizeof manual, e))
 		return -1;
 	/* the printer makes the symbol, but its size comes from the same encoder's version choice */
 	struct qr_matrix qr;

@@ -155,7 +155,7 @@ static void test_label_png_decodes(void **state)
 			struct label_data d = {payloads[i], manuals[i % 2], "SN-0001234", "Smart Plug Mini"};
 			struct label_image img;
 			err_t e = {0};
-			assert_int_equal(label_layout_render_image(&t, &d, &img, &e), 0);
+			assert_int_equal(label_render_image(&t, &d, &img, &e), 0);
 			assert_int_equal(img.width, (int)(50 * dpis[k] / 25.4 + 0.5));
 			assert_int_equal(img.height, (int)(30 * dpis[k] / 25.4 + 0.5));
 			assert_decodes_to(decode_image(&img, t.dpi, dir, "label.png"), payloads[i]);
@@ -167,7 +167,7 @@ static void test_label_png_decodes(void **state)
 	struct label_data d = {payloads[0], "34970112332", "SN1", "P"};
 	struct label_image img;
 	err_t e = {0};
-	assert_int_equal(label_layout_render_image(&t, &d, &img, &e), 0);
+	assert_int_equal(label_render_image(&t, &d, &img, &e), 0);
 	int x0 = label_layout_convert_mm(&t, t.manual.x_mm), y0 = label_layout_convert_mm(&t, t.manual.y_mm);
 	int ink = 0;
 	for (int y = y0; y < y0 + 30; y++)
@@ -177,7 +177,7 @@ static void test_label_png_decodes(void **state)
 	label_image_free(&img);
 	/* a bad manual code is refused before anything is drawn */
 	d.manual = "1234";
-	assert_int_equal(label_layout_render_image(&t, &d, &img, &e), -1);
+	assert_int_equal(label_render_image(&t, &d, &img, &e), -1);
 	assert_non_null(strstr(e.msg, "1234"));
 	testutil_remove_tree(dir);
 	free(dir);
@@ -416,27 +416,27 @@ static void test_manual_code_grouping(void **state)
 	(void)state;
 	char out[64];
 	err_t e = {0};
-	assert_int_equal(label_layout_format_manual("34970112332", "auto", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("34970112332", "auto", out, sizeof out, &e), 0);
 	assert_string_equal(out, "3497-011-2332");
-	assert_int_equal(label_layout_format_manual("3497-011-2332", NULL, out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("3497-011-2332", NULL, out, sizeof out, &e), 0);
 	assert_string_equal(out, "3497-011-2332");
-	assert_int_equal(label_layout_format_manual("749701123365521327687", "auto", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("749701123365521327687", "auto", out, sizeof out, &e), 0);
 	assert_string_equal(out, "7497-011-2336\n5521-327-68-7");
-	assert_int_equal(label_layout_format_manual("7497-011-2336\n5521-327-68-7", "4-3-4-5-5", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("7497-011-2336\n5521-327-68-7", "4-3-4-5-5", out, sizeof out, &e), 0);
 	assert_string_equal(out, "7497-011-2336-55213-27687");
-	assert_int_equal(label_layout_format_manual("7497 011 2336 55213 27687", "none", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("7497 011 2336 55213 27687", "none", out, sizeof out, &e), 0);
 	assert_string_equal(out, "749701123365521327687");
-	assert_int_equal(label_layout_format_manual("749701123365521327687", "4-3-4", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("749701123365521327687", "4-3-4", out, sizeof out, &e), 0);
 	assert_string_equal(out, "7497-011-23365521327687");
-	assert_int_equal(label_layout_format_manual("34970112332", "5-6", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("34970112332", "5-6", out, sizeof out, &e), 0);
 	assert_string_equal(out, "34970-112332");
-	assert_int_equal(label_layout_format_manual("34970112332", "4/3-4", out, sizeof out, &e), 0);
+	assert_int_equal(label_format_manual("34970112332", "4/3-4", out, sizeof out, &e), 0);
 	assert_string_equal(out, "3497\n011-2332");
-	assert_int_equal(label_layout_format_manual("3497011233", "auto", out, sizeof out, &e), -1);
+	assert_int_equal(label_format_manual("3497011233", "auto", out, sizeof out, &e), -1);
 	assert_non_null(strstr(e.msg, "10 digits"));
-	assert_int_equal(label_layout_format_manual("3497O112332", "auto", out, sizeof out, &e), -1);
+	assert_int_equal(label_format_manual("3497O112332", "auto", out, sizeof out, &e), -1);
 	assert_non_null(strstr(e.msg, "'O'"));
-	assert_int_equal(label_layout_format_manual("34970112332", "auto", out, 5, &e), -1);
+	assert_int_equal(label_format_manual("34970112332", "auto", out, 5, &e), -1);
 }
 
 /* The grouping must be the one esp-matter-mfg-tool writes in onb_codes.csv (every mfg case). */
@@ -493,7 +493,7 @@ static void test_manual_grouping_matches_mfg_tool(void **state)
 		assert_true(rows.manual[0]);
 		char out[64];
 		err_t e = {0};
-		if (label_layout_format_manual(rows.manual, "auto", out, sizeof out, &e))
+		if (label_format_manual(rows.manual, "auto", out, sizeof out, &e))
 			fail_msg("%s: %s", path, e.msg);
 		if (strcmp(out, rows.manual))
 			fail_msg("%s: grouped '%s', the tool wrote '%s'", path, out, rows.manual);
@@ -551,13 +551,13 @@ static void onb_row(int c, void *ctx)
 		/* the label groups the code exactly as the payload module (the mfg tool's form) does */
 		char mine[64], theirs[PAYLOAD_MANUAL_GROUPED_MAX];
 		err_t ge = {0};
-		assert_int_equal(label_layout_format_manual(manual, "auto", mine, sizeof mine, &ge), 0);
+		assert_int_equal(label_format_manual(manual, "auto", mine, sizeof mine, &ge), 0);
 		assert_int_equal(payload_group_manual(manual, theirs, &ge), 0);
 		assert_string_equal(mine, theirs);
 		struct label_data d = {qr, manual, "SN", "Product"};
 		struct label_image img;
 		err_t e = {0};
-		if (label_layout_render_image(&t, &d, &img, &e))
+		if (label_render_image(&t, &d, &img, &e))
 			fail_msg("row %d: %s", r->row, e.msg);
 		assert_decodes_to(decode_image(&img, t.dpi, r->dir, "onb.png"), qr);
 		label_image_free(&img);
