@@ -97,7 +97,7 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 	struct argscan sc;
 	argscan_init(&sc, argc, argv, parttable_opts);
 	sc.keep_unknown = 1;
-	const char *v, *next;
+	const char *v = NULL, *next = NULL;
 	int id;
 	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
 		uint32_t n = 0;

@@ -208,7 +208,7 @@ static int payload_run_parse(int argc, char **argv, err_t *e)
 	struct argscan sc;
 	argscan_init(&sc, argc, argv, parse_opts);
 	sc.keep_unknown = 1; /* a code is never option-like; anything else is reported below */
-	const char *v;
+	const char *v = NULL;
 	int id;
 	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
 		if (id == PAYLOAD_OPT_JSON)
@@ -245,7 +245,7 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 	struct argscan sc;
 	argscan_init(&sc, argc, argv, payload_opts);
 	sc.keep_unknown = 1;
-	const char *v;
+	const char *v = NULL;
 	int id;
 	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
 		uint32_t n = 0;

@@ -50,7 +50,7 @@ static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 	struct argscan sc;
 	argscan_init(&sc, argc, argv, spake2p_opts);
 	sc.keep_unknown = 1;
-	const char *v;
+	const char *v = NULL;
 	int id;
 	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
 		switch (id) {
