@@ -1,0 +1,483 @@
+/* espfab run against espfab-sim over TCP: a full H2 run (ecdsa-efuse) to a verified device with
+ * its manifest row and the simulated flash image searched for private keys; a C3 run on the ds
+ * path; a refusal with nothing burned or written; resume after a cut link with the same
+ * identity and no second burn; a dry run that leaves the chip untouched. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
+#include "core/rng.h"
+
+/* The running simulator, so teardown can stop it when an assertion jumped out of a test. */
+static pid_t sim_running;
+
+struct sim {
+	pid_t pid;
+	int port;
+	char *flash, *efuse;
+};
+
+static bool sim_accepts(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
+{
+	static int next;
+	s->port = 20000 + (int)(getpid() % 20000) + (next++ % 50) * 7;
+	if (!s->flash) {
+		s->flash = testutil_join_path(dir, "flash.bin");
+		s->efuse = testutil_join_path(dir, "efuse.bin");
+	}
+	char port[16];
+	snprintf(port, sizeof port, "%d", s->port);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		const char *argv[16] = {testutil_sim_bin(), "--chip", chip, "--tcp", port, "--flash", s->flash,
+					"--efuse", s->efuse, "--flash-size", "8MB", "--no-throttle"};
+		int n = 12;
+		if (fault) {
+			argv[n++] = "--fault";
+			argv[n++] = fault;
+		}
+		argv[n] = NULL;
+		if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	sim_running = s->pid;
+	/* The first connection is the readiness probe; the simulator serves the next one. */
+	for (int i = 0; i < 100 && !sim_accepts(s->port); i++)
+		usleep(20000);
+	usleep(50000);
+}
+
+static void sim_stop(struct sim *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+		sim_running = 0;
+	}
+}
+
+static void sim_free(struct sim *s)
+{
+	sim_stop(s);
+	free(s->flash);
+	free(s->efuse);
+}
+
+static void make_pki(const char *dir)
+{
+	mbedtls_pk_context key;
+	mbedtls_pk_init(&key);
+	assert_int_equal(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+	assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), rng_mbedtls_callback,
+					     NULL), 0);
+	mbedtls_x509write_cert crt;
+	mbedtls_x509write_crt_init(&crt);
+	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&crt, &key);
+	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+	mbedtls_x509write_crt_set_subject_name(&crt, "CN=Sim PAI");
+	mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Sim PAI");
+	mbedtls_mpi serial;
+	mbedtls_mpi_init(&serial);
+	mbedtls_mpi_lset(&serial, 3);
+	mbedtls_x509write_crt_set_serial(&crt, &serial);
+	mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20991231235959");
+	mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0);
+	mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+	mbedtls_x509write_crt_set_subject_key_identifier(&crt);
+	mbedtls_x509write_crt_set_authority_key_identifier(&crt);
+	unsigned char pem[4096];
+	assert_int_equal(mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, rng_mbedtls_callback, NULL), 0);
+	char *p = testutil_join_path(dir, "pai_cert.pem");
+	testutil_write_file(p, pem, strlen((char *)pem));
+	free(p);
+	assert_int_equal(mbedtls_pk_write_key_pem(&key, pem, sizeof pem), 0);
+	p = testutil_join_path(dir, "pai_key.pem");
+	testutil_write_file(p, pem, strlen((char *)pem));
+	chmod(p, 0600);
+	free(p);
+	uint8_t cd[240];
+	rng_fill_bytes(cd, sizeof cd);
+	p = testutil_join_path(dir, "cd.der");
+	testutil_write_file(p, cd, sizeof cd);
+	free(p);
+	mbedtls_mpi_free(&serial);
+	mbedtls_x509write_crt_free(&crt);
+	mbedtls_pk_free(&key);
+}
+
+/* A profile in dir using the shipped partition table of the example. */
+static char *make_profile(const char *dir, const char *chips, const char *table, const char *security)
+{
+	char text[2048], *tpath;
+	char rel[128];
+	snprintf(rel, sizeof rel, "assets/partitions/%s", table);
+	tpath = testutil_join_path(testutil_source_dir(), rel);
+	snprintf(text, sizeof text,
+		 "[product]\nvendor_id = 0xFFF1\nproduct_id = 0x8000\nvendor_name = Sim Vendor\n"
+		 "product_name = Sim Light\nchips = %s\n"
+		 "[attestation]\npai_cert = pai_cert.pem\npai_key = pai_key.pem\ncd = cd.der\n"
+		 "[partitions]\ntable = %s\n[security]\n%s\n[device]\nserial = SIM-{seq:03}\n",
+		 chips, tpath, security);
+	free(tpath);
+	char *p = testutil_join_path(dir, "profile.ini");
+	testutil_write_file(p, text, strlen(text));
+	return p;
+}
+
+struct run_out {
+	int rc;
+	json_t *done;    /* the "done" event */
+	json_t *payload; /* the "payload" event */
+	int partitions;
+	buf_t out, err;
+};
+
+static void run_free(struct run_out *r)
+{
+	json_decref(r->done);
+	json_decref(r->payload);
+	buf_free_data(&r->out);
+	buf_free_data(&r->err);
+}
+
+static void espfab_run(const char *dir, const char *profile, int port, const char *extra, struct run_out *r)
+{
+	memset(r, 0, sizeof *r);
+	char portarg[64];
+	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", port);
+	char *out = testutil_join_path(dir, "out");
+	char *argv[] = {"espfab", "run", "--profile", (char *)profile, "--port", portarg, "--out", out, "--json",
+			(char *)(extra ? extra : "--yes"), NULL};
+	r->rc = testutil_run_espfab(dir, argv, &r->out, &r->err);
+	free(out);
+	const char *text = buf_terminate_str(&r->out);
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		json_error_t je;
+		json_t *ev = json_loadb(line, n, 0, &je);
+		if (!ev)
+			fail_msg("not a JSON line: %.*s", (int)n, line);
+		const char *kind = json_string_value(json_object_get(ev, "event"));
+		assert_non_null(kind);
+		if (!strcmp(kind, "done"))
+			r->done = json_incref(ev);
+		else if (!strcmp(kind, "payload"))
+			r->payload = json_incref(ev);
+		else if (!strcmp(kind, "partition"))
+			r->partitions++;
+		json_decref(ev);
+		line += n + (nl ? 1 : 0);
+	}
+}
+
+static const char *summary(const struct run_out *r, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(r->done, "summary"), key));
+}
+
+static bool file_contains(const char *path, const void *p, size_t n)
+{
+	buf_t b = BUF_INIT;
+	testutil_read_file(path, &b);
+	bool found = memmem(b.data, b.len, p, n) != NULL;
+	buf_free_data(&b);
+	return found;
+}
+
+static bool file_all_ff(const char *path)
+{
+	buf_t b = BUF_INIT;
+	testutil_read_file(path, &b);
+	bool all = true;
+	for (size_t i = 0; i < b.len && all; i++)
+		all = b.data[i] == 0xFF;
+	buf_free_data(&b);
+	return all;
+}
+
+static void dac_scalar(const char *folder, uint8_t s[32])
+{
+	char *p = testutil_join_path(folder, "internal/DAC_key.der");
+	mbedtls_pk_context pk;
+	mbedtls_pk_init(&pk);
+	assert_int_equal(mbedtls_pk_parse_keyfile(&pk, p, NULL), 0);
+	assert_int_equal(mbedtls_mpi_write_binary(&mbedtls_pk_ec(pk)->d, s, 32), 0);
+	mbedtls_pk_free(&pk);
+	free(p);
+}
+
+static int setup(void **state)
+{
+	/* A build without the simulator skips the run tests. */
+	if (!getenv("ESPFAB_SIM_BIN") || !testutil_source_dir())
+		return 0;
+	char *dir = testutil_make_tmpdir();
+	make_pki(dir);
+	*state = dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (sim_running > 0) {
+		kill(sim_running, SIGKILL);
+		waitpid(sim_running, NULL, 0);
+		sim_running = 0;
+	}
+	if (*state) {
+		testutil_remove_tree(*state);
+		free(*state);
+	}
+	return 0;
+}
+
+static void test_h2_full_run(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32h2", NULL);
+	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, NULL, &r);
+	if (r.rc != 0)
+		fail_msg("exit %d: %s%s", r.rc, (char *)buf_terminate_str(&r.err), (char *)r.out.data);
+	assert_non_null(r.done);
+	assert_int_equal(json_integer_value(json_object_get(r.done, "result")), 0);
+	assert_string_equal(summary(&r, "result"), "ok");
+	assert_string_equal(summary(&r, "serial"), "SIM-001");
+	const char *qr = json_string_value(json_object_get(r.payload, "qr"));
+	assert_true(qr && !strncmp(qr, "MT:", 3));
+	assert_int_equal(r.partitions, 2);
+	/* The manifest has the device's row. */
+	char *manifest = testutil_join_path(dir, "out/manifest.csv");
+	assert_true(file_contains(manifest, "SIM-001", 7));
+	assert_true(file_contains(manifest, qr, strlen(qr)));
+	free(manifest);
+	/* No private key in the clear anywhere in flash: the DAC key went to eFuse. */
+	sim_stop(&s);
+	uint8_t scalar[32];
+	dac_scalar(summary(&r, "folder"), scalar);
+	assert_false(file_contains(s.flash, scalar, 32));
+	assert_false(file_contains(s.flash, "PRIVATE KEY", 11));
+	assert_true(file_contains(s.flash, "\x11\xba\x5e\xba", 4)); /* esp_secure_cert TLV magic */
+	run_free(&r);
+	free(profile);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
+static void test_refusal_burns_nothing(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32h2", NULL);
+	char *profile = make_profile(dir, "esp32c6", "h2-light.csv", "mode = development");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, NULL, &r);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(summary(&r, "result"), "refused");
+	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "wrong chip"));
+	sim_stop(&s);
+	assert_true(file_all_ff(s.flash));
+	run_free(&r);
+	free(profile);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
+static void test_resume_after_cut_link(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	struct sim s = {0};
+	/* Cut the link once the ECDSA key is burned and the partitions written (during readback). */
+	sim_start(&s, dir, "esp32h2", "disconnect-after:20000");
+	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
+	char *outdir = testutil_join_path(dir, "out");
+	testutil_remove_tree(outdir);
+	struct run_out r1, r2;
+	espfab_run(dir, profile, s.port, NULL, &r1);
+	assert_int_equal(r1.rc, 3);
+	assert_string_equal(summary(&r1, "result"), "failed");
+	sim_stop(&s);
+	sim_start(&s, dir, "esp32h2", NULL);
+	espfab_run(dir, profile, s.port, NULL, &r2);
+	if (r2.rc != 0)
+		fail_msg("exit %d: %s", r2.rc, (char *)buf_terminate_str(&r2.err));
+	assert_true(json_is_true(json_object_get(json_object_get(r2.done, "summary"), "resumed")));
+	assert_string_equal(summary(&r1, "serial"), summary(&r2, "serial"));
+	assert_string_equal(summary(&r1, "folder"), summary(&r2, "folder"));
+	/* The key was not burned a second time: no burn step ran in the second run. */
+	assert_null(strstr((char *)r2.out.data, "\"step\":\"burn-ecdsa-key\",\"state\":\"running\""));
+	run_free(&r1);
+	run_free(&r2);
+	free(profile);
+	free(outdir);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
+static void test_dry_run(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32h2", NULL);
+	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
+	char *outdir = testutil_join_path(dir, "out-dry");
+	struct run_out r;
+	memset(&r, 0, sizeof r);
+	char portarg[64];
+	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", s.port);
+	char *argv[] = {"espfab", "run", "--profile", profile, "--port", portarg, "--out", outdir, "--dry-run", NULL};
+	int rc = testutil_run_espfab(dir, argv, &r.out, &r.err);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr((char *)buf_terminate_str(&r.out), "QR code: MT:"));
+	assert_int_equal(access(outdir, F_OK), -1);
+	sim_stop(&s);
+	assert_true(file_all_ff(s.flash));
+	run_free(&r);
+	free(profile);
+	free(outdir);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
+/* ESP32-C3 on the ds path (development, flash encryption off): the DS HMAC key goes to eFuse
+ * with purpose 7 and never to flash, the RSA device key is in flash only as DS ciphertext; the
+ * app's images from flasher_args.json are written and read back too. */
+static void test_c3_ds_with_firmware(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	/* A small "build": bootloader, partition table and app images. */
+	uint8_t img[0x3000];
+	for (size_t i = 0; i < sizeof img; i++)
+		img[i] = (uint8_t)(i * 7 + 1);
+	char *p = testutil_join_path(dir, "bootloader.bin");
+	testutil_write_file(p, img, 0x2000);
+	free(p);
+	p = testutil_join_path(dir, "app.bin");
+	testutil_write_file(p, img, sizeof img);
+	free(p);
+	const char *fa = "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", "
+			 "\"flash_freq\": \"80m\"}, \"flash_files\": {\"0x0\": \"bootloader.bin\", "
+			 "\"0x20000\": \"app.bin\"}}";
+	p = testutil_join_path(dir, "flasher_args.json");
+	testutil_write_file(p, fa, strlen(fa));
+	free(p);
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32c3", NULL);
+	char *profile = make_profile(dir, "esp32c3", "c3-plug.csv",
+				     "mode = development\npath = ds\nflash_encryption = no\n"
+				     "[firmware]\nflasher_args = flasher_args.json");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, NULL, &r);
+	if (r.rc != 0)
+		fail_msg("exit %d: %s", r.rc, (char *)buf_terminate_str(&r.err));
+	/* The plan said the DAC key is in the clear (development). */
+	assert_non_null(strstr((char *)r.out.data, "in the clear (development only)"));
+	assert_non_null(strstr((char *)r.out.data, "\"step\":\"burn-ds-hmac-key\",\"state\":\"done\""));
+	assert_non_null(strstr((char *)r.out.data, "\"step\":\"write-fw-0x20000\",\"state\":\"done\""));
+	sim_stop(&s);
+	const char *folder = summary(&r, "folder");
+	char *hk = testutil_join_path(folder, "keys/ds_hmac_key.bin");
+	char *rk = testutil_join_path(folder, "keys/ds_rsa_key.der");
+	buf_t hmac = BUF_INIT, rsa = BUF_INIT, flash = BUF_INIT;
+	testutil_read_file(hk, &hmac);
+	testutil_read_file(rk, &rsa);
+	testutil_read_file(s.flash, &flash);
+	assert_int_equal(hmac.len, 32);
+	assert_true(rsa.len > 600);
+	assert_null(memmem(flash.data, flash.len, hmac.data, hmac.len));
+	/* No 64-byte window of the RSA key's DER (its primes and exponents) is in flash. */
+	for (size_t off = 0; off + 64 <= rsa.len; off += 64)
+		assert_null(memmem(flash.data, flash.len, rsa.data + off, 64));
+	/* The firmware images sit at their offsets. */
+	testutil_assert_bytes_equal("bootloader", flash.data, 0x2000, img, 0x2000);
+	testutil_assert_bytes_equal("app", flash.data + 0x20000, sizeof img, img, sizeof img);
+	buf_wipe_data(&hmac);
+	buf_wipe_data(&rsa);
+	buf_free_data(&flash);
+	free(hk);
+	free(rk);
+	run_free(&r);
+	free(profile);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	char *a1[] = {"espfab", "run", "--port", "socket://127.0.0.1:1", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a1, &out, &err), 2);
+	assert_non_null(strstr((char *)buf_terminate_str(&err), "--profile"));
+	char *a2[] = {"espfab", "run", "--profile", "x.ini", "--bogus", NULL};
+	err.len = 0;
+	assert_int_equal(testutil_run_espfab(NULL, a2, &out, &err), 2);
+	assert_non_null(strstr((char *)buf_terminate_str(&err), "--bogus"));
+	/* Nobody listens there: a device error. */
+	char *a3[] = {"espfab", "run", "--profile", "x.ini", "--port", "socket://127.0.0.1:1", NULL};
+	assert_int_equal(testutil_run_espfab(NULL, a3, &out, &err), 3);
+	buf_free_data(&out);
+	buf_free_data(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_h2_full_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_burns_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_cut_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_c3_ds_with_firmware, setup, teardown),
+		cmocka_unit_test(test_usage_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
