@@ -247,6 +247,13 @@ bool pbkdf2_has_sha_ni(void)
 #endif
 }
 
+static atomic_int pbkdf2_default_impl = PBKDF2_IMPL_AUTO;
+
+void pbkdf2_set_default_impl(enum pbkdf2_impl impl)
+{
+	atomic_store(&pbkdf2_default_impl, (int)impl);
+}
+
 int pbkdf2_hmac_sha256_with(enum pbkdf2_impl impl, const uint8_t *pw, size_t pw_len, const uint8_t *salt,
 			    size_t salt_len, uint32_t iterations, uint8_t *out, size_t out_len, err_t *e)
 {
@@ -294,5 +301,5 @@ int pbkdf2_hmac_sha256_with(enum pbkdf2_impl impl, const uint8_t *pw, size_t pw_
 int pbkdf2_hmac_sha256(const uint8_t *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
 		       uint32_t iterations, uint8_t *out, size_t out_len, err_t *e)
 {
-	return pbkdf2_hmac_sha256_with(PBKDF2_IMPL_AUTO, pw, pw_len, salt, salt_len, iterations, out, out_len, e);
+	return pbkdf2_hmac_sha256_with((enum pbkdf2_impl)atomic_load(&pbkdf2_default_impl), pw, pw_len, salt, salt_len, iterations, out, out_len, e);
 }

@@ -20,7 +20,12 @@ enum pbkdf2_impl {
 /* True when this CPU (and this build) can run PBKDF2_IMPL_SHA_NI. */
 bool pbkdf2_has_sha_ni(void);
 
-/* out = PBKDF2-HMAC-SHA256(pw, salt, iterations, out_len). iterations >= 1. */
+/* The implementation PBKDF2_IMPL_AUTO stands for from now on, process-wide (benchmarks measure
+ * the portable path this way); PBKDF2_IMPL_AUTO restores the CPU-based choice. */
+void pbkdf2_set_default_impl(enum pbkdf2_impl impl);
+
+/* out = PBKDF2-HMAC-SHA256(pw, salt, iterations, out_len) with the default implementation.
+ * iterations >= 1. */
 int pbkdf2_hmac_sha256(const uint8_t *pw, size_t pw_len, const uint8_t *salt, size_t salt_len,
 		       uint32_t iterations, uint8_t *out, size_t out_len, err_t *e);
 /* The same with a chosen implementation (tests and benchmarks compare them). */

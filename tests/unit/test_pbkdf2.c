@@ -128,6 +128,29 @@ static void test_matter_iteration_counts(void **state)
 	}
 }
 
+static void test_default_impl_switch(void **state)
+{
+	(void)state;
+	/* The process-wide choice reaches pbkdf2_hmac_sha256: forcing SHA-NI on a CPU without it
+	 * fails, forcing portable still gives the reference bytes. */
+	const uint8_t pw[4] = {1, 2, 3, 4}, salt[16] = {9};
+	uint8_t want[80], got[80];
+	pbkdf2_reference(pw, sizeof pw, salt, sizeof salt, 50, want, sizeof want);
+	err_t e = {0};
+	pbkdf2_set_default_impl(PBKDF2_IMPL_PORTABLE);
+	assert_int_equal(pbkdf2_hmac_sha256(pw, sizeof pw, salt, sizeof salt, 50, got, sizeof got, &e), 0);
+	testutil_assert_bytes_equal("portable default", got, sizeof got, want, sizeof want);
+	pbkdf2_set_default_impl(PBKDF2_IMPL_SHA_NI);
+	int rc = pbkdf2_hmac_sha256(pw, sizeof pw, salt, sizeof salt, 50, got, sizeof got, &e);
+	pbkdf2_set_default_impl(PBKDF2_IMPL_AUTO);
+	if (pbkdf2_has_sha_ni()) {
+		assert_int_equal(rc, 0);
+		testutil_assert_bytes_equal("SHA-NI default", got, sizeof got, want, sizeof want);
+	} else {
+		assert_int_equal(rc, -1);
+	}
+}
+
 static void test_bad_arguments(void **state)
 {
 	(void)state;
@@ -154,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_sha_ni_equals_mbedtls),
 		cmocka_unit_test(test_auto_equals_mbedtls),
 		cmocka_unit_test(test_matter_iteration_counts),
+		cmocka_unit_test(test_default_impl_switch),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
