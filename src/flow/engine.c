@@ -445,6 +445,13 @@ static int engine_step_data(struct engine_run *r, const struct plan_step *s, buf
 	if (fileio_read_file(r->fw.paths[s->image], &raw, r->e))
 		return -1;
 	int rc = 0;
+	bool patched;
+	/* A signed bootloader must stay as signed: with secure boot the header is left alone. */
+	if (!r->plan.secure_boot &&
+	    fwargs_patch_bootloader(&r->fw, r->chip.name, s->offset, &raw, &patched, r->e)) {
+		buf_free_data(&raw);
+		return -1;
+	}
 	if (s->encrypted) {
 		/* Encrypted writes cover whole 32-byte blocks (ESP32), 16 elsewhere: pad as esptool does. */
 		while (raw.len % 32)
