@@ -80,6 +80,7 @@ static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 	/* base64.b64decode without validation: stray characters are skipped. */
 	if (pyb64_decode(salt_s, strlen(salt_s), &salt, e)) {
 		err_prepend_context(e, "--salt '%s'", salt_s);
+		buf_free_data(&salt);
 		return ERR_USAGE;
 	}
 	uint8_t verifier[SPAKE2P_VERIFIER_LEN];
