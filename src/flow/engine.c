@@ -255,6 +255,22 @@ static int engine_plan(struct engine_run *r)
 	return rc;
 }
 
+/* A plan step the device cannot carry out is a refusal, found before anything is burned. */
+static int engine_check_device(struct engine_run *r)
+{
+	const struct flow_device_ops *ops = r->dev->ops;
+	for (int i = 0; i < r->plan.n_steps; i++) {
+		const struct plan_step *s = &r->plan.steps[i];
+		bool missing = !s->done && ((s->kind == PLAN_STEP_BURN_FE_ENABLE && !ops->burn_fe_enable) ||
+					    (s->kind == PLAN_STEP_BURN_SECURE_BOOT && !ops->burn_secure_boot) ||
+					    (s->kind == PLAN_STEP_LOCKDOWN && !ops->lockdown));
+		if (missing)
+			return err_set_msg(r->e, ERR_CHECK, "refused: this link cannot %s yet (step %s); nothing "
+					   "was burned", s->text, s->id);
+	}
+	return 0;
+}
+
 static int engine_write_file(struct engine_run *r, const char *role, const char *name, const buf_t *b,
 			     bool secret, struct journal_file *files, int *n)
 {
@@ -662,7 +678,7 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 		rc = engine_detect(&r);
 	if (rc == 0 && !o->dry_run && !o->plan_only)
 		rc = engine_open_journal(&r, &jd, &found);
-	if (rc == 0 && (rc = engine_plan(&r)) != 0)
+	if (rc == 0 && ((rc = engine_plan(&r)) != 0 || (rc = engine_check_device(&r)) != 0))
 		refused = true;
 	if (rc == 0 && o->plan_only)
 		goto report;

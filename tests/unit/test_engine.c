@@ -551,6 +551,30 @@ static void test_refusals_burn_nothing(void **state)
 	env_free(&v);
 }
 
+/* A link that cannot burn BLOCK0 fields: a plan that enables flash encryption is refused before
+ * any key is burned. */
+static void test_device_without_block0_burns(void **state)
+{
+	(void)state;
+	struct env v;
+	env_make(&v, "esp32c3", "mode = development\npath = ds", true);
+	struct fake_dev f;
+	fake_init(&f, "esp32c3", 0);
+	struct flow_device_ops ops = fake_ops;
+	ops.burn_fe_enable = NULL;
+	f.base.ops = &ops;
+	struct recorder rec = {.answer = true};
+	struct engine_result res;
+	err_t e = {0};
+	assert_int_equal(run(&v, &f, &rec, true, false, &res, &e), ERR_CHECK);
+	assert_non_null(strstr(e.msg, "burn-fe-enable"));
+	assert_int_equal(f.burns + f.writes, 0);
+	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
+	buf_free_data(&rec.kinds);
+	free(f.flash);
+	env_free(&v);
+}
+
 static void test_dry_run_touches_nothing(void **state)
 {
 	(void)state;
@@ -688,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_esp32_production),
 		cmocka_unit_test(test_resume_after_fault),
 		cmocka_unit_test(test_refusals_burn_nothing),
+		cmocka_unit_test(test_device_without_block0_burns),
 		cmocka_unit_test(test_dry_run_touches_nothing),
 		cmocka_unit_test(test_worker_commands),
 	};
