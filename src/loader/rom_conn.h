@@ -76,6 +76,12 @@ int rom_cmd_sync(rom_conn_t *c, err_t *e);
 int rom_cmd_read_reg(rom_conn_t *c, uint32_t addr, uint32_t *value, err_t *e);
 int rom_cmd_write_reg(rom_conn_t *c, uint32_t addr, uint32_t value, uint32_t mask,
 		      uint32_t delay_us, err_t *e);
+/* One WRITE_REG carrying several 16-byte groups, which the ROM applies in order
+ * (rom-protocol.md §5.3): one round trip instead of n. Safe to repeat, like a single write. */
+struct rom_reg_write {
+	uint32_t addr, value, mask, delay_us;
+};
+int rom_cmd_write_regs(rom_conn_t *c, const struct rom_reg_write *w, size_t n, err_t *e);
 int rom_cmd_spi_attach(rom_conn_t *c, uint32_t pins, err_t *e);
 int rom_cmd_spi_set_params(rom_conn_t *c, uint32_t flash_size, err_t *e);
 /* 20- or 12-byte payload; ROM_FAIL_UNSUPPORTED on ESP32. */
