@@ -25,3 +25,14 @@ void casecmd_free_argv(char **argv)
 		free(*p);
 	free(argv);
 }
+
+json_t *casecmd_load_case(const char *set, const char *name, char **dir)
+{
+	*dir = testutil_vector_path(set, name);
+	char *path = testutil_join_path(*dir, "case.json");
+	json_t *j = testutil_load_json(path);
+	if (!j)
+		fail_msg("%s: cannot load", path);
+	free(path);
+	return j;
+}

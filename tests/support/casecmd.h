@@ -1,6 +1,6 @@
-/* casecmd: a case.json "command" (the reference tool's argv as a JSON array of words) turned
- * into an espfab command line: the tool's name replaced by `espfab SUBCOMMAND`, the other
- * words kept, so every case is replayed exactly as the reference tool was run. */
+/* casecmd: one case folder of a vector set: its case.json loaded, and its "command" (the
+ * reference tool's argv as a JSON array of words) turned into an espfab command line, the tool's
+ * name replaced by `espfab SUBCOMMAND`, so every case is replayed as the reference tool was run. */
 #ifndef ESPFAB_TESTS_CASECMD_H
 #define ESPFAB_TESTS_CASECMD_H
 
@@ -10,5 +10,8 @@
  * receives its length. Free with casecmd_free_argv. */
 char **casecmd_build_argv(json_t *cmd, const char *subcommand, int *argc);
 void casecmd_free_argv(char **argv);
+/* set/name/case.json, loaded (the test fails when it cannot be); *dir receives the case folder
+ * (free it). Release the result with json_decref. */
+json_t *casecmd_load_case(const char *set, const char *name, char **dir);
 
 #endif

@@ -42,9 +42,8 @@ static void test_flashenc_every_case_cli(void **state)
 	char **cases = testutil_list_cases("flash_encryption");
 	int count = 0;
 	for (char **c = cases; *c; c++, count++) {
-		char *dir = testutil_vector_path("flash_encryption", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("flash_encryption", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		flashenc_copy_file(dir, tmp, json_string_value(json_object_get(j, "key_file")));
 		flashenc_copy_file(dir, tmp, json_string_value(json_object_get(j, "plaintext")));
@@ -64,7 +63,6 @@ static void test_flashenc_every_case_cli(void **state)
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	assert_true(count >= 6);
@@ -78,9 +76,8 @@ static void test_flashenc_every_case_library(void **state)
 		skip();
 	char **cases = testutil_list_cases("flash_encryption");
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("flash_encryption", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("flash_encryption", *c, &dir);
 		char *kp = testutil_join_path(dir, json_string_value(json_object_get(j, "key_file")));
 		char *pp = testutil_join_path(dir, json_string_value(json_object_get(j, "plaintext")));
 		char *ep = testutil_join_path(dir, json_string_value(json_object_get(json_object_get(j, "outputs"), "ciphertext")));
@@ -121,7 +118,6 @@ static void test_flashenc_every_case_library(void **state)
 		free(pp);
 		free(ep);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	testutil_free_list(cases);

@@ -148,9 +148,8 @@ static void test_mfg_every_case_cli(void **state)
 	char **cases = testutil_list_cases("mfg");
 	int n = 0;
 	for (char **c = cases; *c; c++, n++) {
-		char *dir = testutil_vector_path("mfg", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("mfg", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		copy_case(dir, tmp);
 		int argc;
@@ -167,7 +166,6 @@ static void test_mfg_every_case_cli(void **state)
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	assert_true(n >= 3);
@@ -183,9 +181,8 @@ static void test_mfg_every_case_library(void **state)
 	assert_non_null(getcwd(cwd, sizeof cwd));
 	char **cases = testutil_list_cases("mfg");
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("mfg", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("mfg", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		copy_case(dir, tmp);
 		int argc;
@@ -214,7 +211,6 @@ static void test_mfg_every_case_library(void **state)
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	testutil_free_list(cases);
