@@ -9,6 +9,7 @@
 #include "core/argmatch.h"
 #include "core/buf.h"
 #include "core/fileio.h"
+#include "core/pyint.h"
 #include "formats/parttable.h"
 
 static const char *const opt_offset[] = {"--offset", "-o", NULL};
@@ -27,6 +28,16 @@ static void parttable_print_usage(FILE *f)
 		   "  INPUT  partitions.csv or a binary table ('-' = stdin); the output is the other form\n"
 		   "  OUTPUT file to write ('-' or omitted = stdout)\n"
 		   "  --json prints the decoded table as JSON instead\n");
+}
+
+/* The tool's AnyIntType: int(s, 0). */
+static int parttable_parse_any_int(const char *s, const char *what, uint32_t *out, err_t *e)
+{
+	int64_t v;
+	if (pyint_parse(s, 0, &v) || v < 0 || v > UINT32_MAX)
+		return err_set_msg(e, ERR_USAGE, "%s: '%s' is not a valid integer", what, s);
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parttable_parse_flash_size(const char *s, uint64_t *out, err_t *e)
@@ -112,7 +123,7 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 			o.secure = !strcmp(v, "v2") ? PARTTABLE_SECURE_V2 : PARTTABLE_SECURE_V1;
 			continue;
 		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_offset, &v, e)) > 0) {
-			if (cli_parse_u32(v, "--offset", &n, e))
+			if (parttable_parse_any_int(v, "--offset", &n, e))
 				return ERR_USAGE;
 			o.table_offset = n;
 			continue;
@@ -121,13 +132,13 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 				return ERR_USAGE;
 			continue;
 		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_pbl, &v, e)) > 0) {
-			if (cli_parse_u32(v, "--primary-bootloader-offset", &n, e))
+			if (parttable_parse_any_int(v, "--primary-bootloader-offset", &n, e))
 				return ERR_USAGE;
 			o.primary_bootloader_offset = n;
 			o.has_primary_bootloader_offset = 1;
 			continue;
 		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_rbl, &v, e)) > 0) {
-			if (cli_parse_u32(v, "--recovery-bootloader-offset", &n, e))
+			if (parttable_parse_any_int(v, "--recovery-bootloader-offset", &n, e))
 				return ERR_USAGE;
 			o.recovery_bootloader_offset = n;
 			o.has_recovery_bootloader_offset = 1;

@@ -68,7 +68,7 @@ static int payload_add_vendor(struct payload *p, const char *arg, int is_int, er
 		return err_set_msg(e, ERR_USAGE, "vendor data '%s': bad tag", arg);
 	memcpy(tag_s, arg, tl);
 	tag_s[tl] = '\0';
-	uint32_t tag;
+	uint32_t tag = 0;
 	if (payload_range(tag_s, "vendor tag", 0xFF, &tag, e))
 		return -1;
 	if (tag < 0x80)
@@ -215,7 +215,7 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 	for (int i = 1; i < argc;) {
 		const char *v = NULL;
 		int m = 0;
-		uint32_t n;
+		uint32_t n = 0;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			payload_print_usage(stdout);
 			return 0;
@@ -277,7 +277,7 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 				   disc_s ? "" : " -d/--discriminator", pass_s ? "" : " -p/--passcode"),
 		       ERR_USAGE;
 	}
-	uint32_t disc, pass;
+	uint32_t disc = 0, pass = 0;
 	int64_t pass64;
 	if (payload_range(disc_s, "Discriminator", PAYLOAD_DISCRIMINATOR_MAX, &disc, e) ||
 	    payload_parse_int(pass_s, "Passcode", &pass64, e))

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/fileio.h"
+#include "core/pyint.h"
 #include "core/hex.h"
 #include "formats/seccert.h"
 #include "formats/seccert_build.h"
@@ -149,6 +150,16 @@ static int seccert_parse_args(int argc, char **argv, struct seccert_args *a, err
 	return 0;
 }
 
+/* The tool converts these with int(s): decimal, optional sign, spaces and underscores. */
+static int seccert_parse_int(const char *s, const char *what, unsigned *out, err_t *e)
+{
+	int64_t v;
+	if (pyint_parse(s, 10, &v) || v < 0 || v > UINT32_MAX)
+		return err_set_msg(e, ERR_USAGE, "%s: '%s' is not a decimal number", what, s);
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int seccert_read_input(const char *path, bool secret, buf_t *out, const char *what, err_t *e)
 {
 	int rc = secret ? fileio_read_secret(path, out, e) : fileio_read_file(path, out, e);
@@ -207,7 +218,7 @@ static int seccert_fill_spec(const struct seccert_args *a, struct seccert_spec *
 			for (char *p = it->algorithm; *p; p++)
 				if (*p >= 'a' && *p <= 'z')
 					*p = (char)(*p - 'a' + 'A');
-			if (cli_parse_u32(a->val2[OPT_ALGO], "--priv_key_algo key size", &it->key_size, e))
+			if (seccert_parse_int(a->val2[OPT_ALGO], "--priv_key_algo key size", &it->key_size, e))
 				goto done;
 		}
 		if (a->set[OPT_CONFIGURE_DS]) {
@@ -222,8 +233,8 @@ static int seccert_fill_spec(const struct seccert_args *a, struct seccert_spec *
 			}
 		}
 		if (a->val[OPT_EFUSE_KEY_ID]) {
-			uint32_t id;
-			if (cli_parse_u32(a->val[OPT_EFUSE_KEY_ID], "--efuse_key_id", &id, e))
+			unsigned id = 0;
+			if (seccert_parse_int(a->val[OPT_EFUSE_KEY_ID], "--efuse_key_id", &id, e))
 				goto done;
 			if (id > 5) {
 				err_set_msg(e, ERR_USAGE, "--efuse_key_id: %u is not in 0..5", id);

@@ -1133,7 +1133,10 @@ static int mfg_write_onboarding(struct mfg_ctx *c, struct mfg_dev_data *d, struc
 	snprintf(line, sizeof line, "qrcode,manualcode,discriminator,passcode\n%s,%s,%u,%u\n", res->qr, manual,
 		 d->discriminator, d->passcode);
 	snprintf(name, sizeof name, "%s-onb_codes.csv", d->uuid);
-	if (mfg_write(d, false, name, line, strlen(line), false, e))
+	/* The passcode column is a per-device secret (DESIGN.md §5), as in summary and pin_disc. */
+	int w = mfg_write(d, false, name, line, strlen(line), true, e);
+	mbedtls_platform_zeroize(line, sizeof line);
+	if (w)
 		return -1;
 	struct qr_matrix m;
 	struct label_image img;

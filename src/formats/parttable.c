@@ -74,14 +74,136 @@ static const struct parttable_keyword *parttable_subtype_keywords(int type)
 	}
 }
 
+/* ---- text as Python's str sees it: the tool strips lines and fields with str.strip() and splits
+ * lines with str.splitlines(), both of which know more than ASCII whitespace. s is valid UTF-8. ---- */
+
+/* Bytes of the whitespace character starting at s (0: none). */
+static size_t parttable_space_at(const unsigned char *s, size_t n)
+{
+	if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r') || (s[0] >= 0x1c && s[0] <= 0x1f)))
+		return 1;
+	if (n >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0))
+		return 2;
+	if (n >= 3 && ((s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) ||
+		       (s[0] == 0xE2 && s[1] == 0x80 && (s[2] <= 0x8A || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF)) ||
+		       (s[0] == 0xE2 && s[1] == 0x81 && s[2] == 0x9F) || (s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80)))
+		return 3;
+	return 0;
+}
+
+/* Bytes of the whitespace character ending at s[n-1] (0: none). */
+static size_t parttable_space_before(const unsigned char *s, size_t n)
+{
+	for (size_t k = 1; k <= 3 && k <= n; k++)
+		if (parttable_space_at(s + n - k, k) == k)
+			return k;
+	return 0;
+}
+
+/* Bytes of the line break starting at s (0: none); "\r\n" counts as one. */
+static size_t parttable_break_at(const unsigned char *s, size_t n)
+{
+	if (n >= 2 && s[0] == '\r' && s[1] == '\n')
+		return 2;
+	if (n >= 1 && (s[0] == '\n' || s[0] == '\r' || s[0] == '\v' || s[0] == '\f' || (s[0] >= 0x1c && s[0] <= 0x1e)))
+		return 1;
+	if (n >= 2 && s[0] == 0xC2 && s[1] == 0x85)
+		return 2;
+	if (n >= 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
 static char *parttable_strip_spaces(char *s)
 {
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
+	size_t n = strlen(s), k;
+	while ((k = parttable_space_at((const unsigned char *)s, n)) != 0)
+		s += k, n -= k;
+	while ((k = parttable_space_before((const unsigned char *)s, n)) != 0)
+		s[n -= k] = '\0';
 	return s;
+}
+
+static void parttable_put_utf8(buf_t *b, uint32_t c)
+{
+	if (c < 0x80) {
+		buf_append_byte(b, (uint8_t)c);
+	} else if (c < 0x800) {
+		buf_append_byte(b, (uint8_t)(0xC0 | c >> 6));
+		buf_append_byte(b, (uint8_t)(0x80 | (c & 0x3F)));
+	} else if (c < 0x10000) {
+		buf_append_byte(b, (uint8_t)(0xE0 | c >> 12));
+		buf_append_byte(b, (uint8_t)(0x80 | ((c >> 6) & 0x3F)));
+		buf_append_byte(b, (uint8_t)(0x80 | (c & 0x3F)));
+	} else {
+		buf_append_byte(b, (uint8_t)(0xF0 | c >> 18));
+		buf_append_byte(b, (uint8_t)(0x80 | ((c >> 12) & 0x3F)));
+		buf_append_byte(b, (uint8_t)(0x80 | ((c >> 6) & 0x3F)));
+		buf_append_byte(b, (uint8_t)(0x80 | (c & 0x3F)));
+	}
+}
+
+/* Length of the valid UTF-8 sequence at s (as Python's strict decoder accepts it), 0 if none. */
+static size_t parttable_utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t need = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+	if (!need || n < need)
+		return 0;
+	for (size_t i = 1; i < need; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) || (s[0] == 0xF0 && s[1] < 0x90) ||
+	    (s[0] == 0xF4 && s[1] >= 0x90))
+		return 0; /* overlong, surrogate or beyond U+10FFFF */
+	return need;
+}
+
+/* The tool decodes the file by its byte order mark (UTF-8, UTF-16 or UTF-32; plain UTF-8 without
+ * one). out receives UTF-8 text. Note the tool tests the UTF-16 LE mark before the UTF-32 LE one,
+ * so a UTF-32 LE file is read as UTF-16. */
+static int parttable_decode_text(const uint8_t *in, size_t len, const char *src, buf_t *out, err_t *e)
+{
+	int unit = 1, big = 0;
+	if (len >= 3 && !memcmp(in, "\xEF\xBB\xBF", 3)) {
+		in += 3, len -= 3;
+	} else if (len >= 2 && (!memcmp(in, "\xFF\xFE", 2) || !memcmp(in, "\xFE\xFF", 2))) {
+		unit = 2, big = in[0] == 0xFE;
+		in += 2, len -= 2;
+	} else if (len >= 4 && !memcmp(in, "\x00\x00\xFE\xFF", 4)) {
+		unit = 4, big = 1;
+		in += 4, len -= 4;
+	}
+	if (unit == 1) {
+		for (size_t i = 0; i < len;) {
+			size_t k = parttable_utf8_len(in + i, len - i);
+			if (!k)
+				return err_set_msg(e, ERR_CHECK, "%s: byte 0x%02x at offset %zu is not valid UTF-8", src,
+						   in[i], i);
+			i += k;
+		}
+		buf_append_bytes(out, in, len);
+		return 0;
+	}
+	if (len % (size_t)unit)
+		return err_set_msg(e, ERR_CHECK, "%s: truncated UTF-%d text", src, unit * 8);
+	for (size_t i = 0; i < len; i += (size_t)unit) {
+		uint32_t c = 0;
+		for (int k = 0; k < unit; k++)
+			c |= (uint32_t)in[i + (size_t)(big ? unit - 1 - k : k)] << (8 * k);
+		if (unit == 2 && c >= 0xD800 && c <= 0xDBFF && i + 4 <= len) {
+			uint32_t lo = big ? (uint32_t)in[i + 2] << 8 | in[i + 3] : (uint32_t)in[i + 3] << 8 | in[i + 2];
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+				i += 2;
+			}
+		}
+		if ((c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+			return err_set_msg(e, ERR_CHECK, "%s: invalid UTF-%d text at offset %zu", src, unit * 8, i);
+		parttable_put_utf8(out, c);
+	}
+	return 0;
 }
 
 static const char *parttable_keyword_name(const struct parttable_keyword *k, int v)
@@ -444,25 +566,28 @@ int parttable_parse_csv(const char *text, size_t len, const char *source, const 
 	memset(t, 0, sizeof *t);
 	struct parttable_pending *pend = mem_alloc_zeroed(sizeof *pend * PARTTABLE_MAX_ENTRIES);
 	const char *src = source ? source : "partition table";
-	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
-		text += 3, len -= 3;
-	if (memchr(text, '\0', len)) {
+	buf_t utf8 = BUF_INIT;
+	if (parttable_decode_text((const uint8_t *)text, len, src, &utf8, e)) {
+		buf_free_data(&utf8);
+		free(pend);
+		return -1;
+	}
+	text = (const char *)utf8.data;
+	len = utf8.len;
+	if (len && memchr(text, '\0', len)) {
+		buf_free_data(&utf8);
 		free(pend);
 		return err_set_msg(e, ERR_CHECK, "%s: not a text file (NUL byte) and not a binary table", src);
 	}
 	int line_no = 0, rc = 0;
 	for (size_t pos = 0; pos < len && !rc;) {
-		size_t end = pos;
-		while (end < len && text[end] != '\n' && text[end] != '\r')
+		size_t end = pos, brk = 0;
+		while (end < len && !(brk = parttable_break_at((const unsigned char *)text + end, len - end)))
 			end++;
 		line_no++;
 		char *raw = mem_alloc_zeroed(end - pos + 1);
 		memcpy(raw, text + pos, end - pos);
-		pos = end;
-		if (pos < len && text[pos] == '\r')
-			pos++;
-		if (pos < len && text[pos] == '\n' && (pos == end || pos == end + 1))
-			pos++;
+		pos = end + brk;
 		char *expanded = parttable_expand_vars(raw);
 		free(raw);
 		/* Like the tool, only a variable left unexpanded at the very start of the line is an
@@ -488,6 +613,7 @@ int parttable_parse_csv(const char *text, size_t len, const char *source, const 
 		}
 		free(expanded);
 	}
+	buf_free_data(&utf8);
 	if (rc) {
 		free(pend);
 		return -1;
@@ -770,6 +896,13 @@ int parttable_decode_binary(const uint8_t *data, size_t len, const struct partta
 		p->size = parttable_get_u32(d + 8);
 		memcpy(p->name, d + 12, PARTTABLE_NAME_LEN);
 		p->name[PARTTABLE_NAME_LEN] = '\0';
+		/* The tool decodes the name as strict UTF-8; a long name cut inside a character
+		 * cannot be read back. */
+		for (size_t i = 0, n = strlen(p->name), k; i < n; i += k)
+			if (!(k = parttable_utf8_len((const unsigned char *)p->name + i, n - i))) {
+				err_set_msg(e, ERR_CHECK, "partition name at offset 0x%zx is not valid UTF-8", off);
+				goto out;
+			}
 		/* Unknown flag bits are dropped, as the tool does. */
 		p->flags = parttable_get_u32(d + 28) & (PARTTABLE_FLAG_ENCRYPTED | PARTTABLE_FLAG_READONLY);
 	}

@@ -14,6 +14,7 @@
 #include "core/checksum.h"
 #include "core/fileio.h"
 #include "core/hex.h"
+#include "core/pyint.h"
 #include "core/rng.h"
 #include "crypto/keyfile.h"
 #include "formats/seccert.h"
@@ -131,19 +132,12 @@ static void seccert_csv_state_free(struct seccert_csv_state *st)
 	free(st->row_lens);
 }
 
+/* The tool reads CSV numbers with int(s) (after stripping the field): decimal, optional sign,
+ * underscores between digits. */
 static int seccert_csv_parse_uint(const char *s, unsigned max, unsigned *out)
 {
-	if (!*s)
-		return -1;
-	const char *p = s[0] == '+' ? s + 1 : s;
-	if (!*p)
-		return -1;
-	for (const char *q = p; *q; q++)
-		if (*q < '0' || *q > '9')
-			return -1;
-	errno = 0;
-	unsigned long v = strtoul(p, NULL, 10);
-	if (errno || v > max)
+	int64_t v;
+	if (pyint_parse(s, 10, &v) || v < 0 || v > (int64_t)max)
 		return -1;
 	*out = (unsigned)v;
 	return 0;

@@ -1,8 +1,8 @@
 /* fuzz_nvs_csv: the NVS generator's CSV reader (rows, encodings, value decoding, Wi-Fi extras)
  * and the partition writer behind it. Whatever CSV is accepted and written must read back
- * through nvs_read without a single damaged page or entry - unless a key repeats in a namespace:
- * the generator writes both items, and the reader then counts the chunks of both blobs under one
- * index, so such lists are only written, not checked. */
+ * through nvs_read without a single damaged page or entry - unless a key repeats in a namespace
+ * index: the generator writes both items, and the reader then counts the chunks of both blobs
+ * under one index, so such lists are only written, not checked. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +14,35 @@
 #include "formats/nvs_read.h"
 #include "formats/nvs_write.h"
 
-/* True when some namespace holds the same key twice (a namespace may be opened again later). */
+/* True when a namespace index would hold the same key twice. As the generator does, a namespace
+ * named again does not switch back to it: items keep the newest namespace's index (vector n02). */
 static bool fuzz_has_repeated_key(const struct nvs_list *l)
 {
-	const char *ns_i = "", *ns_j;
+	size_t *ns_of = calloc(l->count + 1, sizeof *ns_of);
+	size_t ns = 0, names = 0;
+	bool repeated = false;
 
-	for (size_t i = 0; i < l->count; i++) {
+	if (!ns_of)
+		abort();
+	for (size_t i = 0; i < l->count && !repeated; i++) {
 		if (l->items[i].kind == NVS_ITEM_NAMESPACE) {
-			ns_i = l->items[i].key;
+			bool seen = false;
+
+			for (size_t j = 0; j < i; j++)
+				seen |= l->items[j].kind == NVS_ITEM_NAMESPACE &&
+					!strcmp(l->items[j].key, l->items[i].key);
+			if (!seen)
+				ns = ++names;
 			continue;
 		}
-		ns_j = "";
-		for (size_t j = 0; j < i; j++) {
-			if (l->items[j].kind == NVS_ITEM_NAMESPACE)
-				ns_j = l->items[j].key;
-			else if (!strcmp(ns_i, ns_j) && !strcmp(l->items[j].key, l->items[i].key))
-				return true;
-		}
+		ns_of[i] = ns;
+		for (size_t j = 0; j < i; j++)
+			if (l->items[j].kind == NVS_ITEM_DATA && ns_of[j] == ns &&
+			    !strcmp(l->items[j].key, l->items[i].key))
+				repeated = true;
 	}
-	return false;
+	free(ns_of);
+	return repeated;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a target (libFuzzer calls it once before the first input). */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static int fuzz_replay_file(const char *path)
 {
@@ -39,6 +41,9 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
 	int runs = 0, bad = 0;
+
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 
 	for (int i = 1; i < argc; i++) {
 		struct stat st;

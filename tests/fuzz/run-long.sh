@@ -8,6 +8,8 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-$here/../../build-fuzz}
 seconds=${2:-600}
+# absolute: some targets work in a scratch folder of their own (fuzz_seccert_csv)
+build=$(cd "$build" && pwd) || exit 2
 shift 2 2>/dev/null || shift $#
 . "$here/seeds.sh"
 export ESPFAB_VECTORS=${ESPFAB_VECTORS:-$here/../../../shared/vectors}

@@ -56,6 +56,8 @@ fuzz_seed_corpus() {
 	fuzz_attest_cert)
 		copy_vec 'mfg/*/inputs/*_cert.pem' 'mfg/*/internal/*_cert.der' 'secure_cert/*/*cert*.der' \
 			'secure_cert/*/*cert*.pem' ;;
+	fuzz_profile)
+		cp "$src"/../../assets/profiles/*.ini "$dir"/ 2>/dev/null || true ;;
 	fuzz_nvs_csv)
 		copy_vec 'nvs/*/input*.csv' 'mfg/*/partition_portable.csv' ;;
 	esac

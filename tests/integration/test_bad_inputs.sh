@@ -46,6 +46,7 @@ printf 'nvs,data,nvs,0x9001,0x6000,\n' > parts_align.csv
 printf 'nvs,data,bogus,0x9000,0x6000,\n' > parts_subtype.csv
 printf 'nvs,data,nvs,0x9000,0x6000,bogus\n' > parts_flag.csv
 printf 'nvs,data,nvs,0x9000,0x6000,\nnvs,data,nvs,0xf000,0x6000,\n' > parts_dupname.csv
+printf 'nvs,data,nvs,0x9000,0x6000,\nbig,data,fat,0x10000,0xFFFF1000,\nafter,data,fat,,0x1000,\n' > parts_4g.csv
 head -c 100 "$PT/expected.bin" > pt_trunc.bin
 cp "$PT/expected.bin" pt_md5.bin && printf '\x01' | dd of=pt_md5.bin bs=1 seek=41 conv=notrunc 2>/dev/null
 NV=$(ls -d "$V"/nvs/n02_* | head -1)
@@ -193,6 +194,7 @@ check parts-misaligned     1     "0x9001"      out.bin - -- parttable parts_alig
 check parts-bad-subtype    1     "bogus"       out.bin - -- parttable parts_subtype.csv out.bin
 check parts-bad-flag       1     "bogus"       out.bin - -- parttable parts_flag.csv out.bin
 check parts-dup-name       1     "nvs"         out.bin - -- parttable parts_dupname.csv out.bin
+check parts-beyond-4g      1     "parts_4g.csv" out.bin - -- parttable parts_4g.csv out.bin
 check parts-missing-file   1     "missing.csv" out.bin - -- parttable missing.csv out.bin
 check parts-directory      1     "adir"        out.bin - -- parttable adir out.bin
 check parts-unreadable     1     "$UNREADABLE" out.bin - -- parttable "$UNREADABLE" out.bin
@@ -312,6 +314,51 @@ while True:
 	kill "$noise_pid" 2>/dev/null
 	wait "$noise_pid" 2>/dev/null
 fi
+
+# ---- product profiles and `espfab run` (against espfab-sim when it is built)
+mkprofile() { # mkprofile FILE [EXTRA LINES]: a valid profile for the esp32h2 simulator, plus EXTRA
+	printf '[product]\nvendor_id = 0xFFF2\nproduct_id = 0x8001\nvendor_name = V\nproduct_name = P\nchips = esp32h2\n[attestation]\npai_cert = pai_cert.pem\npai_key = pai_key.pem\ncd = cd_fff2_8001.der\n[partitions]\ntable = %s\n[security]\nmode = development\n[device]\nserial = BI-{seq:03}\n%s' \
+		"${ESPFAB_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/assets/partitions/h2-light.csv" "${2:-}" > "$1"
+}
+mkprofile pr_unknown.ini 'bogus_key = 1
+'
+mkprofile pr_section.ini '[bogus]
+x = 1
+'
+mkprofile pr_passcode.ini '[commissioning]
+passcode = 12345678
+'
+mkprofile pr_disc.ini '[commissioning]
+discriminator = 4096
+'
+mkprofile pr_cdmissing.ini
+sed -i 's/cd = cd_fff2_8001.der/cd = missing_cd.der/' pr_cdmissing.ini
+mkprofile pr_vid.ini
+sed -i 's/vendor_id = 0xFFF2/vendor_id = 0xZZ/' pr_vid.ini
+mkprofile pr_otherpid.ini
+sed -i 's/product_id = 0x8001/product_id = 0x8002/' pr_otherpid.ini
+if [ -n "${ESPFAB_SIM_BIN:-}" ] && [ -x "$ESPFAB_SIM_BIN" ]; then
+	sim_port=$((30000 + $$ % 20000))
+	"$ESPFAB_SIM_BIN" --chip esp32h2 --tcp "$sim_port" --flash sim_flash.bin --efuse sim_efuse.bin \
+		--flash-size 8MB --no-throttle >/dev/null 2>&1 &
+	sim_pid=$!
+	sleep 0.5
+	SP=socket://127.0.0.1:$sim_port
+	check profile-unknown-key  1     "pr_unknown.ini:17" pout - -- run --profile pr_unknown.ini --port "$SP" --out pout --yes
+	check profile-unknown-section 1  "pr_section.ini:18" pout - -- run --profile pr_section.ini --port "$SP" --out pout --yes
+	check profile-bad-vid      1     "pr_vid.ini:2" pout - -- run --profile pr_vid.ini --port "$SP" --out pout --yes
+	check profile-passcode     1     "12345678"    pout - -- run --profile pr_passcode.ini --port "$SP" --out pout --yes
+	check profile-discriminator 1    "4096"        pout - -- run --profile pr_disc.ini --port "$SP" --out pout --yes
+	check profile-cd-missing   1     "missing_cd.der" pout - -- run --profile pr_cdmissing.ini --port "$SP" --out pout --yes
+	check profile-missing      1     "nosuch.ini"  pout - -- run --profile nosuch.ini --port "$SP" --out pout --yes
+	gap run-cd-other-pid "the engine stores the CD without parsing it or checking it covers the profile's VID/PID (src/flow/gen.c, cert-dclrn)"
+	check run-cd-other-pid     1     "cd_fff2_8001.der" pout - -- run --profile pr_otherpid.ini --port "$SP" --out pout --yes
+	kill "$sim_pid" 2>/dev/null
+	wait "$sim_pid" 2>/dev/null
+fi
+gap profile-error-no-device "run opens the port before it reads the profile: a broken profile is reported as a link error when no device answers"
+check profile-error-no-device 1  "pr_unknown.ini" pout - -- run --profile pr_unknown.ini --port socket://127.0.0.1:1 --out pout --yes
+check run-profile-option   2     "--profile"   - - -- run --port socket://127.0.0.1:1
 
 cat "$table"
 echo "bad inputs: $rows rows, $failed failed, $gaps known gaps"

@@ -63,6 +63,39 @@ static const struct diff_case diff_cases[] = {
 	 {"parttable", "parttable_long_names.csv", "out.bin"},
 	 {"parttable_long_names.csv", NULL},
 	 NULL, "out.bin", "parttable_long_names.bin", 0},
+	/* gen_esp32part.py --primary-bootloader-offset=0o10000 --recovery-bootloader-offset 0x40000
+	 * --offset=0x9_000 parttable_bootloader_rows.csv parttable_bootloader_rows.bin (run_gen with
+	 * offsets 0x1000, 0x40000, 0x9000): the tool's AnyIntType is int(s, 0) */
+	{"parttable: offsets as Python int(s, 0)",
+	 {"parttable", "--primary-bootloader-offset=0o10000", "--recovery-bootloader-offset", "0x40000",
+	  "--offset=0x9_000", "parttable_bootloader_rows.csv", "out.bin"},
+	 {"parttable_bootloader_rows.csv", NULL},
+	 NULL, "out.bin", "parttable_bootloader_rows.bin", 0},
+	/* gen_esp32part.py parttable_utf16.csv parttable_utf16.bin: the tool decodes by the byte
+	 * order mark (here UTF-16 LE) */
+	{"parttable: UTF-16 CSV",
+	 {"parttable", "parttable_utf16.csv", "out.bin"},
+	 {"parttable_utf16.csv", NULL},
+	 NULL, "out.bin", "parttable_utf16.bin", 0},
+	/* gen_esp32part.py parttable_unicode_space.csv parttable_unicode_space.bin: lines split by
+	 * str.splitlines() (U+2028, U+0085, form feed, 0x1c) and fields cut with str.strip()
+	 * (U+00A0, U+2003, U+3000, 0x1f) */
+	{"parttable: Python line breaks and whitespace",
+	 {"parttable", "parttable_unicode_space.csv", "out.bin"},
+	 {"parttable_unicode_space.csv", NULL},
+	 NULL, "out.bin", "parttable_unicode_space.bin", 0},
+	/* gen_esp32part.py parttable_bad_utf8.csv: UnicodeDecodeError */
+	{"parttable: CSV that is not UTF-8",
+	 {"parttable", "parttable_bad_utf8.csv", "out.bin"},
+	 {"parttable_bad_utf8.csv", NULL},
+	 NULL, NULL, NULL, 1},
+	/* gen_esp32part.py made parttable_cut_utf8_name.bin from a row named 15 x 'a' + U+00E9 (cut
+	 * inside the character); reading it back, gen_esp32part.py parttable_cut_utf8_name.bin
+	 * out.csv fails with UnicodeDecodeError */
+	{"parttable: binary name cut inside a UTF-8 character",
+	 {"parttable", "parttable_cut_utf8_name.bin", "out.csv"},
+	 {"parttable_cut_utf8_name.bin", NULL},
+	 NULL, NULL, NULL, 1},
 	/* configure_esp_secure_cert.py --ca-cert seccert_ed25519_ca.der --device-cert
 	 * seccert_p256_dev.pem --private-key seccert_p256_key_pkcs8.pem --target_chip esp32c3
 	 * --skip_flash (esp_secure_cert_mgr @ 2296511a): an Ed25519 certificate is stored as is */
@@ -77,6 +110,14 @@ static const struct diff_case diff_cases[] = {
 	 {"seccert", "--ca-cert", "seccert_trailing_bytes.der", "--target_chip", "esp32c3", "--skip_flash"},
 	 {"seccert_trailing_bytes.der", NULL},
 	 NULL, NULL, NULL, 1},
+	/* configure_esp_secure_cert.py --private-key seccert_p256_key_pkcs8.pem --priv_key_algo ECDSA
+	 * ' 2_56' --configure_ds --efuse_key_id ' +1' --target_chip esp32h2 --skip_flash: both
+	 * numbers go through int(s) */
+	{"seccert: key size and eFuse key id as Python int()",
+	 {"seccert", "--private-key", "seccert_p256_key_pkcs8.pem", "--priv_key_algo", "ECDSA", " 2_56", "--configure_ds",
+	  "--efuse_key_id", " +1", "--target_chip", "esp32h2", "--skip_flash"},
+	 {"seccert_p256_key_pkcs8.pem", NULL},
+	 NULL, "esp_secure_cert_data/esp_secure_cert.bin", "seccert_ecdsa_int_forms.bin", 0},
 	/* nvs_partition_gen.py generate nvs_python_size.csv out.bin 0o10000 --version ' 2'
 	 * (esp-idf-nvs-partition-gen @ 67113ed0): the size goes through int(s, 0), the version
 	 * through int(s) */

@@ -1,14 +1,22 @@
 /* Secrets audit: runs the host-side commands that make or handle secrets (esp_secure_cert with
  * DS, ECDSA-peripheral and plaintext keys, its dump and --parse_bin views, NVS key generation,
- * NVS encryption with both key schemes, NVS dump of secret values, SPAKE2+) and searches every
- * output that is not a 0600 key file - stdout, stderr, partitions, JSON - for the private keys,
- * HMAC keys, NVS/XTS keys and passcodes, as raw bytes (both byte orders), hex (either case, any
- * separators), base64 (any alignment, across line breaks and JSON escapes) and decimal. Key files
- * must be mode 0600. */
+ * NVS encryption with both key schemes, NVS dump of secret values, SPAKE2+, Matter factory
+ * batches, attestation key generation, flash encryption, `espfab run` against espfab-sim on the
+ * ecdsa-efuse and ds paths) and searches every output that is not a 0600 key file - stdout,
+ * stderr, JSON events, journal, manifest, partitions, CSVs, the simulated device's flash - for
+ * the private keys, HMAC keys, NVS/XTS and flash-encryption keys and passcodes, as raw bytes (both
+ * byte orders), hex (either case, any separators), base64 (any alignment, across line breaks and
+ * JSON escapes) and decimal. Key files must be mode 0600. */
 #include "testutil.h"
 
 #include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,6 +613,390 @@ static void test_audit_finds_each_form(void **state)
 	audit_clear();
 }
 
+/* Copies a vector file into the fixture's input folder with the given mode. */
+static char *fixture_copy_path(struct fixture *f, const char *from, const char *name, mode_t mode)
+{
+	char *to = testutil_join_path(f->in, name);
+	buf_t data = BUF_INIT;
+
+	testutil_read_file(from, &data);
+	testutil_write_file(to, data.data, data.len);
+	assert_int_equal(chmod(to, mode), 0);
+	buf_free_data(&data);
+	return to;
+}
+
+/* The value of column `col` in the second line of a small CSV file. */
+static void csv_second_line_value(const char *path, const char *col, char *out, size_t n)
+{
+	buf_t data = BUF_INIT;
+	testutil_read_file(path, &data);
+	buf_terminate_str(&data);
+	char *text = (char *)data.data, *nl = strchr(text, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	int idx = -1, i = 0;
+	for (char *tok = strtok(text, ","); tok; tok = strtok(NULL, ","), i++)
+		if (strcmp(tok, col) == 0)
+			idx = i;
+	assert_true(idx >= 0);
+	char *row = nl + 1, *save = NULL;
+	i = 0;
+	for (char *tok = strtok_r(row, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save), i++)
+		if (i == idx)
+			snprintf(out, n, "%s", tok);
+	buf_wipe_data(&data);
+}
+
+/* Device folders of an mfg batch: OUT/VID_PID/<uuid>/ */
+static char **mfg_device_dirs(const char *top, size_t *count)
+{
+	DIR *d = opendir(top);
+	struct dirent *de;
+	char **list = calloc(64, sizeof *list);
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) && n < 63)
+		if (strlen(de->d_name) == 36 && de->d_name[8] == '-')
+			list[n++] = testutil_join_path(top, de->d_name);
+	closedir(d);
+	*count = n;
+	return list;
+}
+
+/* ---- Matter factory batch: generated DAC keys, passcodes, NVS encryption keys; DAC kept in
+ * NVS (encrypted with -e) and in esp_secure_cert */
+static void test_mfg_batch(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!testutil_vectors_dir())
+		skip();
+	char *mi = testutil_vector_path("mfg", "m01_basic_factory_nvs/inputs");
+	char *src_cert = testutil_join_path(mi, "PAI_cert.pem"), *src_key = testutil_join_path(mi, "PAI_key.pem"),
+	     *src_cd = testutil_join_path(mi, "CD.der");
+	char *cert = fixture_copy_path(f, src_cert, "PAI_cert.pem", 0644);
+	char *key = fixture_copy_path(f, src_key, "PAI_key.pem", 0600);
+	char *cd = fixture_copy_path(f, src_cd, "CD.der", 0644);
+	audit_add_private_key(f, "PAI_key.pem");
+
+	char *enc[] = {"espfab", "mfg", "-v", "0xFFF2", "-p", "0x8001", "--pai", "-c", cert, "-k", key,
+		       "-cd", cd, "-n", "2", "-e", "--outdir", "enc", NULL};
+	assert_int_equal(audit_run(f->dir, enc), 0);
+	char *sc[] = {"espfab", "mfg", "-v", "0xFFF2", "-p", "0x8001", "--pai", "-c", cert, "-k", key,
+		      "-cd", cd, "-n", "2", "--dac-in-secure-cert", "--target", "esp32c3", "--outdir", "sc",
+		      NULL};
+	assert_int_equal(audit_run(f->dir, sc), 0);
+
+	const char *tops[] = {"enc/fff2_8001", "sc/fff2_8001"};
+	size_t devices = 0;
+	for (int t = 0; t < 2; t++) {
+		char *top = testutil_join_path(f->dir, tops[t]);
+		size_t n;
+		char **dirs = mfg_device_dirs(top, &n);
+		assert_int_equal(n, 2);
+		for (size_t i = 0; i < n; i++) {
+			const char *uuid = strrchr(dirs[i], '/') + 1;
+			char rel[512], label[48], passcode[16] = "";
+
+			snprintf(rel, sizeof rel, "%s/internal/DAC_private_key.bin", dirs[i]);
+			assert_mode_0600(rel);
+			snprintf(label, sizeof label, "DAC key of device %zu", devices);
+			audit_add_file_secret(label, rel, 0, 32);
+			snprintf(rel, sizeof rel, "%s/internal/DAC_key.der", dirs[i]);
+			assert_mode_0600(rel);
+			snprintf(rel, sizeof rel, "%s/%s-onb_codes.csv", dirs[i], uuid);
+			assert_mode_0600(rel);
+			csv_second_line_value(rel, "passcode", passcode, sizeof passcode);
+			snprintf(label, sizeof label, "passcode of device %zu", devices);
+			audit_add_passcode(label, (uint32_t)strtoul(passcode, NULL, 10));
+			if (t == 0) {
+				snprintf(rel, sizeof rel, "%s/%s-keys-partition.bin", dirs[i], uuid);
+				assert_mode_0600(rel);
+				snprintf(label, sizeof label, "NVS key of device %zu", devices);
+				audit_add_file_secret(label, rel, 0, 64);
+			} else {
+				snprintf(rel, sizeof rel, "%s/%s_esp_secure_cert.bin", dirs[i], uuid);
+				struct stat st;
+				if (stat(rel, &st) == 0)
+					assert_mode_0600(rel);
+			}
+			devices++;
+			free(dirs[i]);
+		}
+		free(dirs);
+		free(top);
+	}
+	/* summaries and the staging CSVs hold passcodes: 0600 */
+	audit_scan_tree(f->dir);
+	free(mi);
+	free(src_cert);
+	free(src_key);
+	free(src_cd);
+	free(cert);
+	free(key);
+	free(cd);
+}
+
+/* ---- Matter attestation: generated PAA/PAI/DAC keys */
+static void test_attest_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	char *paa[] = {"espfab", "attest", "gen-att-cert", "-t", "a", "-c", "Audit PAA", "-V", "FFF1",
+		       "-o", "paa_cert.pem", "-O", "paa_key.pem", "-l", "3650", NULL};
+	assert_int_equal(audit_run(f->dir, paa), 0);
+	char *pai[] = {"espfab", "attest", "gen-att-cert", "-t", "i", "-c", "Audit PAI", "-V", "FFF1",
+		       "-P", "8000", "-C", "paa_cert.pem", "-K", "paa_key.pem", "-o", "pai_cert.der",
+		       "-O", "pai_key.der", "-l", "3650", NULL};
+	assert_int_equal(audit_run(f->dir, pai), 0);
+	char *dac[] = {"espfab", "attest", "gen-att-cert", "-t", "d", "-c", "Audit DAC", "-V", "FFF1",
+		       "-P", "8000", "-C", "pai_cert.der", "-K", "pai_key.der", "-o", "dac_cert.pem",
+		       "-O", "dac_key.pem", "-l", "365", NULL};
+	assert_int_equal(audit_run(f->dir, dac), 0);
+	const char *keys[] = {"paa_key.pem", "pai_key.der", "dac_key.pem"};
+	for (int i = 0; i < 3; i++) {
+		char *path = testutil_join_path(f->dir, keys[i]);
+		assert_mode_0600(path);
+		/* move it among the inputs so its scalar can be taken out */
+		char *to = testutil_join_path(f->in, keys[i]);
+		assert_int_equal(rename(path, to), 0);
+		audit_add_private_key(f, keys[i]);
+		free(path);
+		free(to);
+	}
+	char *val[] = {"espfab", "attest", "validate-att-cert", "--dac", "dac_cert.pem", "--pai",
+		       "pai_cert.der", "--paa", "paa_cert.pem", "--dac-key", "in/dac_key.pem", NULL};
+	assert_int_equal(audit_run(f->dir, val), 0);
+	audit_scan_tree(f->dir);
+}
+
+/* ---- flash encryption: the key is an input; the ciphertext and the messages must not hold it */
+static void test_flashenc_key(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!testutil_vectors_dir())
+		skip();
+	const char *cases[] = {"f02_xts_aes128_esp32c3", "f03_xts_aes256_esp32s3", "f01_esp32_aes256_conf_f"};
+	for (int i = 0; i < 3; i++) {
+		char *dir = testutil_vector_path("flash_encryption", cases[i]);
+		char *k = testutil_join_path(dir, "key.bin"), *pt = testutil_join_path(dir, "plaintext.bin");
+		char name[64], out[64];
+		snprintf(name, sizeof name, "key%d.bin", i);
+		char *key = fixture_copy_path(f, k, name, 0600);
+		buf_t kb = BUF_INIT;
+		testutil_read_file(key, &kb);
+		char label[48];
+		snprintf(label, sizeof label, "flash-encryption key of %s", cases[i]);
+		audit_add_secret(label, kb.data, kb.len);
+		buf_wipe_data(&kb);
+		snprintf(out, sizeof out, "enc%d.bin", i);
+		char *xts[] = {"espfab", "flashenc", "encrypt-flash-data", "--keyfile", key, "--address",
+			       "0x20000", "--aes-xts", "--output", out, pt, NULL};
+		char *esp32[] = {"espfab", "flashenc", "encrypt-flash-data", "--keyfile", key, "--address",
+				 "0x10000", "--flash-crypt-conf", "0xf", "--output", out, pt, NULL};
+		assert_int_equal(audit_run(f->dir, i < 2 ? xts : esp32), 0);
+		free(dir);
+		free(k);
+		free(pt);
+		free(key);
+	}
+	audit_scan_tree(f->dir);
+}
+
+/* ---- espfab run against espfab-sim: JSON events, journal, manifest and device folder */
+static pid_t audit_sim_pid;
+
+static int audit_sim_start(const char *flash, const char *efuse, const char *chip)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t n = sizeof a;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+	close(fd);
+	int port = ntohs(a.sin_port);
+	char portarg[16];
+	snprintf(portarg, sizeof portarg, "%d", port);
+	audit_sim_pid = fork();
+	assert_true(audit_sim_pid >= 0);
+	if (audit_sim_pid == 0) {
+		const char *argv[] = {testutil_sim_bin(), "--chip", chip, "--tcp", portarg, "--flash", flash,
+				      "--efuse", efuse, "--flash-size", "8MB", "--no-throttle", NULL};
+		if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		a.sin_port = htons((uint16_t)port);
+		int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+		close(fd);
+		if (ok)
+			break;
+		usleep(10000);
+	}
+	usleep(30000);
+	return port;
+}
+
+static void audit_sim_stop(void)
+{
+	if (audit_sim_pid > 0) {
+		kill(audit_sim_pid, SIGTERM);
+		waitpid(audit_sim_pid, NULL, 0);
+		audit_sim_pid = 0;
+	}
+}
+
+/* The private scalar or RSA parts of a key file anywhere (not only among the inputs). */
+static void audit_add_key_file(const char *path, const char *label)
+{
+	buf_t data = BUF_INIT;
+	mbedtls_pk_context pk;
+	enum keyfile_encoding enc;
+	err_t e = {0};
+	uint8_t d[512], p[256], q[256];
+	char name[48];
+
+	testutil_read_file(path, &data);
+	mbedtls_pk_init(&pk);
+	if (keyfile_load_private_key(data.data, data.len, NULL, path, &pk, &enc, &e) != 0)
+		fail_msg("%s", e.msg);
+	if (mbedtls_pk_get_type(&pk) == MBEDTLS_PK_RSA) {
+		mbedtls_rsa_context *rsa = mbedtls_pk_rsa(pk);
+		size_t n = mbedtls_rsa_get_len(rsa);
+		assert_int_equal(mbedtls_rsa_export_raw(rsa, NULL, 0, p, n / 2, q, n / 2, d, n, NULL, 0), 0);
+		snprintf(name, sizeof name, "%s D", label);
+		audit_add_secret(name, d, n);
+		snprintf(name, sizeof name, "%s P", label);
+		audit_add_secret(name, p, n / 2);
+		snprintf(name, sizeof name, "%s Q", label);
+		audit_add_secret(name, q, n / 2);
+	} else {
+		mbedtls_ecp_keypair *ec = mbedtls_pk_ec(pk);
+		size_t n = mbedtls_mpi_size(&ec->grp.P);
+		assert_int_equal(mbedtls_mpi_write_binary(&ec->d, d, n), 0);
+		audit_add_secret(label, d, n);
+	}
+	mbedtls_platform_zeroize(d, sizeof d);
+	mbedtls_pk_free(&pk);
+	buf_wipe_data(&data);
+}
+
+static void audit_run_chip(struct fixture *f, const char *chip, const char *table, const char *security,
+			   bool dac_in_hw)
+{
+	char *mi = testutil_vector_path("mfg", "m01_basic_factory_nvs/inputs");
+	char *sc = testutil_join_path(mi, "PAI_cert.pem"), *sk = testutil_join_path(mi, "PAI_key.pem"),
+	     *scd = testutil_join_path(mi, "CD.der");
+	char *cert = fixture_copy_path(f, sc, "pai_cert.pem", 0644);
+	char *key = fixture_copy_path(f, sk, "pai_key.pem", 0600);
+	char *cd = fixture_copy_path(f, scd, "cd.der", 0644);
+	char rel[128], text[2048];
+	snprintf(rel, sizeof rel, "assets/partitions/%s", table);
+	char *tpath = testutil_join_path(testutil_source_dir(), rel);
+	snprintf(text, sizeof text,
+		 "[product]\nvendor_id = 0xFFF2\nproduct_id = 0x8001\nvendor_name = Audit\nproduct_name = Audit\n"
+		 "chips = %s\n[attestation]\npai_cert = %s\npai_key = %s\ncd = %s\n[partitions]\ntable = %s\n"
+		 "[security]\n%s\n[device]\nserial = AU-{seq:03}\n",
+		 chip, cert, key, cd, tpath, security);
+	char *profile = testutil_join_path(f->in, "profile.ini");
+	testutil_write_file(profile, text, strlen(text));
+	audit_add_private_key(f, "pai_key.pem");
+	/* the simulated chip's flash and eFuses live among the inputs: scanned on purpose below */
+	char *flash = testutil_join_path(f->in, "flash.bin"), *efuse = testutil_join_path(f->in, "efuse.bin");
+	int port = audit_sim_start(flash, efuse, chip);
+	char portarg[64];
+	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", port);
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	char *argv[] = {"espfab", "run", "--profile", profile, "--port", portarg, "--out", "out", "--json", "--yes",
+			NULL};
+	int rc = testutil_run_espfab(f->dir, argv, &out, &err);
+	audit_sim_stop();
+	if (rc != 0)
+		fail_msg("espfab run: exit %d: %s", rc, buf_terminate_str(&err));
+	/* the device folder, from the done event */
+	const char *t = buf_terminate_str(&out), *fo = strstr(t, "\"folder\":\"");
+	assert_non_null(fo);
+	fo += 10;
+	char folder[512];
+	snprintf(folder, sizeof folder, "%.*s", (int)(strchr(fo, '"') - fo), fo);
+	char path[1200];
+	snprintf(path, sizeof path, "%s/%s/internal/DAC_key.der", f->dir, folder);
+	assert_mode_0600(path);
+	audit_add_key_file(path, "device DAC key");
+	snprintf(path, sizeof path, "%s/%s/keys/ds_hmac_key.bin", f->dir, folder);
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		assert_mode_0600(path);
+		audit_add_file_secret("DS HMAC key", path, 0, 32);
+		snprintf(path, sizeof path, "%s/%s/keys/ds_rsa_key.der", f->dir, folder);
+		assert_mode_0600(path);
+		audit_add_key_file(path, "DS RSA key");
+	}
+	/* flash: no key in the clear where the path keeps it in hardware */
+	buf_t fl = BUF_INIT;
+	testutil_read_file(flash, &fl);
+	if (dac_in_hw) {
+		audit_scan("the simulated device's flash", fl.data, fl.len);
+	} else {
+		/* the DAC key is in flash by design on this path (development): only the DS keys
+		 * are searched for */
+		struct audit saved = audit;
+		size_t keep = 0;
+		for (size_t i = 0; i < audit.count; i++)
+			if (strncmp(audit.needles[i].secret, "device DAC key", 14))
+				audit.needles[keep++] = audit.needles[i];
+		audit.count = keep;
+		audit_scan("the simulated device's flash", fl.data, fl.len);
+		audit = saved;
+	}
+	buf_free_data(&fl);
+	/* the passcode, from the 0600 identity record */
+	snprintf(path, sizeof path, "%s/%s/identity.json", f->dir, folder);
+	assert_mode_0600(path);
+	json_t *id = testutil_load_json(path);
+	audit_add_passcode("device passcode", (uint32_t)json_integer_value(json_object_get(id, "passcode")));
+	json_decref(id);
+	audit_scan("stdout of `espfab run --json`", out.data, out.len);
+	audit_scan("stderr of `espfab run`", err.data, err.len);
+	/* journal.db, manifest.csv, the factory partition, certificates */
+	audit_scan_tree(f->dir);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	free(flash);
+	free(efuse);
+	free(profile);
+	free(tpath);
+	free(mi);
+	free(sc);
+	free(sk);
+	free(scd);
+	free(cert);
+	free(key);
+	free(cd);
+}
+
+static void test_run_ecdsa_efuse(void **state)
+{
+	if (!testutil_vectors_dir() || !getenv("ESPFAB_SIM_BIN") || !testutil_source_dir())
+		skip();
+	audit_run_chip(*state, "esp32h2", "h2-light.csv", "mode = development", true);
+}
+
+static void test_run_ds(void **state)
+{
+	if (!testutil_vectors_dir() || !getenv("ESPFAB_SIM_BIN") || !testutil_source_dir())
+		skip();
+	audit_run_chip(*state, "esp32c3", "c3-plug.csv", "mode = development\npath = ds\nflash_encryption = no",
+		       false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +1006,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seccert_plain_key, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_nvs_keys, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_spake2p_passcode, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_mfg_batch, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_attest_keys, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flashenc_key, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_run_ecdsa_efuse, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_run_ds, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
