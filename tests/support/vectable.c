@@ -67,8 +67,8 @@ int vectable_load_set(const char *set, struct vectable *t, json_t **meta)
 	return 1;
 }
 
-void vectable_run_row(const struct vectable *t, int row, const char *tmpl, const char *tool,
-		      const char *subcommand, const char *dir, buf_t *out)
+static void vectable_run_row(const struct vectable *t, int row, const char *tmpl, const char *tool,
+			     const char *subcommand, const char *dir, buf_t *out)
 {
 	char *copy = strdup(tmpl), *save = NULL;
 	char *argv[VECTABLE_MAX_WORDS + 2];
@@ -92,4 +92,26 @@ void vectable_run_row(const struct vectable *t, int row, const char *tmpl, const
 		fail_msg("row %d: exit %d: %s", row + 1, rc, (char *)err.data);
 	buf_free_data(&err);
 	free(copy);
+}
+
+void vectable_replay_rows(const char *set, const char *tool, const char *subcommand,
+			  vectable_check_row_fn check)
+{
+	struct vectable t;
+	json_t *meta;
+	if (!vectable_load_set(set, &t, &meta))
+		skip();
+	const char *tmpl = json_string_value(json_object_get(meta, "command"));
+	assert_non_null(tmpl);
+	char *dir = testutil_make_tmpdir();
+	for (int r = 0; r < t.nrows; r++) {
+		buf_t out = BUF_INIT;
+		vectable_run_row(&t, r, tmpl, tool, subcommand, dir, &out);
+		check(&t, r, &out, dir);
+		buf_free_data(&out);
+	}
+	testutil_remove_tree(dir);
+	free(dir);
+	vectable_free_table(&t);
+	json_decref(meta);
 }

@@ -24,9 +24,14 @@ int vectable_load_set(const char *set, struct vectable *t, json_t **meta);
 /* The cell of column col in row (0-based); fails the test when there is no such column. */
 const char *vectable_get_cell(const struct vectable *t, int row, const char *col);
 void vectable_free_table(struct vectable *t);
-/* Runs the command template for one row in dir with `tool` replaced by `espfab subcommand`,
- * failing the test (naming the row and espfab's stderr) unless it exits 0. */
-void vectable_run_row(const struct vectable *t, int row, const char *tmpl, const char *tool,
-		      const char *subcommand, const char *dir, buf_t *out);
+/* What a replayed row is checked with: the table, the row (0-based), espfab's stdout for it and
+ * the temporary folder it ran in (for further commands). */
+typedef void (*vectable_check_row_fn)(const struct vectable *t, int row, const buf_t *out,
+				      const char *dir);
+/* Replays set's command template for every row in a temporary folder, `tool` replaced by
+ * `espfab subcommand` and <column> words filled from the row, failing the test (naming the row
+ * and espfab's stderr) unless it exits 0, then calls check. Skips when the vectors are absent. */
+void vectable_replay_rows(const char *set, const char *tool, const char *subcommand,
+			  vectable_check_row_fn check);
 
 #endif

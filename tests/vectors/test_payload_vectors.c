@@ -103,51 +103,42 @@ static void test_library_parses_every_row(void **state)
 	json_decref(meta);
 }
 
+static void check_cli_row(const struct vectable *t, int r, const buf_t *out, const char *dir)
+{
+	buf_t want = BUF_INIT;
+	/* The tool prints the 21-digit code exactly when the flow is not standard. */
+	buf_append_str(&want, "Manualcode : ");
+	buf_append_str(&want, vectable_get_cell(t, r, num(t, r, "flow") ? "manual_long" : "manual_short"));
+	buf_append_str(&want, "\nQRCode     : ");
+	buf_append_str(&want, vectable_get_cell(t, r, "qr"));
+	buf_append_str(&want, "\n");
+	char what[32];
+	snprintf(what, sizeof what, "row %d stdout", r + 1);
+	testutil_assert_bytes_equal(what, out->data, out->len, want.data, want.len);
+
+	/* espfab payload parse QR --json gives back the row's fields. */
+	char *pargv[] = {"espfab", "payload", "parse", (char *)vectable_get_cell(t, r, "qr"), "--json", NULL};
+	buf_t parsed = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(dir, pargv, &parsed, NULL), 0);
+	buf_terminate_str(&parsed);
+	json_error_t je;
+	json_t *o = json_loads((char *)parsed.data, 0, &je);
+	assert_non_null(o);
+	static const char *const fields[][2] = {{"vendor_id", "vid"}, {"product_id", "pid"},
+		{"commissioning_flow", "flow"}, {"discovery_capabilities", "discovery"},
+		{"discriminator", "discriminator"}, {"passcode", "passcode"}, {"version", "version"}};
+	for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+		assert_int_equal(json_integer_value(json_object_get(o, fields[k][0])),
+				 num(t, r, fields[k][1]));
+	json_decref(o);
+	buf_free_data(&parsed);
+	buf_free_data(&want);
+}
+
 static void test_cli_reproduces_every_row(void **state)
 {
 	(void)state;
-	struct vectable t;
-	json_t *meta;
-	if (!vectable_load_set("onboarding", &t, &meta))
-		skip();
-	const char *tmpl = json_string_value(json_object_get(meta, "command"));
-	assert_non_null(tmpl);
-	char *dir = testutil_make_tmpdir();
-	for (int r = 0; r < t.nrows; r++) {
-		buf_t out = BUF_INIT, want = BUF_INIT;
-		vectable_run_row(&t, r, tmpl, "generate_setup_payload.py", "payload", dir, &out);
-		/* The tool prints the 21-digit code exactly when the flow is not standard. */
-		buf_append_str(&want, "Manualcode : ");
-		buf_append_str(&want, vectable_get_cell(&t, r, num(&t, r, "flow") ? "manual_long" : "manual_short"));
-		buf_append_str(&want, "\nQRCode     : ");
-		buf_append_str(&want, vectable_get_cell(&t, r, "qr"));
-		buf_append_str(&want, "\n");
-		char what[32];
-		snprintf(what, sizeof what, "row %d stdout", r + 1);
-		testutil_assert_bytes_equal(what, out.data, out.len, want.data, want.len);
-
-		/* espfab payload parse QR --json gives back the row's fields. */
-		char *pargv[] = {"espfab", "payload", "parse", (char *)vectable_get_cell(&t, r, "qr"), "--json", NULL};
-		out.len = 0;
-		assert_int_equal(testutil_run_espfab(dir, pargv, &out, NULL), 0);
-		buf_terminate_str(&out);
-		json_error_t je;
-		json_t *o = json_loads((char *)out.data, 0, &je);
-		assert_non_null(o);
-		static const char *const fields[][2] = {{"vendor_id", "vid"}, {"product_id", "pid"},
-			{"commissioning_flow", "flow"}, {"discovery_capabilities", "discovery"},
-			{"discriminator", "discriminator"}, {"passcode", "passcode"}, {"version", "version"}};
-		for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
-			assert_int_equal(json_integer_value(json_object_get(o, fields[k][0])),
-					 num(&t, r, fields[k][1]));
-		json_decref(o);
-		buf_free_data(&out);
-		buf_free_data(&want);
-	}
-	testutil_remove_tree(dir);
-	free(dir);
-	vectable_free_table(&t);
-	json_decref(meta);
+	vectable_replay_rows("onboarding", "generate_setup_payload.py", "payload", check_cli_row);
 }
 
 /* One record of onb_codes.csv: fields may be quoted and hold a line break. */

@@ -37,32 +37,22 @@ static void test_library_reproduces_every_row(void **state)
 	json_decref(meta);
 }
 
+static void check_cli_row(const struct vectable *t, int r, const buf_t *out, const char *dir)
+{
+	(void)dir;
+	buf_t want = BUF_INIT;
+	buf_append_str(&want, vectable_get_cell(t, r, "verifier_base64"));
+	buf_append_byte(&want, '\n');
+	char what[32];
+	snprintf(what, sizeof what, "row %d stdout", r + 1);
+	testutil_assert_bytes_equal(what, out->data, out->len, want.data, want.len);
+	buf_free_data(&want);
+}
+
 static void test_cli_reproduces_every_row(void **state)
 {
 	(void)state;
-	struct vectable t;
-	json_t *meta;
-	if (!vectable_load_set("spake2p", &t, &meta))
-		skip();
-	const char *tmpl = json_string_value(json_object_get(meta, "command"));
-	assert_non_null(tmpl);
-	char *dir = testutil_make_tmpdir();
-	for (int r = 0; r < t.nrows; r++) {
-		buf_t out = BUF_INIT;
-		vectable_run_row(&t, r, tmpl, "spake2p.py", "spake2p", dir, &out);
-		buf_t want = BUF_INIT;
-		buf_append_str(&want, vectable_get_cell(&t, r, "verifier_base64"));
-		buf_append_byte(&want, '\n');
-		char what[32];
-		snprintf(what, sizeof what, "row %d stdout", r + 1);
-		testutil_assert_bytes_equal(what, out.data, out.len, want.data, want.len);
-		buf_free_data(&out);
-		buf_free_data(&want);
-	}
-	testutil_remove_tree(dir);
-	free(dir);
-	vectable_free_table(&t);
-	json_decref(meta);
+	vectable_replay_rows("spake2p", "spake2p.py", "spake2p", check_cli_row);
 }
 
 /* The Matter manufacturing tool's cases (../shared/vectors/mfg) record passcode, salt, iteration
