@@ -28,6 +28,8 @@ struct flow_device_ops {
 	 * purpose and the block and, when read_protect, read-protects it. */
 	int (*burn_key)(struct flow_device *d, int block, uint8_t purpose, const uint8_t *key, size_t len,
 			bool read_protect, err_t *e);
+	/* The three BLOCK0 operations below may be NULL where the link cannot do them yet; a plan
+	 * that needs one is then refused before anything is burned. */
 	/* Turns flash encryption on: development (counter = 1) or release mode bits. */
 	int (*burn_fe_enable)(struct flow_device *d, bool release, err_t *e);
 	/* SECURE_BOOT_EN (and the revocations and RD_DIS write protection that go with it). */

@@ -102,30 +102,6 @@ static int device_rom_burn_key(struct flow_device *d, int block, uint8_t purpose
 	return loader_refresh_efuse(&r->l, e);
 }
 
-static int device_rom_not_yet(const char *what, err_t *e)
-{
-	return err_set_msg(e, ERR_DEVICE, "%s: the eFuse module cannot burn BLOCK0 fields yet", what);
-}
-
-static int device_rom_burn_fe(struct flow_device *d, bool release, err_t *e)
-{
-	(void)d;
-	(void)release;
-	return device_rom_not_yet("enabling flash encryption", e);
-}
-
-static int device_rom_burn_sb(struct flow_device *d, err_t *e)
-{
-	(void)d;
-	return device_rom_not_yet("enabling secure boot", e);
-}
-
-static int device_rom_lockdown(struct flow_device *d, err_t *e)
-{
-	(void)d;
-	return device_rom_not_yet("Secure Download Mode", e);
-}
-
 static void device_rom_progress(void *ctx, const struct flash_progress *p)
 {
 	struct device_rom *r = ctx;
@@ -166,9 +142,17 @@ static void device_rom_close(struct flow_device *d)
 	free(r);
 }
 
+/* The eFuse module burns key blocks only; BLOCK0 fields (crypt counter, secure boot, download
+ * mode) are not available through it yet, so plans that need them are refused. */
 static const struct flow_device_ops device_rom_ops = {
-	device_rom_detect, device_rom_burn_key, device_rom_burn_fe, device_rom_burn_sb, device_rom_lockdown,
-	device_rom_write,  device_rom_read,     device_rom_close,
+	.detect = device_rom_detect,
+	.burn_key = device_rom_burn_key,
+	.burn_fe_enable = NULL,
+	.burn_secure_boot = NULL,
+	.lockdown = NULL,
+	.write_flash = device_rom_write,
+	.read_flash = device_rom_read,
+	.close = device_rom_close,
 };
 
 int device_rom_open(const char *port, struct flow_device **out, err_t *e)

@@ -15,6 +15,11 @@
 #include "flow/journal.h"
 #include "flow/plan.h"
 #include "flow/profile.h"
+#include "label/label_image.h"
+#include "label/label_layout.h"
+#include "label/label_png.h"
+#include "label/label_template.h"
+#include "label/qr.h"
 
 struct engine_run {
 	const struct engine_options *o;
@@ -250,6 +255,22 @@ static int engine_plan(struct engine_run *r)
 	return rc;
 }
 
+/* A plan step the device cannot carry out is a refusal, found before anything is burned. */
+static int engine_check_device(struct engine_run *r)
+{
+	const struct flow_device_ops *ops = r->dev->ops;
+	for (int i = 0; i < r->plan.n_steps; i++) {
+		const struct plan_step *s = &r->plan.steps[i];
+		bool missing = !s->done && ((s->kind == PLAN_STEP_BURN_FE_ENABLE && !ops->burn_fe_enable) ||
+					    (s->kind == PLAN_STEP_BURN_SECURE_BOOT && !ops->burn_secure_boot) ||
+					    (s->kind == PLAN_STEP_LOCKDOWN && !ops->lockdown));
+		if (missing)
+			return err_set_msg(r->e, ERR_CHECK, "refused: this link cannot %s yet (step %s); nothing "
+					   "was burned", s->text, s->id);
+	}
+	return 0;
+}
+
 static int engine_write_file(struct engine_run *r, const char *role, const char *name, const buf_t *b,
 			     bool secret, struct journal_file *files, int *n)
 {
@@ -262,6 +283,49 @@ static int engine_write_file(struct engine_run *r, const char *role, const char 
 		snprintf(files[*n].path, sizeof files[0].path, "%s", path);
 		(*n)++;
 	}
+	return 0;
+}
+
+/* <uuid>-qrcode.png as the mfg tool writes it, and <uuid>-label.png laid out by the profile's
+ * label template (or the built-in one), ready to print. */
+static int engine_save_pictures(struct engine_run *r, struct journal_file *files, int *n)
+{
+	char name[128], path[1024];
+	struct qr_matrix qr;
+	memset(&qr, 0, sizeof qr);
+	if (qr_encode_text(r->id.qr, QR_ECC_DEFAULT, &qr, r->e))
+		return -1;
+	struct label_image img;
+	label_image_render_qr(&qr, 8, &img);
+	qr_free_matrix(&qr);
+	snprintf(name, sizeof name, "%s-qrcode.png", r->id.uuid);
+	fileio_join_path(path, sizeof path, r->id.folder, name);
+	int rc = label_png_write_file(path, &img, 0, r->e);
+	label_image_free(&img);
+	if (rc)
+		return -1;
+	snprintf(files[*n].role, sizeof files[0].role, "qrcode_png");
+	snprintf(files[*n].path, sizeof files[0].path, "%s", path);
+	(*n)++;
+	struct label_template t;
+	if (r->prof.label_template) {
+		if (label_template_load_file(r->prof.label_template, &t, r->e))
+			return -1;
+	} else {
+		label_template_init_default(&t);
+	}
+	struct label_data d = {r->id.qr, r->id.manual, r->id.serial, r->prof.product_name};
+	if (label_render_image(&t, &d, &img, r->e))
+		return -1;
+	snprintf(name, sizeof name, "%s-label.png", r->id.uuid);
+	fileio_join_path(path, sizeof path, r->id.folder, name);
+	rc = label_png_write_file(path, &img, t.dpi, r->e);
+	label_image_free(&img);
+	if (rc)
+		return -1;
+	snprintf(files[*n].role, sizeof files[0].role, "label_png");
+	snprintf(files[*n].path, sizeof files[0].path, "%s", path);
+	(*n)++;
 	return 0;
 }
 
@@ -301,7 +365,7 @@ static int engine_save_outputs(struct engine_run *r, struct journal_file *files,
 	/* Holds the passcode: 0600. */
 	int rc = engine_write_file(r, "onb_codes", name, &csv, true, files, n);
 	buf_wipe_data(&csv);
-	return rc;
+	return rc ? rc : engine_save_pictures(r, files, n);
 }
 
 static int engine_generate(struct engine_run *r, const struct journal_device *jd, bool found)
@@ -349,7 +413,7 @@ static int engine_generate(struct engine_run *r, const struct journal_device *jd
 	if (gen_build_images(&r->id, &r->prof, &r->plan, &r->gen, e))
 		goto out;
 	if (!r->o->dry_run && !resumed) {
-		struct journal_file files[IDENTITY_MAX_FILES + 6];
+		struct journal_file files[IDENTITY_MAX_FILES + 8];
 		int n = 0;
 		if (identity_save(&r->id, files, &n, e) || engine_save_outputs(r, files, &n))
 			goto out;
@@ -445,6 +509,13 @@ static int engine_step_data(struct engine_run *r, const struct plan_step *s, buf
 	if (fileio_read_file(r->fw.paths[s->image], &raw, r->e))
 		return -1;
 	int rc = 0;
+	bool patched;
+	/* A signed bootloader must stay as signed: with secure boot the header is left alone. */
+	if (!r->plan.secure_boot &&
+	    fwargs_patch_bootloader(&r->fw, r->chip.name, s->offset, &raw, &patched, r->e)) {
+		buf_free_data(&raw);
+		return -1;
+	}
 	if (s->encrypted) {
 		/* Encrypted writes cover whole 32-byte blocks (ESP32), 16 elsewhere: pad as esptool does. */
 		while (raw.len % 32)
@@ -607,7 +678,7 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 		rc = engine_detect(&r);
 	if (rc == 0 && !o->dry_run && !o->plan_only)
 		rc = engine_open_journal(&r, &jd, &found);
-	if (rc == 0 && (rc = engine_plan(&r)) != 0)
+	if (rc == 0 && ((rc = engine_plan(&r)) != 0 || (rc = engine_check_device(&r)) != 0))
 		refused = true;
 	if (rc == 0 && o->plan_only)
 		goto report;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <mbedtls/sha256.h>
 
 #include "core/buf.h"
 #include "core/fileio.h"
@@ -155,5 +156,111 @@ uint32_t fwargs_flash_size_bytes(const struct fwargs *f)
 	char tail[4];
 	if (sscanf(f->flash_size, "%uMB%3s", &mb, tail) == 1 && mb <= 128)
 		return mb << 20;
+	return 0;
+}
+
+/* esptool's tables (its per-chip targets): mode codes; size code in the high nibble; frequency codes,
+ * which differ for the chips with a 60 MHz (C2) or 48 MHz (H2) top flash clock. */
+static int fwargs_mode_code(const char *m)
+{
+	static const char *const modes[] = {"qio", "qout", "dio", "dout"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(m, modes[i]))
+			return i;
+	return -1;
+}
+
+static int fwargs_size_code(const char *s)
+{
+	static const char *const sizes[] = {"1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB"};
+	for (int i = 0; i < 8; i++)
+		if (!strcmp(s, sizes[i]))
+			return i;
+	return -1;
+}
+
+static int fwargs_freq_code(const char *chip, const char *f)
+{
+	static const struct fwargs_freq {
+		const char *freq;
+		int code;
+	} generic[] = {{"80m", 0xF}, {"40m", 0x0}, {"26m", 0x1}, {"20m", 0x2}},
+	  c2[] = {{"60m", 0xF}, {"30m", 0x0}, {"20m", 0x1}, {"15m", 0x2}},
+	  c6[] = {{"80m", 0x0}, {"40m", 0x0}, {"20m", 0x2}, {"", -1}},
+	  h2[] = {{"48m", 0xF}, {"24m", 0x0}, {"16m", 0x1}, {"12m", 0x2}};
+	const struct fwargs_freq *t = !strcmp(chip, "esp32c2")	 ? c2
+				      : !strcmp(chip, "esp32c6") ? c6
+				      : !strcmp(chip, "esp32h2") ? h2
+								 : generic;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(t[i].freq, f))
+			return t[i].code;
+	return -1;
+}
+
+/* End of the image data (segments, padding, checksum byte): where an appended digest starts. */
+static size_t fwargs_image_data_len(const uint8_t *p, size_t len)
+{
+	size_t off = 24;
+	unsigned segs = p[1];
+	for (unsigned i = 0; i < segs; i++) {
+		if (off + 8 > len)
+			return 0;
+		uint32_t n = (uint32_t)p[off + 4] | (uint32_t)p[off + 5] << 8 | (uint32_t)p[off + 6] << 16 |
+			     (uint32_t)p[off + 7] << 24;
+		off += 8 + (size_t)n;
+		if (off > len)
+			return 0;
+	}
+	/* Zero padding so that the checksum byte ends a 16-byte line. */
+	off += 15 - (off % 16);
+	off += 1;
+	return off <= len ? off : 0;
+}
+
+int fwargs_patch_bootloader(const struct fwargs *f, const char *chip, uint32_t offset, buf_t *image,
+			    bool *patched, err_t *e)
+{
+	*patched = false;
+	uint32_t boot = (!strcmp(chip, "esp32") || !strcmp(chip, "esp32s2")) ? 0x1000 : 0x0;
+	if (offset != boot || image->len < 24 || image->data[0] != 0xE9)
+		return 0;
+	uint8_t *p = image->data;
+	uint8_t b2 = p[2], b3 = p[3];
+	if (f->flash_mode[0] && strcmp(f->flash_mode, "keep")) {
+		int m = fwargs_mode_code(f->flash_mode);
+		if (m < 0)
+			return err_set_msg(e, ERR_CHECK, "flash_mode '%s' unknown", f->flash_mode);
+		b2 = (uint8_t)m;
+	}
+	if (f->flash_size[0] && strcmp(f->flash_size, "keep") && strcmp(f->flash_size, "detect")) {
+		int s = fwargs_size_code(f->flash_size);
+		if (s < 0)
+			return err_set_msg(e, ERR_CHECK, "flash_size '%s' unknown", f->flash_size);
+		b3 = (uint8_t)((b3 & 0x0F) | s << 4);
+	}
+	if (f->flash_freq[0] && strcmp(f->flash_freq, "keep")) {
+		int q = fwargs_freq_code(chip, f->flash_freq);
+		if (q < 0)
+			return err_set_msg(e, ERR_CHECK, "flash_freq '%s' is not a frequency of %s", f->flash_freq,
+					   chip);
+		b3 = (uint8_t)((b3 & 0xF0) | q);
+	}
+	if (b2 == p[2] && b3 == p[3])
+		return 0;
+	/* An appended SHA-256 (header byte 23) is recomputed only when it matched before: a digest
+	 * that did not match is the image's own business, as esptool leaves it. */
+	size_t dlen = p[23] == 1 ? fwargs_image_data_len(p, image->len) : 0;
+	bool digest_ok = false;
+	if (dlen && dlen + 32 <= image->len) {
+		uint8_t sum[32];
+		mbedtls_sha256_ret(p, dlen, sum, 0);
+		digest_ok = !memcmp(sum, p + dlen, 32);
+	}
+	p[2] = b2;
+	p[3] = b3;
+	if (digest_ok)
+		mbedtls_sha256_ret(p, dlen, p + dlen, 0);
+	*patched = true;
 	return 0;
 }

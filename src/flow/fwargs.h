@@ -4,6 +4,9 @@
 #ifndef ESPFAB_FLOW_FWARGS_H
 #define ESPFAB_FLOW_FWARGS_H
 
+#include <stdbool.h>
+
+#include "core/buf.h"
 #include "core/err.h"
 #include "flow/plan.h"
 
@@ -25,5 +28,12 @@ int fwargs_load(const char *json_path, struct fwargs *out, err_t *e);
 void fwargs_free(struct fwargs *f);
 /* Bytes of a flash_size such as "4MB"; 0 for "detect"/"keep"/"". */
 uint32_t fwargs_flash_size_bytes(const struct fwargs *f);
+
+/* What esptool write_flash does to the bootloader image (the one at the chip's bootloader
+ * offset, 0x1000 on ESP32/S2, 0x0 elsewhere): puts the flash mode, size and frequency into
+ * header bytes 2 and 3 and, when the image carries an appended SHA-256 that matched, recomputes
+ * it. Other images, "keep"/"detect" settings and non-images are left alone; *patched tells. */
+int fwargs_patch_bootloader(const struct fwargs *f, const char *chip, uint32_t offset, buf_t *image,
+			    bool *patched, err_t *e);
 
 #endif

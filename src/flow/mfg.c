@@ -1,6 +1,9 @@
 #include "flow/mfg.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 #include <csv.h>
 #include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 
 #include "core/argscan.h"
@@ -455,6 +459,16 @@ int mfg_check_options(struct mfg_options *o, err_t *e)
 
 /* ---- batch context ---- */
 
+#define MFG_COMMIT_QUEUE 256 /* devices built, waiting for the group commit */
+#define MFG_COMMIT_GROUP 64  /* a group is committed when this many are waiting... */
+#define MFG_COMMIT_WAIT_MS 100 /* ...or this long after its first device */
+
+struct mfg_dev_data;
+struct mfg_commit_job {
+	struct mfg_dev_data *d;
+	size_t index;
+};
+
 struct mfg_ctx {
 	const struct mfg_options *o;
 	char top[2100];
@@ -482,6 +496,14 @@ struct mfg_ctx {
 	pthread_mutex_t pai_lock;
 	err_t first_err;
 	size_t first_err_index;
+	/* devices waiting for the group commit (mfg_committer) */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_ready, q_space;
+	struct mfg_commit_job q_jobs[MFG_COMMIT_QUEUE];
+	size_t q_head, q_count;
+	bool q_closing;
+	bool committer;
+	int top_fd;               /* the batch folder, for syncfs and its own fsync */
 	/* per-device results, in order */
 	struct mfg_device *dev;
 	char **mcsv_rows;   /* master.csv value row per device */
@@ -792,9 +814,25 @@ done:
 
 /* ---- one device ---- */
 
+/* A device's files are written into a private work folder beside the final one (".<uuid>.tmp"),
+ * with write-back started at once. The commit thread then takes every device finished so far as
+ * a group: one syncfs makes all their files and folders durable, each work folder is renamed into
+ * place, and one fsync of the batch folder makes the renames durable. A device so appears whole
+ * or not at all (DESIGN.md §5), for two disk flushes per group instead of two per file (temp
+ * file fsync, folder fsync), and the workers never wait for the disk. */
+#define MFG_MAX_FILES 16
+
+struct mfg_file {
+	char name[128];     /* relative to the device folder */
+};
+
 struct mfg_dev_data {
+	struct mfg_file files[MFG_MAX_FILES];
+	size_t file_count;
 	char uuid[MFG_UUID_LEN + 1];
 	char dir[2200];
+	char work[2300];          /* <top>/.<uuid>.tmp until the commit renames it to dir */
+	bool work_made;
 	char internal[2300];
 	char internal_abs[2300];
 	uint32_t passcode;
@@ -833,11 +871,101 @@ static bool mfg_is_uuid(const char *s, size_t n)
 	return true;
 }
 
-static int mfg_write(const char *dir, const char *name, const void *p, size_t n, bool secret, err_t *e)
+/* Writes a file of the device (internal: in its internal/ folder) into the work folder. */
+static int mfg_write(struct mfg_dev_data *d, bool internal, const char *name, const void *p, size_t n, bool secret,
+		     err_t *e)
 {
 	char path[4400];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	return fileio_write_atomic(path, p, n, secret ? FILEIO_MODE_SECRET : FILEIO_MODE_PUBLIC, e);
+	if (d->file_count >= MFG_MAX_FILES)
+		return err_set_msg(e, ERR_CHECK, "%s: more than %d files for one device", name, MFG_MAX_FILES);
+	if (!d->work_made) {
+		snprintf(path, sizeof path, "%s/internal", d->work);
+		if (mkdir(d->work, 0700) != 0 || mkdir(path, 0700) != 0)
+			return err_set_msg(e, ERR_CHECK, "%s: cannot create: %s", path, strerror(errno));
+		d->work_made = true;
+	}
+	mode_t mode = secret ? FILEIO_MODE_SECRET : FILEIO_MODE_PUBLIC;
+	struct mfg_file *f = &d->files[d->file_count];
+	snprintf(f->name, sizeof f->name, "%s%s", internal ? "internal/" : "", name);
+	snprintf(path, sizeof path, "%s/%s", d->work, f->name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return err_set_msg(e, ERR_CHECK, "%s/%s: cannot create: %s", d->dir, f->name, strerror(errno));
+	d->file_count++;
+	/* open() honours the umask; secrets must end up exactly 0600 whatever it is. */
+	if (fchmod(fd, mode) != 0)
+		goto fail;
+	const uint8_t *q = p;
+	while (n) {
+		ssize_t w = write(fd, q, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		q += w;
+		n -= (size_t)w;
+	}
+	/* Start the write-back now, so the group's syncfs mostly finds it done. */
+	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	err_set_msg(e, ERR_CHECK, "%s/%s: write failed: %s", d->dir, f->name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Closes the device's files and, unless committed, removes the work folder (only the files this
+ * device made). */
+static void mfg_free_files(struct mfg_dev_data *d)
+{
+	char path[4400];
+	for (size_t i = 0; i < d->file_count && d->work_made; i++) {
+		snprintf(path, sizeof path, "%s/%s", d->work, d->files[i].name);
+		unlink(path);
+	}
+	if (d->work_made) {
+		snprintf(path, sizeof path, "%s/internal", d->work);
+		rmdir(path);
+		rmdir(d->work);
+	}
+	d->file_count = 0;
+	d->work_made = false;
+}
+
+static int mfg_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* The replaced folder of an earlier run, after the exchange (its files are not ours to keep). */
+static void mfg_remove_old_tree(const char *path)
+{
+	nftw(path, mfg_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Moves a device whose files are durable into place; the caller syncs the batch folder. */
+static int mfg_rename_device(struct mfg_dev_data *d, err_t *e)
+{
+	if (!d->work_made)
+		return err_set_msg(e, ERR_CHECK, "%s: no files were written", d->dir);
+	if (rename(d->work, d->dir) != 0) {
+		/* A folder named by a given DAC's UUID in an earlier run: swap the new one in
+		 * atomically, then drop the old one. */
+		if ((errno != ENOTEMPTY && errno != EEXIST) ||
+		    renameat2(AT_FDCWD, d->work, AT_FDCWD, d->dir, RENAME_EXCHANGE) != 0)
+			return err_set_msg(e, ERR_CHECK, "%s: cannot rename into place: %s", d->dir, strerror(errno));
+		mfg_remove_old_tree(d->work);
+	}
+	d->work_made = false;
+	d->file_count = 0;
+	return 0;
 }
 
 /* DAC files in internal/: DER cert, SEC1 DER key, raw scalar and point (and PEMs when made
@@ -851,18 +979,30 @@ static int mfg_write_dac(struct mfg_dev_data *d, mbedtls_pk_context *key, const 
 		goto done;
 	buf_append_bytes(&d->dac_der, der, der_len);
 	if (generated) {
-		char path[4400];
-		snprintf(path, sizeof path, "%s/DAC_cert.pem", d->internal);
-		if (attest_write_cert_file(path, der, der_len, e))
-			goto done;
-		snprintf(path, sizeof path, "%s/DAC_key.pem", d->internal);
-		if (attest_write_key_file(path, key, e))
+		/* The PEM forms, as attest_write_cert_file / attest_write_key_file make them. */
+		uint8_t pem[1600];
+		size_t olen = 0;
+		int ret = mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n", der,
+						   der_len, pem, sizeof pem, &olen);
+		if (ret == 0)
+			ret = mfg_write(d, true, "DAC_cert.pem", pem, strlen((char *)pem), false, e);
+		else
+			err_set_msg(e, ERR_CHECK, "DAC certificate PEM encoding failed (mbedTLS -0x%04x)", -ret);
+		if (ret == 0) {
+			ret = mbedtls_pk_write_key_pem(key, pem, sizeof pem);
+			if (ret == 0)
+				ret = mfg_write(d, true, "DAC_key.pem", pem, strlen((char *)pem), true, e);
+			else
+				err_set_msg(e, ERR_CHECK, "DAC key PEM encoding failed (mbedTLS -0x%04x)", -ret);
+		}
+		mbedtls_platform_zeroize(pem, sizeof pem);
+		if (ret)
 			goto done;
 	}
-	if (mfg_write(d->internal, "DAC_cert.der", der, der_len, false, e) ||
-	    mfg_write(d->internal, "DAC_key.der", d->dac_key_der.data, d->dac_key_der.len, true, e) ||
-	    mfg_write(d->internal, "DAC_private_key.bin", priv, sizeof priv, true, e) ||
-	    mfg_write(d->internal, "DAC_public_key.bin", pub, sizeof pub, false, e))
+	if (mfg_write(d, true, "DAC_cert.der", der, der_len, false, e) ||
+	    mfg_write(d, true, "DAC_key.der", d->dac_key_der.data, d->dac_key_der.len, true, e) ||
+	    mfg_write(d, true, "DAC_private_key.bin", priv, sizeof priv, true, e) ||
+	    mfg_write(d, true, "DAC_public_key.bin", pub, sizeof pub, false, e))
 		goto done;
 	snprintf(d->dac_cert_path, sizeof d->dac_cert_path, "%s/DAC_cert.der", d->internal_abs);
 	snprintf(d->dac_key_path, sizeof d->dac_key_path, "%s/DAC_private_key.bin", d->internal_abs);
@@ -874,7 +1014,8 @@ done:
 	return rc;
 }
 
-static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
+/* ca_key: the worker's own copy of the PAI key, or NULL to sign with the shared one in turn. */
+static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, mbedtls_pk_context *ca_key, err_t *e)
 {
 	const struct mfg_options *o = c->o;
 	mbedtls_pk_context key;
@@ -892,13 +1033,18 @@ static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
 		};
 		if (attest_generate_key(&key, e))
 			goto done;
-		pthread_mutex_lock(&c->pai_lock);
-		int r = attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e);
-		pthread_mutex_unlock(&c->pai_lock);
+		int r;
+		if (ca_key) {
+			r = attest_make_cert(&p, &key, &c->pai, ca_key, &der, e);
+		} else {
+			pthread_mutex_lock(&c->pai_lock);
+			r = attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e);
+			pthread_mutex_unlock(&c->pai_lock);
+		}
 		if (r || mfg_write_dac(d, &key, der.data, der.len, true, e))
 			goto done;
 	}
-	if (mfg_write(d->internal, "PAI_cert.der", c->pai_der.data, c->pai_der.len, false, e))
+	if (mfg_write(d, true, "PAI_cert.der", c->pai_der.data, c->pai_der.len, false, e))
 		goto done;
 	snprintf(d->pai_path, sizeof d->pai_path, "%s/PAI_cert.der", d->internal_abs);
 	rc = 0;
@@ -988,7 +1134,7 @@ static int mfg_write_onboarding(struct mfg_ctx *c, struct mfg_dev_data *d, struc
 		 d->discriminator, d->passcode);
 	snprintf(name, sizeof name, "%s-onb_codes.csv", d->uuid);
 	/* The passcode column is a per-device secret (DESIGN.md §5), as in summary and pin_disc. */
-	int w = mfg_write(d->dir, name, line, strlen(line), true, e);
+	int w = mfg_write(d, false, name, line, strlen(line), true, e);
 	mbedtls_platform_zeroize(line, sizeof line);
 	if (w)
 		return -1;
@@ -997,9 +1143,10 @@ static int mfg_write_onboarding(struct mfg_ctx *c, struct mfg_dev_data *d, struc
 	if (qr_encode_text(res->qr, QR_ECC_M, &m, e))
 		return -1;
 	label_image_render_qr(&m, MFG_QR_SCALE, &img);
-	char path[4400];
-	snprintf(path, sizeof path, "%s/%s-qrcode.png", d->dir, d->uuid);
-	int rc = label_png_write_file(path, &img, 0, e);
+	buf_t png = BUF_INIT;
+	snprintf(name, sizeof name, "%s-qrcode.png", d->uuid);
+	int rc = label_png_encode(&img, 0, &png, e) || mfg_write(d, false, name, png.data, png.len, false, e) ? -1 : 0;
+	buf_free_data(&png);
 	label_image_free(&img);
 	qr_free_matrix(&m);
 	return rc;
@@ -1044,7 +1191,7 @@ static int mfg_write_secure_cert(struct mfg_ctx *c, struct mfg_dev_data *d, err_
 	}
 	char name[128];
 	snprintf(name, sizeof name, "%s_esp_secure_cert.bin", d->uuid);
-	rc = mfg_write(d->dir, name, w.image.data, w.image.len, true, e);
+	rc = mfg_write(d, false, name, w.image.data, w.image.len, true, e);
 done:
 	buf_free_data(&tmp);
 	seccert_writer_free(&w);
@@ -1071,12 +1218,12 @@ static int mfg_write_nvs(struct mfg_ctx *c, struct mfg_dev_data *d, const buf_t 
 			goto done;
 		nvs_crypt_make_keys_partition(key, keys_part);
 		snprintf(name, sizeof name, "%s-keys-partition.bin", d->uuid);
-		if (mfg_write(d->dir, name, keys_part, sizeof keys_part, true, e))
+		if (mfg_write(d, false, name, keys_part, sizeof keys_part, true, e))
 			goto done;
 	}
 	snprintf(name, sizeof name, "%s-partition.bin", d->uuid);
 	/* The plain image holds the DAC private key: private like the key files. */
-	rc = mfg_write(d->dir, name, img.data, img.len, !o->encrypt && d->have_dac && !o->dac_in_secure_cert, e);
+	rc = mfg_write(d, false, name, img.data, img.len, !o->encrypt && d->have_dac && !o->dac_in_secure_cert, e);
 done:
 	mbedtls_platform_zeroize(key, sizeof key);
 	mbedtls_platform_zeroize(keys_part, sizeof keys_part);
@@ -1095,7 +1242,19 @@ static char *mfg_row_text(const char *const *fields, size_t n)
 	return (char *)b.data;
 }
 
-static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
+static void mfg_free_device(struct mfg_dev_data *d)
+{
+	mfg_free_files(d);
+	buf_wipe_data(&d->dac_key_der);
+	buf_free_data(&d->dac_der);
+	mbedtls_platform_zeroize(d, sizeof *d);
+	free(d);
+}
+
+static bool mfg_queue_commit(struct mfg_ctx *c, struct mfg_dev_data *d, size_t index);
+static void mfg_commit_group(struct mfg_ctx *c, struct mfg_commit_job *jobs, size_t n);
+
+static int mfg_build_device(struct mfg_ctx *c, size_t index, mbedtls_pk_context *ca_key, err_t *e)
 {
 	const struct mfg_options *o = c->o;
 	struct mfg_device *res = &c->dev[index];
@@ -1117,9 +1276,8 @@ static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
 		goto done;
 	snprintf(d->dir, sizeof d->dir, "%s/%s", c->top, d->uuid);
 	snprintf(d->internal, sizeof d->internal, "%s/internal", d->dir);
+	snprintf(d->work, sizeof d->work, "%s/.%s.tmp", c->top, d->uuid);
 	snprintf(d->internal_abs, sizeof d->internal_abs, "%s/%s/internal", c->top_abs, d->uuid);
-	if (fileio_make_dirs(d->internal, 0700, e))
-		goto done;
 
 	/* Commissioning data. */
 	if (o->has_discriminator && o->discriminator != 0)
@@ -1152,7 +1310,7 @@ static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
 		}
 	}
 
-	if (c->have_ca && mfg_make_dac(c, d, e))
+	if (c->have_ca && mfg_make_dac(c, d, ca_key, e))
 		goto done;
 
 	if (o->serial_num) {
@@ -1179,13 +1337,30 @@ static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
 	if (mfg_write_secure_cert(c, d, e))
 		goto done;
 	mfg_make_partition_csv(c, d, index, &csv);
-	if (mfg_write(d->internal, "partition.csv", csv.data, csv.len, false, e))
+	if (mfg_write(d, true, "partition.csv", csv.data, csv.len, false, e))
 		goto done;
-	if (o->generate_bin && mfg_write_nvs(c, d, &csv, e))
-		goto done;
+	if (o->generate_bin) {
+		/* The generator reads the files the CSV names, which are still in the work folder. */
+		char *paths[] = {d->dac_cert_path, d->dac_key_path, d->dac_pub_path, d->pai_path};
+		char saved[4][2400], work_internal[2400];
+		size_t plen = strlen(d->internal_abs);
+		snprintf(work_internal, sizeof work_internal, "%s/internal", d->work);
+		for (size_t i = 0; i < 4; i++) {
+			memcpy(saved[i], paths[i], sizeof saved[i]);
+			if (!strncmp(paths[i], d->internal_abs, plen))
+				snprintf(paths[i], sizeof saved[i], "%s%s", work_internal, saved[i] + plen);
+		}
+		buf_t wcsv = BUF_INIT;
+		mfg_make_partition_csv(c, d, index, &wcsv);
+		for (size_t i = 0; i < 4; i++)
+			memcpy(paths[i], saved[i], sizeof saved[i]);
+		int r = mfg_write_nvs(c, d, &wcsv, e);
+		buf_free_data(&wcsv);
+		if (r)
+			goto done;
+	}
 	if (!o->enable_dynamic_passcode && mfg_write_onboarding(c, d, res, e))
 		goto done;
-
 	/* Rows for the batch files, written in device order once every worker is done. */
 	{
 		char tmp[32];
@@ -1233,18 +1408,129 @@ static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
 done:
 	if (rc)
 		err_prepend_context(e, "device %zu", index + 1);
-	buf_wipe_data(&d->dac_key_der);
-	buf_free_data(&d->dac_der);
 	buf_free_data(&csv);
 	buf_free_data(&salt);
-	mbedtls_platform_zeroize(d, sizeof *d);
-	free(d);
+	if (rc == 0) {
+		/* Commit errors are recorded by the commit itself. */
+		if (!mfg_queue_commit(c, d, index))
+			mfg_commit_group(c, &(struct mfg_commit_job){d, index}, 1);
+		return 0;
+	}
+	mfg_free_device(d);
 	return rc;
+}
+
+static void mfg_record_failure(struct mfg_ctx *c, size_t index, const err_t *e)
+{
+	pthread_mutex_lock(&c->err_lock);
+	if (!atomic_load(&c->failed) || index < c->first_err_index) {
+		c->first_err = *e;
+		c->first_err_index = index;
+	}
+	atomic_store(&c->failed, 1);
+	pthread_mutex_unlock(&c->err_lock);
+}
+
+/* The group commit described above struct mfg_file; frees the devices. Devices finished before
+ * another one failed are still committed, as each device stands on its own. */
+static void mfg_commit_group(struct mfg_ctx *c, struct mfg_commit_job *jobs, size_t n)
+{
+	err_t e = {0};
+	bool ok = true, renamed = false;
+	if (syncfs(c->top_fd) != 0) {
+		err_set_msg(&e, ERR_CHECK, "device %zu: %s: sync failed: %s", jobs[0].index + 1, c->top, strerror(errno));
+		mfg_record_failure(c, jobs[0].index, &e);
+		ok = false;
+	}
+	for (size_t i = 0; ok && i < n; i++) {
+		if (mfg_rename_device(jobs[i].d, &e)) {
+			err_prepend_context(&e, "device %zu", jobs[i].index + 1);
+			mfg_record_failure(c, jobs[i].index, &e);
+		} else {
+			renamed = true;
+		}
+	}
+	if (renamed && fsync(c->top_fd) != 0) {
+		err_set_msg(&e, ERR_CHECK, "device %zu: %s: sync failed: %s", jobs[0].index + 1, c->top, strerror(errno));
+		mfg_record_failure(c, jobs[0].index, &e);
+	}
+	for (size_t i = 0; i < n; i++)
+		mfg_free_device(jobs[i].d);
+}
+
+/* The commit thread: takes every device queued so far as one group, so the flushes are shared
+ * by as many devices as the workers finished during the previous group's commit. */
+static void *mfg_committer(void *arg)
+{
+	struct mfg_ctx *c = arg;
+	struct mfg_commit_job jobs[MFG_COMMIT_QUEUE];
+	for (;;) {
+		pthread_mutex_lock(&c->q_lock);
+		while (!c->q_count && !c->q_closing)
+			pthread_cond_wait(&c->q_ready, &c->q_lock);
+		/* Let a group grow for a moment: every commit of the file system's journal also
+		 * stalls the workers' file creation while it runs. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += MFG_COMMIT_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!c->q_closing && c->q_count < MFG_COMMIT_GROUP)
+			if (pthread_cond_timedwait(&c->q_ready, &c->q_lock, &until))
+				break;
+		size_t n = 0;
+		while (c->q_count) {
+			jobs[n++] = c->q_jobs[c->q_head];
+			c->q_head = (c->q_head + 1) % MFG_COMMIT_QUEUE;
+			c->q_count--;
+		}
+		pthread_cond_broadcast(&c->q_space);
+		pthread_mutex_unlock(&c->q_lock);
+		if (!n)
+			return NULL;
+		mfg_commit_group(c, jobs, n);
+	}
+}
+
+/* Hands d to the commit thread (false when there is none: the caller commits). */
+static bool mfg_queue_commit(struct mfg_ctx *c, struct mfg_dev_data *d, size_t index)
+{
+	if (!c->committer)
+		return false;
+	pthread_mutex_lock(&c->q_lock);
+	while (c->q_count == MFG_COMMIT_QUEUE)
+		pthread_cond_wait(&c->q_space, &c->q_lock);
+	c->q_jobs[(c->q_head + c->q_count) % MFG_COMMIT_QUEUE] = (struct mfg_commit_job){d, index};
+	c->q_count++;
+	pthread_cond_signal(&c->q_ready);
+	pthread_mutex_unlock(&c->q_lock);
+	return true;
+}
+
+struct mfg_worker_arg {
+	struct mfg_ctx *c;
+	mbedtls_pk_context key;
+	bool own_key;
+};
+
+/* A worker's own copy of the PAI key: mbedTLS caches a table in the key's EC group when signing,
+ * so workers sharing one key would have to take turns (the signing is ~half a device's CPU time
+ * apart from PBKDF2). */
+static int mfg_copy_key(mbedtls_pk_context *src, mbedtls_pk_context *dst)
+{
+	uint8_t der[512];
+	int len = mbedtls_pk_write_key_der(src, der, sizeof der);
+	int rc = len <= 0 ? -1 : mbedtls_pk_parse_key(dst, der + sizeof der - len, (size_t)len, NULL, 0);
+	mbedtls_platform_zeroize(der, sizeof der);
+	return rc ? -1 : 0;
 }
 
 static void *mfg_worker(void *arg)
 {
-	struct mfg_ctx *c = arg;
+	struct mfg_worker_arg *w = arg;
+	struct mfg_ctx *c = w->c;
 	for (;;) {
 		if (atomic_load(&c->failed))
 			break;
@@ -1252,15 +1538,8 @@ static void *mfg_worker(void *arg)
 		if (i >= c->o->count)
 			break;
 		err_t e = {0};
-		if (mfg_build_device(c, i, &e)) {
-			pthread_mutex_lock(&c->err_lock);
-			if (!atomic_load(&c->failed) || i < c->first_err_index) {
-				c->first_err = e;
-				c->first_err_index = i;
-			}
-			atomic_store(&c->failed, 1);
-			pthread_mutex_unlock(&c->err_lock);
-		}
+		if (mfg_build_device(c, i, w->own_key ? &w->key : NULL, &e))
+			mfg_record_failure(c, i, &e);
 	}
 	return NULL;
 }
@@ -1382,6 +1661,10 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	mbedtls_pk_init(&c->dac_key);
 	pthread_mutex_init(&c->err_lock, NULL);
 	pthread_mutex_init(&c->pai_lock, NULL);
+	pthread_mutex_init(&c->q_lock, NULL);
+	c->top_fd = -1;
+	pthread_cond_init(&c->q_ready, NULL);
+	pthread_cond_init(&c->q_space, NULL);
 	int rc = -1;
 	snprintf(c->top, sizeof c->top, "%s/%x_%x", o->outdir, o->vendor_id, o->product_id);
 	snprintf(c->stage, sizeof c->stage, "%s/staging", c->top);
@@ -1397,6 +1680,11 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	}
 	if (fileio_make_dirs(c->stage, 0700, e))
 		goto done;
+	c->top_fd = open(c->top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->top_fd < 0) {
+		err_set_msg(e, ERR_CHECK, "%s: cannot open: %s", c->top, strerror(errno));
+		goto done;
+	}
 	if (o->mcsv && mfg_csv_read(o->mcsv, &c->mcsv, e))
 		goto done;
 	if (o->mcsv && c->mcsv.count < o->count + 1) {
@@ -1421,16 +1709,41 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	}
 	if (nthreads > o->count)
 		nthreads = o->count;
+	if (!nthreads)
+		nthreads = 1;
 	pthread_t *th = calloc(nthreads, sizeof *th);
+	struct mfg_worker_arg *wa = calloc(nthreads, sizeof *wa);
+	if (!th || !wa) {
+		free(th);
+		free(wa);
+		err_set_msg(e, ERR_CHECK, "out of memory for %u workers", nthreads);
+		goto done;
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
+		wa[i].c = c;
+		mbedtls_pk_init(&wa[i].key);
+		wa[i].own_key = c->have_ca && !c->have_dac && mfg_copy_key(&c->pai_key, &wa[i].key) == 0;
+	}
+	pthread_t cth;
+	c->committer = pthread_create(&cth, NULL, mfg_committer, c) == 0;
 	unsigned started = 0;
 	for (; started < nthreads; started++)
-		if (pthread_create(&th[started], NULL, mfg_worker, c))
+		if (pthread_create(&th[started], NULL, mfg_worker, &wa[started]))
 			break;
 	if (started == 0)
-		mfg_worker(c);
+		mfg_worker(&wa[0]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	for (unsigned i = 0; i < nthreads; i++)
+		mbedtls_pk_free(&wa[i].key);
+	free(wa);
 	free(th);
+	pthread_mutex_lock(&c->q_lock);
+	c->q_closing = true;
+	pthread_cond_broadcast(&c->q_ready);
+	pthread_mutex_unlock(&c->q_lock);
+	if (c->committer)
+		pthread_join(cth, NULL);
 	if (atomic_load(&c->failed)) {
 		*e = c->first_err;
 		goto done;
@@ -1465,6 +1778,11 @@ done:
 	mbedtls_pk_free(&c->dac_key);
 	pthread_mutex_destroy(&c->err_lock);
 	pthread_mutex_destroy(&c->pai_lock);
+	pthread_mutex_destroy(&c->q_lock);
+	if (c->top_fd >= 0)
+		close(c->top_fd);
+	pthread_cond_destroy(&c->q_ready);
+	pthread_cond_destroy(&c->q_space);
 	free(c);
 	return rc;
 }

@@ -455,7 +455,10 @@ int profile_load(const char *file, struct profile *p, err_t *e)
 	profile_set_defaults(p);
 	p->file = mem_strdup(file);
 	char *copy = mem_strdup(file);
-	p->dir = mem_strdup(dirname(copy));
+	/* Absolute, so paths recorded in the journal and manifest do not depend on the cwd. */
+	const char *d = dirname(copy);
+	char *abs = realpath(d, NULL);
+	p->dir = abs ? abs : mem_strdup(d);
 	free(copy);
 
 	struct profile_parse st = {.p = p};

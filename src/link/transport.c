@@ -119,3 +119,8 @@ int transport_flush_input(transport_t *t, err_t *e)
 {
 	return t->ops->flush_input(t, e);
 }
+
+bool transport_has_symbol_line(const transport_t *t)
+{
+	return t->kind == TRANSPORT_SERIAL;
+}

@@ -53,6 +53,9 @@ long transport_read(transport_t *t, uint8_t *buf, size_t len, unsigned timeout_m
 int transport_set_baud(transport_t *t, unsigned baud, err_t *e);
 int transport_set_lines(transport_t *t, int dtr, int rts, err_t *e);
 int transport_flush_input(transport_t *t, err_t *e);
+/* True where bytes travel as UART symbols at t->baud (a serial adapter): a baud change then
+ * garbles the line for a moment. A socket or pty moves whole bytes and never does. */
+bool transport_has_symbol_line(const transport_t *t);
 
 /* Constructors used by transport_open (exposed for tests). */
 int transport_open_serial(const char *path, unsigned baud, transport_t **out, err_t *e);

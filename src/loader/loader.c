@@ -30,11 +30,16 @@ int loader_read_flash_id(rom_conn_t *c, const struct chip_desc *chip, uint32_t *
 	if (rom_cmd_read_reg(c, s->base + s->user, &user, e) ||
 	    rom_cmd_read_reg(c, s->base + s->user2, &user2, e))
 		goto fail;
-	if (rom_cmd_write_reg(c, s->base + s->miso_dlen, 24 - 1, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, s->base + s->user, SPI_USR_COMMAND | SPI_USR_MISO, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, s->base + s->user2, (7u << 28) | 0x9F, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, s->base + s->w0, 0, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, s->base + s->cmd, SPI_CMD_USR, 0xFFFFFFFFu, 0, e))
+	/* set-up and start in one WRITE_REG: the ROM applies the groups in order, so the
+	 * command register is written last, as with separate writes */
+	const struct rom_reg_write setup[] = {
+		{s->base + s->miso_dlen, 24 - 1, 0xFFFFFFFFu, 0},
+		{s->base + s->user, SPI_USR_COMMAND | SPI_USR_MISO, 0xFFFFFFFFu, 0},
+		{s->base + s->user2, (7u << 28) | 0x9F, 0xFFFFFFFFu, 0},
+		{s->base + s->w0, 0, 0xFFFFFFFFu, 0},
+		{s->base + s->cmd, SPI_CMD_USR, 0xFFFFFFFFu, 0},
+	};
+	if (rom_cmd_write_regs(c, setup, sizeof setup / sizeof setup[0], e))
 		goto fail;
 	int i;
 	for (i = 0; i < 10; i++) {
@@ -45,9 +50,11 @@ int loader_read_flash_id(rom_conn_t *c, const struct chip_desc *chip, uint32_t *
 	}
 	if (i == 10)
 		return err_set_msg(e, ERR_DEVICE, "the SPI flash command did not complete (RDID)");
-	if (rom_cmd_read_reg(c, s->base + s->w0, &v, e) ||
-	    rom_cmd_write_reg(c, s->base + s->user, user, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, s->base + s->user2, user2, 0xFFFFFFFFu, 0, e))
+	const struct rom_reg_write restore[] = {
+		{s->base + s->user, user, 0xFFFFFFFFu, 0},
+		{s->base + s->user2, user2, 0xFFFFFFFFu, 0},
+	};
+	if (rom_cmd_read_reg(c, s->base + s->w0, &v, e) || rom_cmd_write_regs(c, restore, 2, e))
 		goto fail;
 	*id = v & 0xFFFFFF;
 	return 0;
@@ -56,18 +63,25 @@ fail:
 }
 
 /* Over USB-Serial-JTAG the RTC watchdog keeps running in the ROM loader and would reset the
- * chip in the middle of a long write (chips.md §6). */
+ * chip in the middle of a long write (chips.md §6). The writes before the read-modify-write
+ * go out as one WRITE_REG, the two after it as another. */
 static int loader_disable_watchdogs(rom_conn_t *c, const struct chip_desc *chip, err_t *e)
 {
 	const struct chip_wdt_regs *w = &chip->wdt;
 	uint32_t conf;
-	if (rom_cmd_write_reg(c, w->wdt_protect, CHIP_WDT_KEY, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, w->wdt_config0, 0, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, w->wdt_protect, 0, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, w->swd_protect, w->swd_key, 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_read_reg(c, w->swd_conf, &conf, e) ||
-	    rom_cmd_write_reg(c, w->swd_conf, conf | (1u << w->swd_autofeed_bit), 0xFFFFFFFFu, 0, e) ||
-	    rom_cmd_write_reg(c, w->swd_protect, 0, 0xFFFFFFFFu, 0, e))
+	const struct rom_reg_write unlock[] = {
+		{w->wdt_protect, CHIP_WDT_KEY, 0xFFFFFFFFu, 0},
+		{w->wdt_config0, 0, 0xFFFFFFFFu, 0},
+		{w->wdt_protect, 0, 0xFFFFFFFFu, 0},
+		{w->swd_protect, w->swd_key, 0xFFFFFFFFu, 0},
+	};
+	if (rom_cmd_write_regs(c, unlock, 4, e) || rom_cmd_read_reg(c, w->swd_conf, &conf, e))
+		return err_prepend_context(e, "disabling the RTC watchdog");
+	const struct rom_reg_write feed[] = {
+		{w->swd_conf, conf | (1u << w->swd_autofeed_bit), 0xFFFFFFFFu, 0},
+		{w->swd_protect, 0, 0xFFFFFFFFu, 0},
+	};
+	if (rom_cmd_write_regs(c, feed, 2, e))
 		return err_prepend_context(e, "disabling the RTC watchdog");
 	return 0;
 }
@@ -140,21 +154,53 @@ static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *
 	return 0;
 }
 
+/* Register words already read during this identification. The revision and MAC words sit
+ * inside the eFuse blocks the dump reads next; at 115200 every READ_REG is ~2.5 ms of wire
+ * time, so each word crosses the line once. Only used within one loader_read_details. */
+struct loader_reg_cache {
+	rom_conn_t *c;
+	size_t n;
+	struct {
+		uint32_t addr, value;
+	} w[16];
+};
+
+static int loader_cache_read(void *ctx, uint32_t addr, uint32_t *value, err_t *e)
+{
+	struct loader_reg_cache *rc = ctx;
+	for (size_t i = 0; i < rc->n; i++)
+		if (rc->w[i].addr == addr) {
+			*value = rc->w[i].value;
+			return 0;
+		}
+	if (rom_cmd_read_reg(rc->c, addr, value, e))
+		return -1;
+	if (rc->n < sizeof rc->w / sizeof rc->w[0]) {
+		rc->w[rc->n].addr = addr;
+		rc->w[rc->n].value = *value;
+		rc->n++;
+	}
+	return 0;
+}
+
 /* Revision, MAC, eFuses, flash: many register reads, done after the baud switch. */
-static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
+static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, uint64_t t0,
+			       err_t *e)
 {
 	const struct chip_desc *chip = info->chip;
 	if (!info->secure_download) {
-		if (chip_read_revision(chip, rom_conn_read_reg_cb, c, &info->rev_major,
+		struct loader_reg_cache cache = {.c = c};
+		if (chip_read_revision(chip, loader_cache_read, &cache, &info->rev_major,
 				       &info->rev_minor, e) ||
-		    chip_read_mac(chip, rom_conn_read_reg_cb, c, info->mac, e))
+		    chip_read_mac(chip, loader_cache_read, &cache, info->mac, e))
 			return -1;
 		info->has_mac = true;
 		uint32_t w1;
-		if (rom_cmd_read_reg(c, chip->mac_reg + 4, &w1, e))
+		if (loader_cache_read(&cache, chip->mac_reg + 4, &w1, e))
 			return -1;
 		info->has_mac_ext = chip_decode_mac_ext(chip, w1, info->mac_ext);
-		struct efuse_io io = {rom_conn_read_reg_cb, loader_efuse_write, c};
+		info->identified_ms = transport_now_ms() - t0;
+		struct efuse_io io = {loader_cache_read, loader_efuse_write, &cache};
 		if (efuse_read_dump(&io, chip, &info->efuse, e))
 			return -1;
 		efuse_security_state(&info->efuse, &info->security);
@@ -167,15 +213,17 @@ static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, err
 		info->security.flash_encryption = __builtin_popcount(info->secinfo.flash_crypt_cnt) & 1;
 		info->security.secure_boot = info->secinfo.flags & ROM_SECFLAG_SECURE_BOOT_EN;
 		info->security.secure_download = true;
+		info->identified_ms = transport_now_ms() - t0;
 	}
 	return loader_attach_flash(c, info, e);
 }
 
 int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e)
 {
+	uint64_t t0 = transport_now_ms();
 	if (loader_identify(c, info, e))
 		return -1;
-	return loader_read_details(c, info, e);
+	return loader_read_details(c, info, t0, e);
 }
 
 static int loader_switch_baud(loader_t *l, err_t *e)
@@ -220,7 +268,7 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 		/* switch to the working baud as soon as the crystal is known, so the many
 		 * register reads of identification already run fast */
 		if (loader_identify(&l->conn, &l->info, e) == 0 &&
-		    loader_switch_baud(l, e) == 0 && loader_read_details(&l->conn, &l->info, e) == 0)
+		    loader_switch_baud(l, e) == 0 && loader_read_details(&l->conn, &l->info, t0, e) == 0)
 			break;
 		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
 		 * during identification is worth a fresh start. */

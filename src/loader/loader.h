@@ -48,7 +48,8 @@ struct loader_chip_info {
 	bool has_efuse;         /* eFuse state below is valid (not in SDM) */
 	struct efuse_security security;
 	struct efuse_dump efuse;
-	uint64_t connect_ms;    /* port open → chip identified */
+	uint64_t identified_ms; /* port open → chip type, revision and MAC known */
+	uint64_t connect_ms;    /* port open → session ready (eFuses read, flash attached) */
 };
 
 typedef struct loader {

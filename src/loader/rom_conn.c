@@ -96,6 +96,30 @@ static void rom_drain(rom_conn_t *c, unsigned quiet_ms, unsigned max_ms)
 	}
 }
 
+/* Like rom_drain, but also stops as soon as `echoes` further SYNC replies have arrived. */
+static void rom_drain_sync_echoes(rom_conn_t *c, unsigned echoes, unsigned quiet_ms,
+				  unsigned max_ms)
+{
+	uint64_t end = transport_now_ms() + max_ms;
+	err_t e = {0};
+	unsigned seen = 0;
+	while (seen < echoes) {
+		uint64_t now = transport_now_ms();
+		if (now >= end)
+			return;
+		uint64_t dl = now + quiet_ms < end ? now + quiet_ms : end;
+		const uint8_t *f;
+		size_t fl;
+		if (rom_read_frame(c, dl, &f, &fl, &e) <= 0)
+			return;
+		c->frames_skipped++;
+		struct rom_response rr;
+		if (rom_proto_parse_response(f, fl, ROM_STATUS_LEN_ROM, &rr) == 0 &&
+		    rr.op == ROM_OP_SYNC)
+			seen++;
+	}
+}
+
 int rom_cmd_execute(rom_conn_t *c, uint8_t op, const uint8_t *data, size_t len,
 		    uint32_t checksum, unsigned timeout_ms, struct rom_response *resp, err_t *e)
 {
@@ -213,8 +237,10 @@ int rom_cmd_sync(rom_conn_t *c, err_t *e)
 	if (rc)
 		return -1;
 	/* The ROM answers one SYNC about eight times; swallow the echoes now so they cannot be
-	 * mistaken for anything later. */
-	rom_drain(c, 30, 200);
+	 * mistaken for anything later. They follow the first reply back to back, so once the
+	 * seven that esptool expects are in, waiting for a quiet line only loses time; a loader
+	 * that sends fewer (the stub answers once) still ends the drain by the quiet timeout. */
+	rom_drain_sync_echoes(c, ROM_SYNC_ECHOES, 30, 200);
 	return 0;
 }
 
@@ -245,6 +271,27 @@ int rom_cmd_write_reg(rom_conn_t *c, uint32_t addr, uint32_t value, uint32_t mas
 	buf_free_data(&d);
 	if (rc)
 		return err_prepend_context(e, "writing register 0x%08x", addr);
+	return 0;
+}
+
+int rom_cmd_write_regs(rom_conn_t *c, const struct rom_reg_write *w, size_t n, err_t *e)
+{
+	if (n == 0)
+		return 0;
+	buf_t d = BUF_INIT;
+	struct rom_response r;
+	unsigned delay_ms = 0;
+	for (size_t i = 0; i < n; i++) {
+		rom_proto_build_write_reg(&d, w[i].addr, w[i].value, w[i].mask, w[i].delay_us);
+		delay_ms += w[i].delay_us / 1000;
+	}
+	int rc = rom_exec_retry(c, ROM_OP_WRITE_REG, d.data, d.len, ROM_TIMEOUT_DEFAULT_MS + delay_ms,
+				&r, e);
+	buf_free_data(&d);
+	if (rc)
+		return n == 1 ? err_prepend_context(e, "writing register 0x%08x", w[0].addr)
+			      : err_prepend_context(e, "writing registers 0x%08x..0x%08x (%zu)",
+						    w[0].addr, w[n - 1].addr, n);
 	return 0;
 }
 
@@ -366,7 +413,10 @@ int rom_cmd_change_baud(rom_conn_t *c, unsigned xtal_mhz, unsigned baud, err_t *
 		return err_prepend_context(e, "changing the baud rate to %u", baud);
 	if (transport_set_baud(c->t, baud, e))
 		return -1;
-	transport_sleep_ms(50); /* the line carries garbage while both sides switch */
+	/* On a real UART the line carries garbage while both sides switch (esptool waits 50 ms
+	 * before flushing). A socket or pty carries bytes, not symbols: nothing to wait for. */
+	if (transport_has_symbol_line(c->t))
+		transport_sleep_ms(50);
 	err_t fe = {0};
 	transport_flush_input(c->t, &fe);
 	c->rx_pos = c->rx_len = 0;

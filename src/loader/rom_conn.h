@@ -76,6 +76,12 @@ int rom_cmd_sync(rom_conn_t *c, err_t *e);
 int rom_cmd_read_reg(rom_conn_t *c, uint32_t addr, uint32_t *value, err_t *e);
 int rom_cmd_write_reg(rom_conn_t *c, uint32_t addr, uint32_t value, uint32_t mask,
 		      uint32_t delay_us, err_t *e);
+/* One WRITE_REG carrying several 16-byte groups, which the ROM applies in order
+ * (rom-protocol.md §5.3): one round trip instead of n. Safe to repeat, like a single write. */
+struct rom_reg_write {
+	uint32_t addr, value, mask, delay_us;
+};
+int rom_cmd_write_regs(rom_conn_t *c, const struct rom_reg_write *w, size_t n, err_t *e);
 int rom_cmd_spi_attach(rom_conn_t *c, uint32_t pins, err_t *e);
 int rom_cmd_spi_set_params(rom_conn_t *c, uint32_t flash_size, err_t *e);
 /* 20- or 12-byte payload; ROM_FAIL_UNSUPPORTED on ESP32. */
@@ -86,14 +92,19 @@ int rom_cmd_read_flash_slow(rom_conn_t *c, uint32_t addr, uint32_t len, uint8_t 
 /* FLASH_END / FLASH_DEFL_END: the ROM leaves the loader afterwards (reboot, or run the user
  * code); not needed to complete a ROM write, so the flasher does not send it. */
 int rom_cmd_flash_end(rom_conn_t *c, bool compressed, bool run_user_code, err_t *e);
-/* Sends CHANGE_BAUDRATE with the chip's clock correction, then switches the host side. */
+/* Sends CHANGE_BAUDRATE with the chip's clock correction, then switches the host side. On a
+ * serial adapter it then waits 50 ms for the line to settle (esptool's pause); on a socket or
+ * pty, which carry whole bytes, it only flushes. */
 int rom_cmd_change_baud(rom_conn_t *c, unsigned xtal_mhz, unsigned baud, err_t *e);
 
 /* Adapter for chip.h decoders: ctx = rom_conn_t*. */
 int rom_conn_read_reg_cb(void *ctx, uint32_t addr, uint32_t *value, err_t *e);
 
 /* Resets the chip into the loader (per mode) and SYNCs, rotating strategies as esptool does;
- * attempts 0 = 7. The error explains what was seen (boot log without download mode ⇒ strap;
+ * attempts 0 = 7. Per transport: a serial adapter gets the reference's DTR/RTS sequences and
+ * delays unchanged (tight/classic 50 and 550 ms, USB-Serial-JTAG 3 x 100 ms, 100 ms boot-log
+ * read); a socket or pty has no reset lines (has_lines false), so no sequence and no delay,
+ * SYNC at once, as esptool forces no_reset on sockets. The error explains what was seen (boot log without download mode ⇒ strap;
  * download mode but no reply ⇒ TX line). */
 int rom_connect(rom_conn_t *c, enum rom_reset_mode mode, unsigned attempts, err_t *e);
 /* Leaves the loader per `after` (RTS pulse) */

@@ -45,6 +45,8 @@ enum rom_opcode {
 #define ROM_CHECKSUM_SEED 0xEF
 
 #define ROM_SYNC_DATA_LEN 36
+/* further identical replies the ROM sends to one SYNC (esptool reads seven after the first) */
+#define ROM_SYNC_ECHOES 7
 #define ROM_FLASH_BLOCK_SIZE 0x400   /* FLASH_DATA / FLASH_DEFL_DATA block, ROM loader */
 #define ROM_FLASH_SECTOR_SIZE 0x1000 /* erase unit; ROM writes start on a sector */
 #define ROM_READ_SLOW_MAX 64         /* READ_FLASH_SLOW: at most 64 bytes per request */

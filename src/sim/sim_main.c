@@ -354,6 +354,13 @@ static int sim_handle_frame(struct sim_server *s, const uint8_t *frame, size_t l
 		return 0;
 	sim_uart_wait_rx(&s->uart);
 	int64_t now = s->o.throttle ? sim_uart_now_us() : -1;
+	/* On the chip's clock the command starts once its last byte is in and the previous reply
+	 * has left the wire, not when this process happened to wake up (which on a loaded host
+	 * adds a scheduler delay per command that no real chip has). */
+	int64_t start = s->uart.rx_done_us > s->uart.tx_done_us ? s->uart.rx_done_us
+								 : s->uart.tx_done_us;
+	if (start <= 0 || start > now)
+		start = now;
 	sim_rom_out_clear(&s->out);
 	sim_rom_handle(&s->rom, frame, len, now, &s->out);
 	uint8_t op = len >= 2 ? frame[1] : 0;
@@ -364,9 +371,12 @@ static int sim_handle_frame(struct sim_server *s, const uint8_t *frame, size_t l
 		return 0;
 	}
 	if (s->out.busy_us > 0 && s->o.throttle)
-		sim_uart_sleep_until(sim_uart_now_us() + s->out.busy_us);
+		sim_uart_sleep_until(start + s->out.busy_us);
+	if (s->o.throttle)
+		s->uart.tx_ready_us = start + s->out.busy_us;
 	uint64_t first, last;
 	int rc = sim_send_packets(s, &s->out, op != ROM_OP_SYNC, &first, &last);
+	s->uart.tx_ready_us = 0; /* unused when every frame was dropped */
 	if (s->out.rejected)
 		sim_log_write("%s (0x%02x) len=%u rejected: unknown to this ROM frames=%llu-%llu",
 			      rom_proto_opcode_name(op), op, dlen, (unsigned long long)first,

@@ -84,9 +84,13 @@ int sim_uart_send(sim_uart_t *u, int fd, const uint8_t *p, size_t n, err_t *e)
 	size_t slice = u->baud / 5000;
 	if (slice < 1)
 		slice = 1;
-	int64_t now = sim_uart_now_us();
-	if (u->tx_done_us < now)
-		u->tx_done_us = now;
+	/* A reply ready at a known instant starts then, even if this process woke up late: the
+	 * chip's UART has no scheduler delay, and a late wake-up must not be charged to the link.
+	 * Bytes are still never handed over before they would have crossed the wire. */
+	int64_t start = u->tx_ready_us ? u->tx_ready_us : sim_uart_now_us();
+	u->tx_ready_us = 0;
+	if (u->tx_done_us < start)
+		u->tx_done_us = start;
 	while (n) {
 		size_t k = n < slice ? n : slice;
 		u->tx_done_us += sim_uart_wire_us(u, k);

@@ -17,6 +17,9 @@ typedef struct sim_uart {
 	bool throttle;        /* false: --no-throttle, bytes move as fast as the socket allows */
 	int64_t rx_done_us;   /* when the last received byte has fully arrived on the wire */
 	int64_t tx_done_us;   /* when the last sent byte has left the wire */
+	/* when the reply about to be sent was ready on the chip's clock (0: now). Lets the next
+	 * sim_uart_send start on the chip's clock instead of whenever the process woke up. */
+	int64_t tx_ready_us;
 } sim_uart_t;
 
 int64_t sim_uart_now_us(void);

@@ -3,7 +3,8 @@
  * + factory NVS 24 KiB = 32 KiB) at 115200, 460800 and 921600 baud, compressed and not, and
  * prints the measured time beside the wire limit: bytes that crossed the link x 10 / baud plus
  * the simulator's flash model (erase 45 ms per 4 KiB sector, program 0.7 ms per 256-byte page,
- * MD5 0.25 ms per KiB). Also the time from port open to chip identified.
+ * MD5 0.25 ms per KiB, the simulator's own constants). Also the time from port open to chip
+ * identified (type, revision, MAC) and to the session being ready (eFuses read, flash attached).
  * Usage: bench_link [ESPFAB_SIM_BIN] [CHIP] */
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include "core/rng.h"
 #include "loader/flasher.h"
 #include "loader/loader.h"
+#include "sim/sim_flash.h"
 
 static pid_t sim_spawn(const char *bin, const char *chip, const char *dir, char *url, size_t n)
 {
@@ -64,8 +66,10 @@ static void make_partition(buf_t *b, size_t size, size_t used)
 
 static double flash_model_ms(size_t bytes)
 {
-	size_t sectors = (bytes + 4095) / 4096, pages = (bytes + 255) / 256;
-	return sectors * 45.0 + pages * 0.7 + bytes / 1024.0 * 0.25;
+	size_t sectors = (bytes + SIM_FLASH_SECTOR - 1) / SIM_FLASH_SECTOR,
+	       pages = (bytes + SIM_FLASH_PAGE - 1) / SIM_FLASH_PAGE;
+	return (sectors * SIM_FLASH_SECTOR_ERASE_US + pages * SIM_FLASH_PAGE_PROGRAM_US +
+		bytes / 1024.0 * SIM_FLASH_MD5_US_PER_KIB) / 1000.0;
 }
 
 int main(int argc, char **argv)
@@ -90,8 +94,8 @@ int main(int argc, char **argv)
 	static const unsigned bauds[] = {115200, 460800, 921600};
 	printf("espfab device-link benchmark, chip %s, throttled espfab-sim, payload %zu bytes "
 	       "(2 partitions)\n\n", chip, payload);
-	printf("%-8s %-11s %9s %10s %10s %10s %10s %7s %10s\n", "baud", "mode", "wire B",
-	       "wire ms", "flash ms", "limit ms", "took ms", "ratio", "connect ms");
+	printf("%-8s %-8s %7s %8s %9s %9s %8s %6s %6s %6s %6s\n", "baud", "mode", "wire B",
+	       "wire ms", "flash ms", "limit ms", "took ms", "ratio", "id ms", "ready", "cmds");
 	int rc = 0;
 	for (size_t b = 0; b < sizeof bauds / sizeof bauds[0]; b++) {
 		for (int compress = 1; compress >= 0; compress--) {
@@ -116,6 +120,7 @@ int main(int argc, char **argv)
 				struct flash_write_opts wo;
 				flash_write_opts_init(&wo);
 				wo.compress = compress;
+				unsigned long connect_cmds = l.conn.commands;
 				uint64_t w0 = l.t->bytes_written, r0 = l.t->bytes_read;
 				uint64_t t0 = transport_now_ms();
 				if (flasher_write(&l, rg, 2, &wo, NULL, &e)) {
@@ -127,10 +132,11 @@ int main(int argc, char **argv)
 				double wire_ms = (double)wire * 10.0 * 1000.0 / bauds[b];
 				double fl_ms = flash_model_ms(payload);
 				double limit = wire_ms + fl_ms;
-				printf("%-8u %-11s %9llu %10.0f %10.0f %10.0f %10.0f %7.2f %10llu\n", bauds[b],
-				       compress ? "deflate" : "raw", (unsigned long long)wire, wire_ms,
-				       fl_ms, limit, took, took / limit,
-				       (unsigned long long)l.info.connect_ms);
+				printf("%-8u %-8s %7llu %8.0f %9.0f %9.0f %8.0f %6.2f %6llu %6llu %6lu\n",
+				       bauds[b], compress ? "deflate" : "raw", (unsigned long long)wire,
+				       wire_ms, fl_ms, limit, took, took / limit,
+				       (unsigned long long)l.info.identified_ms,
+				       (unsigned long long)l.info.connect_ms, connect_cmds);
 				loader_close(&l);
 			}
 			kill(pid, SIGTERM);
@@ -138,7 +144,9 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("\nwire B = bytes both ways during the write (SLIP framed, incl. MD5 verify);\n"
-	       "limit = wire B x 10 / baud + simulated flash time; ratio = took / limit.\n");
+	       "limit = wire B x 10 / baud + simulated flash time; ratio = took / limit.\n"
+	       "id ms = port open -> chip type, revision and MAC known; ready = port open -> eFuses\n"
+	       "read and flash attached (loader_open returns); cmds = ROM commands until ready.\n");
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -21,6 +21,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "core/fileio.h"
 #include "core/rng.h"
 
 /* The running simulator, so teardown can stop it when an assertion jumped out of a test. */
@@ -42,14 +43,26 @@ static bool sim_accepts(int port)
 	return ok;
 }
 
-static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
+/* A port the OS just gave out (bound to port 0, then released): another test's simulator or a
+ * lingering socket cannot be sitting on it. */
+static int free_port(void)
 {
-	static int next;
-	s->port = 20000 + (int)(getpid() % 20000) + (next++ % 50) * 7;
-	if (!s->flash) {
-		s->flash = testutil_join_path(dir, "flash.bin");
-		s->efuse = testutil_join_path(dir, "efuse.bin");
-	}
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t n = sizeof a;
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &n) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool sim_try_start(struct sim *s, const char *chip, const char *fault)
+{
+	s->port = free_port();
+	if (s->port <= 0)
+		return false;
 	char port[16];
 	snprintf(port, sizeof port, "%d", s->port);
 	s->pid = fork();
@@ -70,9 +83,35 @@ static void sim_start(struct sim *s, const char *dir, const char *chip, const ch
 	}
 	sim_running = s->pid;
 	/* The first connection is the readiness probe; the simulator serves the next one. */
-	for (int i = 0; i < 100 && !sim_accepts(s->port); i++)
+	for (int i = 0; i < 150; i++) {
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = 0;
+			sim_running = 0;
+			return false; /* it could not listen there */
+		}
+		if (sim_accepts(s->port)) {
+			usleep(50000);
+			return true;
+		}
 		usleep(20000);
-	usleep(50000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+	sim_running = 0;
+	return false;
+}
+
+static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
+{
+	if (!s->flash) {
+		s->flash = testutil_join_path(dir, "flash.bin");
+		s->efuse = testutil_join_path(dir, "efuse.bin");
+	}
+	for (int attempt = 0; attempt < 3; attempt++)
+		if (sim_try_start(s, chip, fault))
+			return;
+	fail_msg("espfab-sim did not come up");
 }
 
 static void sim_stop(struct sim *s)
@@ -451,6 +490,67 @@ static void test_c3_ds_with_firmware(void **state)
 	sim_free(&s);
 }
 
+/* The shipped h2-light example, with test material made by the commands espfab-profile(5)
+ * documents, provisions a simulated H2. */
+static void test_shipped_example(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	char *profiles = testutil_join_path(dir, "profiles"), *parts = testutil_join_path(dir, "partitions");
+	char *pki = testutil_join_path(dir, "profiles/test-pki");
+	err_t e = {0};
+	assert_int_equal(fileio_make_dirs(pki, 0700, &e), 0);
+	assert_int_equal(fileio_make_dirs(parts, 0755, &e), 0);
+	const char *copies[][2] = {{"assets/profiles/h2-light.ini", "profiles/h2-light.ini"},
+				   {"assets/partitions/h2-light.csv", "partitions/h2-light.csv"}};
+	for (int i = 0; i < 2; i++) {
+		char *from = testutil_join_path(testutil_source_dir(), copies[i][0]);
+		char *to = testutil_join_path(dir, copies[i][1]);
+		buf_t b = BUF_INIT;
+		testutil_read_file(from, &b);
+		testutil_write_file(to, b.data, b.len);
+		buf_free_data(&b);
+		free(from);
+		free(to);
+	}
+	char *cmds[][32] = {
+		{"espfab", "attest", "gen-att-cert", "-t", "a", "-c", "Test PAA", "-V", "0xFFF1", "-o", "paa_cert.pem",
+		 "-O", "paa_key.pem", "-l", "3650", NULL},
+		{"espfab", "attest", "gen-att-cert", "-t", "i", "-c", "Test PAI", "-V", "0xFFF1", "-C", "paa_cert.pem",
+		 "-K", "paa_key.pem", "-o", "pai_cert.pem", "-O", "pai_key.pem", "-l", "3650", NULL},
+		{"espfab", "attest", "gen-att-cert", "-t", "a", "-c", "Test CD signer", "-o", "cd_cert.pem", "-O",
+		 "cd_key.pem", "-l", "3650", NULL},
+		{"espfab", "attest", "gen-cd", "-K", "cd_key.pem", "-C", "cd_cert.pem", "-O", "cd.der", "-f", "1", "-V",
+		 "0xFFF1", "-p", "0x8000", "-p", "0x8001", "-p", "0x8002", "-d", "0x0100", "-c", "ZIG20141ZB330001-24",
+		 "-l", "0", "-i", "0", "-n", "1", "-t", "0", NULL},
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		buf_t out = BUF_INIT, err = BUF_INIT;
+		int rc = testutil_run_espfab(pki, cmds[i], &out, &err);
+		if (rc)
+			fail_msg("%s %s: %s", cmds[i][1], cmds[i][2], (char *)buf_terminate_str(&err));
+		buf_free_data(&out);
+		buf_free_data(&err);
+	}
+	struct sim s = {0};
+	sim_start(&s, dir, "esp32h2", NULL);
+	char *profile = testutil_join_path(profiles, "h2-light.ini");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, NULL, &r);
+	if (r.rc != 0)
+		fail_msg("exit %d: %s", r.rc, (char *)buf_terminate_str(&r.err));
+	assert_string_equal(summary(&r, "serial"), "H2L-000001");
+	run_free(&r);
+	free(profile);
+	free(profiles);
+	free(parts);
+	free(pki);
+	unlink(s.flash);
+	unlink(s.efuse);
+	sim_free(&s);
+}
+
 static void test_usage_errors(void **state)
 {
 	(void)state;
@@ -477,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_cut_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_c3_ds_with_firmware, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_example, setup, teardown),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

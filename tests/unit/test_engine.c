@@ -292,6 +292,15 @@ static void read_dac_scalar(const char *folder, uint8_t scalar[32])
 	free(path);
 }
 
+static bool file_has_png(const char *path)
+{
+	buf_t b = BUF_INIT;
+	testutil_read_file(path, &b);
+	bool ok = b.len > 8 && !memcmp(b.data, "\x89PNG\r\n\x1a\n", 8);
+	buf_free_data(&b);
+	return ok;
+}
+
 static void check_manifest(const struct env *v, const char *serial, const char *result)
 {
 	char *path = testutil_join_path(v->out, "manifest.csv");
@@ -340,6 +349,21 @@ static void test_h2_ecdsa_full_run(void **state)
 	assert_int_equal(stat(key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	free(key);
+	/* The mfg tool's QR picture and a printable label are in the device folder. */
+	char png[700];
+	const char *uuid = strrchr(res.folder, '/') + 1;
+	snprintf(png, sizeof png, "%s/%s-qrcode.png", res.folder, uuid);
+	assert_true(file_has_png(png));
+	if (access("/usr/bin/zbarimg", X_OK) == 0) {
+		/* It decodes to the device's payload. */
+		char *argv[] = {"/usr/bin/zbarimg", "--raw", "-q", png, NULL};
+		buf_t out = BUF_INIT;
+		assert_int_equal(testutil_run_program(NULL, argv, &out, NULL), 0);
+		assert_non_null(strstr(buf_terminate_str(&out), res.qr));
+		buf_free_data(&out);
+	}
+	snprintf(png, sizeof png, "%s/%s-label.png", res.folder, uuid);
+	assert_true(file_has_png(png));
 	buf_free_data(&rec.kinds);
 	free(f.flash);
 	env_free(&v);
@@ -527,6 +551,30 @@ static void test_refusals_burn_nothing(void **state)
 	env_free(&v);
 }
 
+/* A link that cannot burn BLOCK0 fields: a plan that enables flash encryption is refused before
+ * any key is burned. */
+static void test_device_without_block0_burns(void **state)
+{
+	(void)state;
+	struct env v;
+	env_make(&v, "esp32c3", "mode = development\npath = ds", true);
+	struct fake_dev f;
+	fake_init(&f, "esp32c3", 0);
+	struct flow_device_ops ops = fake_ops;
+	ops.burn_fe_enable = NULL;
+	f.base.ops = &ops;
+	struct recorder rec = {.answer = true};
+	struct engine_result res;
+	err_t e = {0};
+	assert_int_equal(run(&v, &f, &rec, true, false, &res, &e), ERR_CHECK);
+	assert_non_null(strstr(e.msg, "burn-fe-enable"));
+	assert_int_equal(f.burns + f.writes, 0);
+	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
+	buf_free_data(&rec.kinds);
+	free(f.flash);
+	env_free(&v);
+}
+
 static void test_dry_run_touches_nothing(void **state)
 {
 	(void)state;
@@ -664,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_esp32_production),
 		cmocka_unit_test(test_resume_after_fault),
 		cmocka_unit_test(test_refusals_burn_nothing),
+		cmocka_unit_test(test_device_without_block0_burns),
 		cmocka_unit_test(test_dry_run_touches_nothing),
 		cmocka_unit_test(test_worker_commands),
 	};

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/sha256.h>
+
 #include "core/fileio.h"
 #include "flow/fwargs.h"
 #include "flow/profile.h"
@@ -349,6 +351,71 @@ static void test_flasher_args(void **state)
 	free(dir);
 }
 
+/* A minimal ESP image: header, one segment, padding and checksum, appended SHA-256. */
+static void make_image(buf_t *b, bool digest)
+{
+	uint8_t hdr[24] = {0xE9, 1, 0x00 /* qio */, 0x10 /* 2MB, 40m */};
+	hdr[23] = digest ? 1 : 0;
+	buf_append_bytes(b, hdr, sizeof hdr);
+	buf_append_u32le(b, 0x40380000);
+	buf_append_u32le(b, 20);
+	for (int i = 0; i < 20; i++)
+		buf_append_byte(b, (uint8_t)i);
+	while ((b->len + 1) % 16)
+		buf_append_byte(b, 0);
+	buf_append_byte(b, 0xEF);
+	if (digest) {
+		uint8_t sum[32];
+		mbedtls_sha256_ret(b->data, b->len, sum, 0);
+		buf_append_bytes(b, sum, 32);
+	}
+}
+
+static void test_bootloader_header(void **state)
+{
+	(void)state;
+	struct fwargs f;
+	memset(&f, 0, sizeof f);
+	snprintf(f.flash_mode, sizeof f.flash_mode, "dio");
+	snprintf(f.flash_size, sizeof f.flash_size, "4MB");
+	snprintf(f.flash_freq, sizeof f.flash_freq, "80m");
+	err_t e = {0};
+	bool patched;
+	buf_t img = BUF_INIT;
+	make_image(&img, true);
+	size_t dlen = img.len - 32;
+	/* ESP32-C3: bootloader at 0x0; dio = 2, 4MB = 2 << 4, 80m = 0xF. */
+	assert_int_equal(fwargs_patch_bootloader(&f, "esp32c3", 0x0, &img, &patched, &e), 0);
+	assert_true(patched);
+	assert_int_equal(img.data[2], 0x02);
+	assert_int_equal(img.data[3], 0x2F);
+	uint8_t sum[32];
+	mbedtls_sha256_ret(img.data, dlen, sum, 0);
+	assert_memory_equal(img.data + dlen, sum, 32); /* digest follows the new header */
+	/* Not the bootloader offset of this chip (ESP32 boots from 0x1000): untouched. */
+	buf_t other = BUF_INIT;
+	make_image(&other, false);
+	assert_int_equal(fwargs_patch_bootloader(&f, "esp32", 0x0, &other, &patched, &e), 0);
+	assert_false(patched);
+	assert_int_equal(other.data[3], 0x10);
+	/* H2 frequencies: 48m = 0xF, 16m = 1; 80m is not an H2 frequency. */
+	snprintf(f.flash_freq, sizeof f.flash_freq, "16m");
+	assert_int_equal(fwargs_patch_bootloader(&f, "esp32h2", 0x0, &other, &patched, &e), 0);
+	assert_true(patched);
+	assert_int_equal(other.data[3], 0x21);
+	snprintf(f.flash_freq, sizeof f.flash_freq, "80m");
+	assert_int_equal(fwargs_patch_bootloader(&f, "esp32h2", 0x0, &other, &patched, &e), -1);
+	assert_non_null(strstr(e.msg, "esp32h2"));
+	/* "keep" leaves everything as it is. */
+	snprintf(f.flash_mode, sizeof f.flash_mode, "keep");
+	snprintf(f.flash_size, sizeof f.flash_size, "keep");
+	snprintf(f.flash_freq, sizeof f.flash_freq, "keep");
+	assert_int_equal(fwargs_patch_bootloader(&f, "esp32s2", 0x1000, &other, &patched, &e), 0);
+	assert_false(patched);
+	buf_free_data(&img);
+	buf_free_data(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_example_profiles_load),
 		cmocka_unit_test(test_serial_patterns),
 		cmocka_unit_test(test_flasher_args),
+		cmocka_unit_test(test_bootloader_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
