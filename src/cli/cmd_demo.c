@@ -384,6 +384,7 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 	struct flow_worker_options wo;
 	memset(&wo, 0, sizeof wo);
 	wo.out_dir = out_dir;
+	wo.baud = 921600; /* the simulator keeps up with the fastest common bridge rate */
 	if (!events || flow_worker_start(cmds, events, &wo, &worker, e)) {
 		rc = ERR_DEVICE;
 		goto out;

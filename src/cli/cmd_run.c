@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "flow/device_rom.h"
+#include "loader/loader.h"
 #include "core/evq.h"
 #include "flow/engine.h"
 #include "flow/profile.h"
@@ -131,8 +132,8 @@ static const char *run_option_value(int argc, char **argv, int *i, const char *n
 
 static int run_usage(err_t *e, const char *what)
 {
-	err_set_msg(e, ERR_USAGE, "%s (usage: espfab run --profile FILE --port PORT [--out DIR] [--json] [--yes] "
-		    "[--dry-run])", what);
+	err_set_msg(e, ERR_USAGE, "%s (usage: espfab run --profile FILE --port PORT [--out DIR] [--baud N] [--json] "
+		    "[--yes] [--dry-run])", what);
 	return ERR_USAGE;
 }
 
@@ -141,6 +142,7 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 	struct run_cli c = {0};
 	struct engine_options o = {0};
 	const char *port = NULL;
+	unsigned baud = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		int rc = 0;
@@ -156,10 +158,21 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 			port = v;
 		} else if ((v = run_option_value(argc, argv, &i, "out", e, &rc))) {
 			o.out_dir = v;
+		} else if ((v = run_option_value(argc, argv, &i, "baud", e, &rc)) ||
+			   (v = run_option_value(argc, argv, &i, "b", e, &rc))) {
+			/* the loader's own parser, so --baud means the same as in flash/inspect */
+			struct loader_opts lo;
+			loader_opts_init(&lo);
+			char *av[] = {"--baud", (char *)v};
+			int k = 0;
+			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+				return ERR_USAGE;
+			baud = lo.baud;
 		} else if (rc) {
 			return ERR_USAGE;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: espfab run --profile FILE --port PORT [--out DIR] [--json] [--yes] [--dry-run]\n");
+			printf("usage: espfab run --profile FILE --port PORT [--out DIR] [--baud N] [--json] [--yes] "
+			       "[--dry-run]\n");
 			return 0;
 		} else {
 			char msg[256];
@@ -177,9 +190,11 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 	struct profile prof;
 	if (profile_load(o.profile_path, &prof, e))
 		return e->code ? e->code : ERR_CHECK;
+	if (!baud)
+		baud = prof.baud ? prof.baud : DEVICE_ROM_DEFAULT_BAUD;
 	profile_free(&prof);
 	struct flow_device *dev;
-	if (device_rom_open(port, &dev, e)) {
+	if (device_rom_open_baud(port, baud, &dev, e)) {
 		if (c.json) {
 			struct engine_event ev = {.type = ENGINE_EV_ERROR, .code = ERR_DEVICE, .text = e->msg};
 			run_print_json(&ev);

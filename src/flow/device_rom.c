@@ -157,11 +157,17 @@ static const struct flow_device_ops device_rom_ops = {
 
 int device_rom_open(const char *port, struct flow_device **out, err_t *e)
 {
+	return device_rom_open_baud(port, 0, out, e);
+}
+
+int device_rom_open_baud(const char *port, unsigned baud, struct flow_device **out, err_t *e)
+{
 	struct device_rom *r = mem_alloc_zeroed(sizeof *r);
 	r->base.ops = &device_rom_ops;
 	struct loader_opts o;
 	loader_opts_init(&o);
 	o.port = port;
+	o.baud = baud;
 	if (loader_open(&r->l, &o, e)) {
 		free(r);
 		*out = NULL;

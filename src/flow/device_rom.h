@@ -11,5 +11,12 @@
 /* Opens the port and connects to the ROM loader; close with dev->ops->close. ERR_DEVICE when
  * the chip does not answer. */
 int device_rom_open(const char *port, struct flow_device **out, err_t *e);
+/* Same, then switches the link to `baud` after connect (CHANGE_BAUDRATE); 0 = stay at 115200. */
+int device_rom_open_baud(const char *port, unsigned baud, struct flow_device **out, err_t *e);
+
+/* The working baud of a provisioning run when neither the profile nor the operator chooses one:
+ * most USB-serial bridges and espfab-sim support 460800, and it is esptool's default for
+ * writing, so it is the fastest rate that is safe to assume on an unknown bench. */
+#define DEVICE_ROM_DEFAULT_BAUD 460800u
 
 #endif

@@ -44,7 +44,7 @@ enum {
 	K_TABLE, K_SECCERT, K_FACTORY, K_NVSKEYS,
 	K_PATH, K_MODE, K_FE, K_NVSENC, K_SBDIGEST,
 	K_ITER, K_PASSCODE, K_DISC, K_FLOW, K_DISCOVERY, K_ROTID,
-	K_SERIAL, K_SERIAL_START, K_MFGDATE, K_EXTRA_NVS,
+	K_SERIAL, K_SERIAL_START, K_MFGDATE, K_EXTRA_NVS, K_BAUD,
 	K_OUTDIR, K_LABEL,
 	K_FLASHER_ARGS,
 	K_COUNT
@@ -81,6 +81,8 @@ static const struct profile_key profile_keys[K_COUNT] = {
 	[K_SERIAL_START] = {"device", "serial_start", PK_U32, 0, 0xFFFFFFFF, false},
 	[K_MFGDATE] = {"device", "mfg_date", PK_DATE, 0, 0, false},
 	[K_EXTRA_NVS] = {"device", "extra_nvs", PK_PATH, 0, 0, false},
+	/* the range the loader accepts for --baud */
+	[K_BAUD] = {"device", "baud", PK_U32, 9600, 5000000, false},
 	[K_OUTDIR] = {"output", "dir", PK_PATH, 0, 0, false},
 	[K_LABEL] = {"output", "label", PK_PATH, 0, 0, false},
 	[K_FLASHER_ARGS] = {"firmware", "flasher_args", PK_PATH, 0, 0, false},
@@ -239,6 +241,7 @@ static int profile_set_value(struct profile_parse *st, int k, const char *v)
 		case K_FLOW: p->commissioning_flow = (uint32_t)num; break;
 		case K_DISCOVERY: p->discovery = (uint32_t)num; break;
 		case K_SERIAL_START: p->serial_start = num; break;
+		case K_BAUD: p->baud = (uint32_t)num; break;
 		}
 		return 1;
 	case PK_CODE:

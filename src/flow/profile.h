@@ -74,6 +74,7 @@ struct profile {
 	uint64_t serial_start;
 	char *mfg_date; /* NULL = the run's date */
 	char *extra_nvs;
+	uint32_t baud; /* working baud after connect; 0 = not given (the front end's default) */
 
 	/* [output] */
 	char *output_dir;

@@ -106,8 +106,9 @@ static int worker_open(struct flow_worker *w, err_t *e)
 		return 0;
 	if (!w->port)
 		return err_set_msg(e, ERR_USAGE, "no port chosen (DETECT first)");
-	int (*open)(const char *, struct flow_device **, err_t *) = w->o.open_device ? w->o.open_device : device_rom_open;
-	return open(w->port, &w->dev, e);
+	if (w->o.open_device)
+		return w->o.open_device(w->port, &w->dev, e);
+	return device_rom_open_baud(w->port, w->o.baud ? w->o.baud : DEVICE_ROM_DEFAULT_BAUD, &w->dev, e);
 }
 
 static void worker_close(struct flow_worker *w)
