@@ -108,7 +108,18 @@ static int worker_open(struct flow_worker *w, err_t *e)
 		return err_set_msg(e, ERR_USAGE, "no port chosen (DETECT first)");
 	if (w->o.open_device)
 		return w->o.open_device(w->port, &w->dev, e);
-	return device_rom_open_baud(w->port, w->o.baud ? w->o.baud : DEVICE_ROM_DEFAULT_BAUD, &w->dev, e);
+	/* the front end's choice, else the chosen profile's [device] baud, else the default; a
+	 * profile that does not load is reported when it is planned or run, not here */
+	unsigned baud = w->o.baud;
+	if (!baud && w->profile) {
+		struct profile p;
+		err_t pe = {0};
+		if (profile_load(w->profile, &p, &pe) == 0) {
+			baud = p.baud;
+			profile_free(&p);
+		}
+	}
+	return device_rom_open_baud(w->port, baud ? baud : DEVICE_ROM_DEFAULT_BAUD, &w->dev, e);
 }
 
 static void worker_close(struct flow_worker *w)

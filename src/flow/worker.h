@@ -23,7 +23,7 @@ struct flow_worker_options {
 	bool assume_yes;     /* RUN does not wait for CONFIRM (tests, scripted stations) */
 	/* Opens a port; NULL: the ROM loader (device_rom_open). Tests pass their own device. */
 	int (*open_device)(const char *port, struct flow_device **out, err_t *e);
-	unsigned baud;       /* ROM loader's working baud; 0: DEVICE_ROM_DEFAULT_BAUD */
+	unsigned baud;       /* ROM loader's working baud; 0: the profile's, else DEVICE_ROM_DEFAULT_BAUD */
 };
 
 /* Starts the thread. The queues stay the caller's; close `commands` (evq_close) or call
