@@ -1014,7 +1014,8 @@ done:
 	return rc;
 }
 
-static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
+/* ca_key: the worker's own copy of the PAI key, or NULL to sign with the shared one in turn. */
+static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, mbedtls_pk_context *ca_key, err_t *e)
 {
 	const struct mfg_options *o = c->o;
 	mbedtls_pk_context key;
@@ -1032,9 +1033,14 @@ static int mfg_make_dac(struct mfg_ctx *c, struct mfg_dev_data *d, err_t *e)
 		};
 		if (attest_generate_key(&key, e))
 			goto done;
-		pthread_mutex_lock(&c->pai_lock);
-		int r = attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e);
-		pthread_mutex_unlock(&c->pai_lock);
+		int r;
+		if (ca_key) {
+			r = attest_make_cert(&p, &key, &c->pai, ca_key, &der, e);
+		} else {
+			pthread_mutex_lock(&c->pai_lock);
+			r = attest_make_cert(&p, &key, &c->pai, &c->pai_key, &der, e);
+			pthread_mutex_unlock(&c->pai_lock);
+		}
 		if (r || mfg_write_dac(d, &key, der.data, der.len, true, e))
 			goto done;
 	}
@@ -1248,7 +1254,7 @@ static void mfg_free_device(struct mfg_dev_data *d)
 static bool mfg_queue_commit(struct mfg_ctx *c, struct mfg_dev_data *d, size_t index);
 static void mfg_commit_group(struct mfg_ctx *c, struct mfg_commit_job *jobs, size_t n);
 
-static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
+static int mfg_build_device(struct mfg_ctx *c, size_t index, mbedtls_pk_context *ca_key, err_t *e)
 {
 	const struct mfg_options *o = c->o;
 	struct mfg_device *res = &c->dev[index];
@@ -1304,7 +1310,7 @@ static int mfg_build_device(struct mfg_ctx *c, size_t index, err_t *e)
 		}
 	}
 
-	if (c->have_ca && mfg_make_dac(c, d, e))
+	if (c->have_ca && mfg_make_dac(c, d, ca_key, e))
 		goto done;
 
 	if (o->serial_num) {
@@ -1503,9 +1509,28 @@ static bool mfg_queue_commit(struct mfg_ctx *c, struct mfg_dev_data *d, size_t i
 	return true;
 }
 
+struct mfg_worker_arg {
+	struct mfg_ctx *c;
+	mbedtls_pk_context key;
+	bool own_key;
+};
+
+/* A worker's own copy of the PAI key: mbedTLS caches a table in the key's EC group when signing,
+ * so workers sharing one key would have to take turns (the signing is ~half a device's CPU time
+ * apart from PBKDF2). */
+static int mfg_copy_key(mbedtls_pk_context *src, mbedtls_pk_context *dst)
+{
+	uint8_t der[512];
+	int len = mbedtls_pk_write_key_der(src, der, sizeof der);
+	int rc = len <= 0 ? -1 : mbedtls_pk_parse_key(dst, der + sizeof der - len, (size_t)len, NULL, 0);
+	mbedtls_platform_zeroize(der, sizeof der);
+	return rc ? -1 : 0;
+}
+
 static void *mfg_worker(void *arg)
 {
-	struct mfg_ctx *c = arg;
+	struct mfg_worker_arg *w = arg;
+	struct mfg_ctx *c = w->c;
 	for (;;) {
 		if (atomic_load(&c->failed))
 			break;
@@ -1513,7 +1538,7 @@ static void *mfg_worker(void *arg)
 		if (i >= c->o->count)
 			break;
 		err_t e = {0};
-		if (mfg_build_device(c, i, &e))
+		if (mfg_build_device(c, i, w->own_key ? &w->key : NULL, &e))
 			mfg_record_failure(c, i, &e);
 	}
 	return NULL;
@@ -1684,17 +1709,34 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	}
 	if (nthreads > o->count)
 		nthreads = o->count;
+	if (!nthreads)
+		nthreads = 1;
 	pthread_t *th = calloc(nthreads, sizeof *th);
+	struct mfg_worker_arg *wa = calloc(nthreads, sizeof *wa);
+	if (!th || !wa) {
+		free(th);
+		free(wa);
+		err_set_msg(e, ERR_CHECK, "out of memory for %u workers", nthreads);
+		goto done;
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
+		wa[i].c = c;
+		mbedtls_pk_init(&wa[i].key);
+		wa[i].own_key = c->have_ca && !c->have_dac && mfg_copy_key(&c->pai_key, &wa[i].key) == 0;
+	}
 	pthread_t cth;
 	c->committer = pthread_create(&cth, NULL, mfg_committer, c) == 0;
 	unsigned started = 0;
-	for (; th && started < nthreads; started++)
-		if (pthread_create(&th[started], NULL, mfg_worker, c))
+	for (; started < nthreads; started++)
+		if (pthread_create(&th[started], NULL, mfg_worker, &wa[started]))
 			break;
 	if (started == 0)
-		mfg_worker(c);
+		mfg_worker(&wa[0]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	for (unsigned i = 0; i < nthreads; i++)
+		mbedtls_pk_free(&wa[i].key);
+	free(wa);
 	free(th);
 	pthread_mutex_lock(&c->q_lock);
 	c->q_closing = true;
