@@ -817,6 +817,14 @@ int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, boo
 	struct efuse_dump d;
 	if (link_cut)
 		*link_cut = false;
+	/* reload the shadow registers first: a burn interrupted between its program command and
+	 * its reload would otherwise look unburned and be burned a second time */
+	const struct efuse_layout *l = chip->efuse;
+	if (wait_idle(io, chip, e) ||
+	    reg_wr(io, chip->efuse_base + l->conf_off, EFUSE_CONF_READ, 0, e) ||
+	    reg_wr(io, chip->efuse_base + l->cmd_off, EFUSE_CMD_READ, 1000, e) ||
+	    wait_idle(io, chip, e))
+		return err_prepend_context(e, "reloading the eFuse registers");
 	if (efuse_read_dump_stable(io, chip, &d, e))
 		return -1;
 	/* fresh plan: after an interrupted burn only the missing bits are burned */
