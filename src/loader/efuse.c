@@ -604,11 +604,24 @@ static int burn_and_verify(const struct efuse_io *io, const struct chip_desc *ch
 	}
 }
 
+/* Reload the shadow registers before deciding what to burn: a burn interrupted between its
+ * program command and its reload would otherwise look unburned and be burned a second time. */
+int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t *e)
+{
+	const struct efuse_layout *l = chip->efuse;
+	if (wait_idle(io, chip, e) ||
+	    reg_wr(io, chip->efuse_base + l->conf_off, EFUSE_CONF_READ, 0, e) ||
+	    reg_wr(io, chip->efuse_base + l->cmd_off, EFUSE_CMD_READ, 1000, e) ||
+	    wait_idle(io, chip, e))
+		return err_prepend_context(e, "reloading the eFuse registers");
+	return 0;
+}
+
 int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e)
 {
 	const struct chip_desc *chip = plan->chip;
 	struct efuse_dump d;
-	if (efuse_read_dump_stable(io, chip, &d, e))
+	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
 		return -1;
 	if (plan->nothing_to_do)
 		return 0;
@@ -817,15 +830,7 @@ int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, boo
 	struct efuse_dump d;
 	if (link_cut)
 		*link_cut = false;
-	/* reload the shadow registers first: a burn interrupted between its program command and
-	 * its reload would otherwise look unburned and be burned a second time */
-	const struct efuse_layout *l = chip->efuse;
-	if (wait_idle(io, chip, e) ||
-	    reg_wr(io, chip->efuse_base + l->conf_off, EFUSE_CONF_READ, 0, e) ||
-	    reg_wr(io, chip->efuse_base + l->cmd_off, EFUSE_CMD_READ, 1000, e) ||
-	    wait_idle(io, chip, e))
-		return err_prepend_context(e, "reloading the eFuse registers");
-	if (efuse_read_dump_stable(io, chip, &d, e))
+	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
 		return -1;
 	/* fresh plan: after an interrupted burn only the missing bits are burned */
 	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];

@@ -56,6 +56,9 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
  * a register value corrupted on the line. */
 int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			   struct efuse_dump *d, err_t *e);
+/* Reloads the shadow (read) registers from the fuses (CONF read + READ_CMD): after an
+ * interrupted burn they may not show what was already programmed. */
+int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t *e);
 /* Value of a field (0 when the chip lacks it). */
 uint32_t efuse_field_value(const struct efuse_dump *d, enum efuse_field_id f);
 bool efuse_field_present(const struct chip_desc *chip, enum efuse_field_id f);

@@ -385,7 +385,7 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 			break;
 		err_t re = {0};
 		struct efuse_dump d;
-		if (loader_recover(l, &re) ||
+		if (loader_recover(l, &re) || efuse_reload(&l->efuse_io, l->info.chip, &re) ||
 		    efuse_read_dump_stable(&l->efuse_io, l->info.chip, &d, &re) ||
 		    efuse_plan_refresh(&p, &d, &re)) {
 			char first[400];
