@@ -896,6 +896,35 @@ static void writes_add(struct efuse_field_write *w, size_t *n, const struct chip
 	(*n)++;
 }
 
+/* Enabling the counter without an XTS key in eFuse leaves a chip that cannot decrypt its flash. */
+static bool fe_key_present(const struct efuse_dump *d)
+{
+	const struct efuse_layout *l = d->chip->efuse;
+	for (int b = 0; b < l->n_key_blocks; b++) {
+		struct efuse_key_status ks;
+		efuse_key_status(d, l->first_key_block + b, &ks);
+		if (ks.data_zero && !ks.read_protected)
+			continue;
+		switch (l->family) {
+		case EFUSE_FAMILY_ESP32:
+			if (ks.purpose == KP_ESP32_FLASH_ENCRYPTION)
+				return true;
+			break;
+		case EFUSE_FAMILY_C2:
+			if (ks.purpose == KP_XTS_AES_128_KEY ||
+			    ks.purpose == KP_C2_XTS_AES_128_KEY_DERIVED)
+				return true;
+			break;
+		case EFUSE_FAMILY_GEN2:
+			if (ks.purpose == KP_XTS_AES_128_KEY || ks.purpose == KP_XTS_AES_256_KEY_1 ||
+			    ks.purpose == KP_XTS_AES_256_KEY_2)
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
 int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efuse_field_write *w,
 			   size_t *n, err_t *e)
 {
@@ -914,6 +943,11 @@ int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efus
 		return err_set_msg(e, ERR_CHECK, "%s is exhausted (0x%x): flash encryption cannot be "
 						 "enabled again",
 				   cf->name, c);
+	if (!fe_key_present(d))
+		return err_set_msg(e, ERR_CHECK,
+				   "refusing to enable flash encryption on the %s: no key block holds "
+				   "a flash-encryption key (burn the key first)",
+				   chip->name);
 	writes_add(w, n, chip, EF_CRYPT_CNT, v);
 	/* ESP32: the key tweak the host-side encryption assumes (espsecure default 0xF) */
 	writes_add(w, n, chip, EF_FLASH_CRYPT_CONFIG, 0xF);

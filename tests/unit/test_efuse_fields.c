@@ -158,12 +158,18 @@ static void test_fe_writes(void **state)
 	/* counter 0b011 (disabled twice over) -> 0b111 */
 	dump_init(&d, CHIP_ESP32S3);
 	d.words[0][2] = 3u << 18;
+	/* no XTS key yet: refused */
+	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), -1);
+	e = (err_t){0};
+	d.words[4][0] = 0x1234;   /* BLOCK_KEY0 data */
+	d.words[0][2] |= 4u << 24; /* KEY_PURPOSE_0 = XTS_AES_128_KEY */
 	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(w[0].field, EF_CRYPT_CNT);
 	assert_int_equal(w[0].value, 7);
 	/* ESP32: FLASH_CRYPT_CNT 0 -> 1 and FLASH_CRYPT_CONFIG 0xF */
 	dump_init(&d, CHIP_ESP32);
+	d.words[1][0] = 0x1234; /* BLOCK1: the flash-encryption key */
 	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(w[0].value, 1);
