@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_port.h"
 #include "core/buf.h"
 #include "loader/loader.h"
 
@@ -247,17 +248,13 @@ static int efuse_burn_field_cmd(loader_t *l, const char **args, int nargs, const
 static int cmd_efuse_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
-	loader_opts_init(&opts);
+	if (cli_port_take_options(&opts, &argc, argv, e))
+		return ERR_USAGE;
 	bool json = false, read_protect = false, yes = false, no_wp = false, resume = false;
 	const char *chip_name = NULL;
 	const char *pos[2 * EFUSE_MAX_FIELD_WRITES + 1];
 	int npos = 0;
 	for (int i = 1; i < argc;) {
-		int r = loader_opts_parse_arg(&opts, argc, argv, &i, e);
-		if (r < 0)
-			return ERR_USAGE;
-		if (r)
-			continue;
 		const char *a = argv[i++];
 		if (!strcmp(a, "--json") || !strcmp(a, "-json"))
 			json = true;
@@ -296,12 +293,10 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		       ERR_USAGE;
 	if (chip_name && !chip_find_by_name(chip_name))
 		return err_set_msg(e, ERR_USAGE, "--chip %s: unknown chip", chip_name), ERR_USAGE;
-	if (!opts.port)
-		return err_set_msg(e, ERR_USAGE, "--port is required"), ERR_USAGE;
 	loader_t l;
-	if (loader_open(&l, &opts, e))
-		return e->code ? e->code : ERR_DEVICE;
-	int rc;
+	int rc = cli_port_open_loader(&l, &opts, e);
+	if (rc)
+		return rc;
 	if (l.info.secure_download) {
 		err_set_msg(e, ERR_DEVICE,
 			    "the %s is in Secure Download Mode: its eFuses cannot be read or burned "

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_port.h"
 #include "core/buf.h"
 #include "core/fileio.h"
 #include "loader/flasher.h"
@@ -38,17 +39,13 @@ static int usage(err_t *e)
 static int cmd_flash_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
-	loader_opts_init(&opts);
+	if (cli_port_take_options(&opts, &argc, argv, e))
+		return ERR_USAGE;
 	struct flash_write_opts wo;
 	flash_write_opts_init(&wo);
 	const char *pos[2 * FLASH_MAX_REGIONS + 2];
 	int npos = 0;
 	for (int i = 1; i < argc;) {
-		int r = loader_opts_parse_arg(&opts, argc, argv, &i, e);
-		if (r < 0)
-			return ERR_USAGE;
-		if (r)
-			continue;
 		const char *a = argv[i++];
 		if (!strcmp(a, "--no-compress") || !strcmp(a, "-u"))
 			wo.compress = false;
@@ -71,8 +68,8 @@ static int cmd_flash_run(int argc, char **argv, err_t *e)
 	}
 	if (npos < 1)
 		return usage(e);
-	if (!opts.port)
-		return err_set_msg(e, ERR_USAGE, "--port is required"), ERR_USAGE;
+	if (cli_port_check_port(&opts, e))
+		return ERR_USAGE;
 	const char *sub = pos[0];
 	int rc = 0;
 	int progress_last = -1;
@@ -98,10 +95,8 @@ static int cmd_flash_run(int argc, char **argv, err_t *e)
 			regions[k].len = data[k].len;
 		}
 		loader_t l;
-		if (loader_open(&l, &opts, e)) {
-			rc = e->code ? e->code : ERR_DEVICE;
+		if ((rc = cli_port_open_loader(&l, &opts, e)))
 			goto free_data;
-		}
 		struct flash_region_result res[FLASH_MAX_REGIONS];
 		if (flasher_write(&l, regions, n, &wo, res, e)) {
 			rc = e->code ? e->code : ERR_DEVICE;
@@ -128,9 +123,9 @@ static int cmd_flash_run(int argc, char **argv, err_t *e)
 		if (fileio_read_file(pos[2], &d, e))
 			return ERR_CHECK;
 		loader_t l;
-		if (loader_open(&l, &opts, e)) {
+		if ((rc = cli_port_open_loader(&l, &opts, e))) {
 			buf_free_data(&d);
-			return e->code ? e->code : ERR_DEVICE;
+			return rc;
 		}
 		bool match = false;
 		if (flasher_verify(&l, addr, d.data, d.len, &match, e))
@@ -152,8 +147,8 @@ static int cmd_flash_run(int argc, char **argv, err_t *e)
 		if (cli_parse_u32(pos[1], "ADDR", &addr, e) || cli_parse_u32(pos[2], "SIZE", &size, e))
 			return ERR_USAGE;
 		loader_t l;
-		if (loader_open(&l, &opts, e))
-			return e->code ? e->code : ERR_DEVICE;
+		if ((rc = cli_port_open_loader(&l, &opts, e)))
+			return rc;
 		buf_t out = BUF_INIT;
 		if (flasher_read(&l, addr, size, &out, flash_progress_print, &progress_last, e))
 			rc = e->code ? e->code : ERR_DEVICE;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_port.h"
 #include "loader/loader.h"
 
 static void mac_text(const uint8_t *m, size_t n, char *out)
@@ -84,14 +85,10 @@ static json_t *info_to_json(const loader_t *l)
 static int cmd_info_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
-	loader_opts_init(&opts);
+	if (cli_port_take_options(&opts, &argc, argv, e))
+		return ERR_USAGE;
 	bool json = false;
 	for (int i = 1; i < argc;) {
-		int r = loader_opts_parse_arg(&opts, argc, argv, &i, e);
-		if (r < 0)
-			return ERR_USAGE;
-		if (r)
-			continue;
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-json")) {
 			json = true;
 			i++;
@@ -102,11 +99,10 @@ static int cmd_info_run(int argc, char **argv, err_t *e)
 			return err_set_msg(e, ERR_USAGE, "unknown argument '%s'", argv[i]), ERR_USAGE;
 		}
 	}
-	if (!opts.port)
-		return err_set_msg(e, ERR_USAGE, "--port is required"), ERR_USAGE;
 	loader_t l;
-	if (loader_open(&l, &opts, e))
-		return e->code ? e->code : ERR_DEVICE;
+	int rc = cli_port_open_loader(&l, &opts, e);
+	if (rc)
+		return rc;
 	json_t *o = info_to_json(&l);
 	loader_close(&l);
 	if (json) {

@@ -6,17 +6,40 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/argmatch.h"
+#include "core/argscan.h"
 #include "core/buf.h"
 #include "core/fileio.h"
 #include "core/pyint.h"
 #include "formats/parttable.h"
 
-static const char *const opt_offset[] = {"--offset", "-o", NULL};
-static const char *const opt_flash[] = {"--flash-size", NULL};
-static const char *const opt_secure_v[] = {"--secure", NULL};
-static const char *const opt_pbl[] = {"--primary-bootloader-offset", NULL};
-static const char *const opt_rbl[] = {"--recovery-bootloader-offset", NULL};
+enum {
+	PT_OPT_HELP = 1,
+	PT_OPT_DISABLE_MD5,
+	PT_OPT_JSON,
+	PT_OPT_NO_VERIFY,
+	PT_OPT_COMPAT,
+	PT_OPT_EXTRA_SUBTYPES,
+	PT_OPT_SECURE,
+	PT_OPT_OFFSET,
+	PT_OPT_FLASH_SIZE,
+	PT_OPT_PBL,
+	PT_OPT_RBL,
+};
+
+static const struct argscan_opt parttable_opts[] = {
+	{"h|help", ARGSCAN_FLAG, PT_OPT_HELP},
+	{"disable-md5sum", ARGSCAN_FLAG, PT_OPT_DISABLE_MD5},
+	{"json", ARGSCAN_FLAG, PT_OPT_JSON},
+	{"no-verify", ARGSCAN_FLAG, PT_OPT_NO_VERIFY},
+	{"verify|v|quiet|q", ARGSCAN_FLAG, PT_OPT_COMPAT},
+	{"extra-partition-subtypes", ARGSCAN_OPTIONAL, PT_OPT_EXTRA_SUBTYPES},
+	{"secure", ARGSCAN_OPTIONAL, PT_OPT_SECURE},
+	{"offset|o", ARGSCAN_VALUE, PT_OPT_OFFSET},
+	{"flash-size", ARGSCAN_VALUE, PT_OPT_FLASH_SIZE},
+	{"primary-bootloader-offset", ARGSCAN_VALUE, PT_OPT_PBL},
+	{"recovery-bootloader-offset", ARGSCAN_VALUE, PT_OPT_RBL},
+	{NULL, 0, 0},
+};
 
 static void parttable_print_usage(FILE *f)
 {
@@ -70,86 +93,90 @@ static int cmd_parttable_run(int argc, char **argv, err_t *e)
 	struct parttable_options o;
 	parttable_default_options(&o);
 	const char *pos[2] = {NULL, NULL};
-	int npos = 0, json = 0, no_verify = 0, only_positional = 0;
-	for (int i = 1; i < argc;) {
-		const char *v = NULL;
-		int m = 0;
-		uint32_t n;
-		const char *a = argv[i];
-		if (only_positional || a[0] != '-' || !strcmp(a, "-")) {
+	int npos = 0, json = 0, no_verify = 0;
+	struct argscan sc;
+	argscan_init(&sc, argc, argv, parttable_opts);
+	sc.keep_unknown = 1;
+	const char *v = NULL, *next = NULL;
+	int id;
+	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
+		uint32_t n = 0;
+		switch (id) {
+		case ARGSCAN_POSITIONAL:
 			if (npos >= 2)
-				return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", a), ERR_USAGE;
-			pos[npos++] = a;
-			i++;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_positional = 1;
-			i++;
-			continue;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+				return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", v), ERR_USAGE;
+			pos[npos++] = v;
+			break;
+		case PT_OPT_HELP:
 			parttable_print_usage(stdout);
 			return 0;
-		}
-		if (!strcmp(a, "--disable-md5sum")) {
+		case PT_OPT_DISABLE_MD5:
 			o.disable_md5 = 1;
-		} else if (!strcmp(a, "--json")) {
+			break;
+		case PT_OPT_JSON:
 			json = 1;
-		} else if (!strcmp(a, "--no-verify")) {
+			break;
+		case PT_OPT_NO_VERIFY:
 			no_verify = 1;
-		} else if (!strcmp(a, "--verify") || !strcmp(a, "-v") || !strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			break;
+		case PT_OPT_COMPAT:
 			/* accepted for compatibility: verification is the default and espfab prints no status */
-		} else if (!strcmp(a, "--extra-partition-subtypes")) {
+			break;
+		case PT_OPT_EXTRA_SUBTYPES:
+			if (v) {
+				if (parttable_add_extra_subtype(&o, v, e))
+					return ERR_USAGE;
+				break;
+			}
 			/* nargs='*': the entries that follow; each has commas, which keeps INPUT/OUTPUT
 			 * from being swallowed. */
-			while (i + 1 < argc && argv[i + 1][0] != '-' && strchr(argv[i + 1], ',')) {
-				if (parttable_add_extra_subtype(&o, argv[i + 1], e))
+			while ((next = argscan_peek_word(&sc)) && next[0] != '-' && strchr(next, ',')) {
+				if (parttable_add_extra_subtype(&o, next, e))
 					return ERR_USAGE;
-				i++;
+				argscan_skip_word(&sc);
 			}
-		} else if (!strncmp(a, "--extra-partition-subtypes=", 27)) {
-			if (parttable_add_extra_subtype(&o, a + 27, e))
-				return ERR_USAGE;
-		} else if (!strcmp(a, "--secure")) {
+			break;
+		case PT_OPT_SECURE:
+			if (v) {
+				if (strcmp(v, "v1") && strcmp(v, "v2"))
+					return err_set_msg(e, ERR_USAGE, "--secure: invalid choice '%s' (v1 or v2)", v),
+					       ERR_USAGE;
+				o.secure = !strcmp(v, "v2") ? PARTTABLE_SECURE_V2 : PARTTABLE_SECURE_V1;
+				break;
+			}
 			o.secure = PARTTABLE_SECURE_V1;
-			if (i + 1 < argc && (!strcmp(argv[i + 1], "v1") || !strcmp(argv[i + 1], "v2"))) {
-				o.secure = !strcmp(argv[i + 1], "v2") ? PARTTABLE_SECURE_V2 : PARTTABLE_SECURE_V1;
-				i++;
+			if ((next = argscan_peek_word(&sc)) && (!strcmp(next, "v1") || !strcmp(next, "v2"))) {
+				o.secure = !strcmp(next, "v2") ? PARTTABLE_SECURE_V2 : PARTTABLE_SECURE_V1;
+				argscan_skip_word(&sc);
 			}
-		} else if ((m = argmatch_take_value(argc, argv, &i, opt_secure_v, &v, e)) > 0) {
-			if (strcmp(v, "v1") && strcmp(v, "v2"))
-				return err_set_msg(e, ERR_USAGE, "--secure: invalid choice '%s' (v1 or v2)", v), ERR_USAGE;
-			o.secure = !strcmp(v, "v2") ? PARTTABLE_SECURE_V2 : PARTTABLE_SECURE_V1;
-			continue;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_offset, &v, e)) > 0) {
+			break;
+		case PT_OPT_OFFSET:
 			if (parttable_parse_any_int(v, "--offset", &n, e))
 				return ERR_USAGE;
 			o.table_offset = n;
-			continue;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_flash, &v, e)) > 0) {
+			break;
+		case PT_OPT_FLASH_SIZE:
 			if (parttable_parse_flash_size(v, &o.flash_size, e))
 				return ERR_USAGE;
-			continue;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_pbl, &v, e)) > 0) {
+			break;
+		case PT_OPT_PBL:
 			if (parttable_parse_any_int(v, "--primary-bootloader-offset", &n, e))
 				return ERR_USAGE;
 			o.primary_bootloader_offset = n;
 			o.has_primary_bootloader_offset = 1;
-			continue;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_rbl, &v, e)) > 0) {
+			break;
+		case PT_OPT_RBL:
 			if (parttable_parse_any_int(v, "--recovery-bootloader-offset", &n, e))
 				return ERR_USAGE;
 			o.recovery_bootloader_offset = n;
 			o.has_recovery_bootloader_offset = 1;
-			continue;
-		} else if (m < 0) {
+			break;
+		case -1:
 			return ERR_USAGE;
-		} else {
+		default:
 			parttable_print_usage(stderr);
-			return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", a), ERR_USAGE;
+			return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", v), ERR_USAGE;
 		}
-		i++;
 	}
 	if (!pos[0]) {
 		parttable_print_usage(stderr);

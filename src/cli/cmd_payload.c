@@ -6,20 +6,39 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/argmatch.h"
+#include "core/argscan.h"
 #include "core/pyint.h"
 #include "formats/payload.h"
 
-static const char *const opt_disc[] = {"-d", "--discriminator", NULL};
-static const char *const opt_pass[] = {"-p", "--passcode", NULL};
-static const char *const opt_vid[] = {"-vid", "--vendor-id", NULL};
-static const char *const opt_pid[] = {"-pid", "--product-id", NULL};
-static const char *const opt_flow[] = {"-cf", "--commissioning-flow", NULL};
-static const char *const opt_dm[] = {"-dm", "--discovery-cap-bitmask", NULL};
-static const char *const opt_serial[] = {"--serial-number", NULL};
-static const char *const opt_vstr[] = {"--vendor-string", NULL};
-static const char *const opt_vint[] = {"--vendor-int", NULL};
-static const char *const opt_json[] = {"--json", NULL};
+enum {
+	PAYLOAD_OPT_HELP = 1,
+	PAYLOAD_OPT_JSON,
+	PAYLOAD_OPT_DISC,
+	PAYLOAD_OPT_PASS,
+	PAYLOAD_OPT_VID,
+	PAYLOAD_OPT_PID,
+	PAYLOAD_OPT_FLOW,
+	PAYLOAD_OPT_DM,
+	PAYLOAD_OPT_SERIAL,
+	PAYLOAD_OPT_VSTR,
+	PAYLOAD_OPT_VINT,
+};
+
+/* Multi-letter single-dash names ("-pid") win over a glued one-letter option ("-p" "id"). */
+static const struct argscan_opt payload_opts[] = {
+	{"h|help", ARGSCAN_FLAG, PAYLOAD_OPT_HELP},
+	{"json", ARGSCAN_FLAG, PAYLOAD_OPT_JSON},
+	{"d|discriminator", ARGSCAN_VALUE, PAYLOAD_OPT_DISC},
+	{"p|passcode", ARGSCAN_VALUE, PAYLOAD_OPT_PASS},
+	{"vid|vendor-id", ARGSCAN_VALUE, PAYLOAD_OPT_VID},
+	{"pid|product-id", ARGSCAN_VALUE, PAYLOAD_OPT_PID},
+	{"cf|commissioning-flow", ARGSCAN_VALUE, PAYLOAD_OPT_FLOW},
+	{"dm|discovery-cap-bitmask", ARGSCAN_VALUE, PAYLOAD_OPT_DM},
+	{"serial-number", ARGSCAN_VALUE, PAYLOAD_OPT_SERIAL},
+	{"vendor-string", ARGSCAN_VALUE, PAYLOAD_OPT_VSTR},
+	{"vendor-int", ARGSCAN_VALUE, PAYLOAD_OPT_VINT},
+	{NULL, 0, 0},
+};
 
 static void payload_print_usage(FILE *f)
 {
@@ -182,13 +201,24 @@ static int payload_run_parse(int argc, char **argv, err_t *e)
 {
 	const char *s = NULL;
 	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (argmatch_is_flag(argv[i], opt_json))
+	static const struct argscan_opt parse_opts[] = {
+		{"json", ARGSCAN_FLAG, PAYLOAD_OPT_JSON},
+		{NULL, 0, 0},
+	};
+	struct argscan sc;
+	argscan_init(&sc, argc, argv, parse_opts);
+	sc.keep_unknown = 1; /* a code is never option-like; anything else is reported below */
+	const char *v = NULL;
+	int id;
+	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
+		if (id == PAYLOAD_OPT_JSON)
 			json = 1;
+		else if (id < 0 && id != ARGSCAN_POSITIONAL && id != ARGSCAN_UNKNOWN)
+			return ERR_USAGE;
 		else if (!s)
-			s = argv[i];
+			s = v;
 		else
-			return err_set_msg(e, ERR_USAGE, "parse: unexpected argument '%s'", argv[i]), ERR_USAGE;
+			return err_set_msg(e, ERR_USAGE, "parse: unexpected argument '%s'", v), ERR_USAGE;
 	}
 	if (!s)
 		return err_set_msg(e, ERR_USAGE, "parse: a QR string or manual code is required"), ERR_USAGE;
@@ -212,29 +242,31 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 	p.discovery = 4; /* the reference tool's default: on-network */
 	const char *disc_s = NULL, *pass_s = NULL;
 	int json = 0;
-	for (int i = 1; i < argc;) {
-		const char *v = NULL;
-		int m = 0;
+	struct argscan sc;
+	argscan_init(&sc, argc, argv, payload_opts);
+	sc.keep_unknown = 1;
+	const char *v = NULL;
+	int id;
+	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
 		uint32_t n = 0;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		switch (id) {
+		case PAYLOAD_OPT_HELP:
 			payload_print_usage(stdout);
 			return 0;
-		}
-		if (argmatch_is_flag(argv[i], opt_json)) {
+		case PAYLOAD_OPT_JSON:
 			json = 1;
-			i++;
-			continue;
-		}
-		/* Multi-letter single-dash options first, so "-pid" is not read as "-p" "id". */
-		if ((m = argmatch_take_value(argc, argv, &i, opt_vid, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_VID:
 			if (payload_range(v, "Vendor id", 0xFFFF, &n, e))
 				return e->code;
 			p.vid = (uint16_t)n;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_pid, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_PID:
 			if (payload_range(v, "Product id", 0xFFFF, &n, e))
 				return e->code;
 			p.pid = (uint16_t)n;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_flow, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_FLOW: {
 			int64_t f;
 			if (payload_parse_int(v, "--commissioning-flow", &f, e))
 				return e->code;
@@ -242,11 +274,14 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 				return err_set_msg(e, ERR_USAGE, "--commissioning-flow: invalid choice %s (choose from 0, 1, 2)",
 						   v), ERR_USAGE;
 			p.flow = (uint8_t)f;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_dm, &v, e)) > 0) {
+			break;
+		}
+		case PAYLOAD_OPT_DM:
 			if (payload_range(v, "Discovery Capability Mask", 7, &n, e))
 				return e->code;
 			p.discovery = (uint8_t)n;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_serial, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_SERIAL: {
 			if (p.extra_count >= PAYLOAD_EXTRA_MAX || strlen(v) > PAYLOAD_EXTRA_STR_MAX)
 				return err_set_msg(e, ERR_USAGE, "--serial-number: at most %d characters",
 						   PAYLOAD_EXTRA_STR_MAX), ERR_USAGE;
@@ -254,21 +289,27 @@ static int cmd_payload_run(int argc, char **argv, err_t *e)
 			memset(x, 0, sizeof *x);
 			x->kind = PAYLOAD_EXTRA_STRING;
 			strcpy(x->str, v);
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_vstr, &v, e)) > 0) {
+			break;
+		}
+		case PAYLOAD_OPT_VSTR:
 			if (payload_add_vendor(&p, v, 0, e))
 				return e->code;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_vint, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_VINT:
 			if (payload_add_vendor(&p, v, 1, e))
 				return e->code;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_disc, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_DISC:
 			disc_s = v;
-		} else if (m == 0 && (m = argmatch_take_value(argc, argv, &i, opt_pass, &v, e)) > 0) {
+			break;
+		case PAYLOAD_OPT_PASS:
 			pass_s = v;
-		} else if (m < 0) {
+			break;
+		case -1:
 			return ERR_USAGE;
-		} else {
+		default:
 			payload_print_usage(stderr);
-			return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", argv[i]), ERR_USAGE;
+			return err_set_msg(e, ERR_USAGE, "unrecognized argument '%s'", v), ERR_USAGE;
 		}
 	}
 	if (!disc_s || !pass_s) {

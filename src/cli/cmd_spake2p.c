@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/argmatch.h"
+#include "core/argscan.h"
 #include "core/buf.h"
 #include "core/fileio.h"
 #include "core/hex.h"
@@ -13,9 +13,15 @@
 #include "core/pyint.h"
 #include "crypto/spake2p.h"
 
-static const char *const spake2p_opt_passcode[] = {"-p", "--passcode", NULL};
-static const char *const spake2p_opt_salt[] = {"-s", "--salt", NULL};
-static const char *const spake2p_opt_iterations[] = {"-i", "--iteration-count", NULL};
+enum { SPAKE2P_OPT_HELP = 1, SPAKE2P_OPT_PASSCODE, SPAKE2P_OPT_SALT, SPAKE2P_OPT_ITERATIONS };
+
+static const struct argscan_opt spake2p_opts[] = {
+	{"h|help", ARGSCAN_FLAG, SPAKE2P_OPT_HELP},
+	{"p|passcode", ARGSCAN_VALUE, SPAKE2P_OPT_PASSCODE},
+	{"s|salt", ARGSCAN_VALUE, SPAKE2P_OPT_SALT},
+	{"i|iteration-count", ARGSCAN_VALUE, SPAKE2P_OPT_ITERATIONS},
+	{NULL, 0, 0},
+};
 
 static void spake2p_print_usage(FILE *f)
 {
@@ -41,27 +47,29 @@ static int spake2p_parse_decimal(const char *s, const char *what, uint32_t *out,
 static int spake2p_run_gen_verifier(int argc, char **argv, err_t *e)
 {
 	const char *passcode_s = NULL, *salt_s = NULL, *iter_s = NULL;
-	for (int i = 1; i < argc;) {
-		const char *v = NULL;
-		int m;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	struct argscan sc;
+	argscan_init(&sc, argc, argv, spake2p_opts);
+	sc.keep_unknown = 1;
+	const char *v = NULL;
+	int id;
+	while ((id = argscan_next(&sc, &v, e)) != ARGSCAN_END) {
+		switch (id) {
+		case SPAKE2P_OPT_HELP:
 			spake2p_print_usage(stdout);
 			return 0;
-		}
-		if ((m = argmatch_take_value(argc, argv, &i, spake2p_opt_passcode, &v, e)) != 0) {
-			if (m < 0)
-				return ERR_USAGE;
+		case SPAKE2P_OPT_PASSCODE:
 			passcode_s = v;
-		} else if ((m = argmatch_take_value(argc, argv, &i, spake2p_opt_salt, &v, e)) != 0) {
-			if (m < 0)
-				return ERR_USAGE;
+			break;
+		case SPAKE2P_OPT_SALT:
 			salt_s = v;
-		} else if ((m = argmatch_take_value(argc, argv, &i, spake2p_opt_iterations, &v, e)) != 0) {
-			if (m < 0)
-				return ERR_USAGE;
+			break;
+		case SPAKE2P_OPT_ITERATIONS:
 			iter_s = v;
-		} else {
-			err_set_msg(e, ERR_USAGE, "gen-verifier: unrecognized argument '%s'", argv[i]);
+			break;
+		case -1:
+			return ERR_USAGE;
+		default:
+			err_set_msg(e, ERR_USAGE, "gen-verifier: unrecognized argument '%s'", v);
 			return ERR_USAGE;
 		}
 	}

@@ -11,6 +11,18 @@ void argscan_init(struct argscan *s, int argc, char **argv, const struct argscan
 	s->opts = opts;
 	s->list_id = 0;
 	s->only_positional = 0;
+	s->keep_unknown = 0;
+}
+
+const char *argscan_peek_word(const struct argscan *s)
+{
+	return s->i < s->argc ? s->argv[s->i] : NULL;
+}
+
+void argscan_skip_word(struct argscan *s)
+{
+	if (s->i < s->argc)
+		s->i++;
 }
 
 static int argscan_name_matches(const char *names, const char *name, size_t n)
@@ -75,6 +87,10 @@ int argscan_next(struct argscan *s, const char **val, err_t *e)
 				return err_set_msg(e, ERR_USAGE, "option %.*s takes no value", (int)(n + (name - w)), w);
 			return o->id;
 		}
+		if (o->kind == ARGSCAN_OPTIONAL) {
+			*val = eq ? eq + 1 : NULL;
+			return o->id;
+		}
 		if (eq) {
 			*val = eq + 1;
 		} else {
@@ -85,6 +101,23 @@ int argscan_next(struct argscan *s, const char **val, err_t *e)
 		if (o->kind == ARGSCAN_LIST)
 			s->list_id = o->id;
 		return o->id;
+	}
+	/* argparse glues values only to one-letter short options ("-p20202021"), and only when
+	 * no option is spelled as the whole word ("-pid"). */
+	if (w[1] != '-' && w[2]) {
+		for (const struct argscan_opt *o = s->opts; o->names; o++) {
+			if ((o->kind != ARGSCAN_VALUE && o->kind != ARGSCAN_LIST) ||
+			    !argscan_name_matches(o->names, w + 1, 1))
+				continue;
+			*val = w + 2;
+			if (o->kind == ARGSCAN_LIST)
+				s->list_id = o->id;
+			return o->id;
+		}
+	}
+	if (s->keep_unknown) {
+		*val = w;
+		return ARGSCAN_UNKNOWN;
 	}
 	return err_set_msg(e, ERR_USAGE, "unknown option %.*s", (int)(n + (size_t)(name - w)), w);
 }

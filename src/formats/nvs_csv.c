@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core/fileio.h"
+#include "core/pyb64.h"
 
 /* Field columns as named by the header row (DictReader semantics: found by name). */
 enum { COL_KEY, COL_TYPE, COL_ENCODING, COL_VALUE, COL_COUNT };
@@ -85,67 +86,21 @@ int nvs_csv_decode_hex(const char *s, size_t n, buf_t *out, err_t *e)
 	return 0;
 }
 
-static int nvs_csv_base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int nvs_csv_decode_base64(const char *s, size_t n, buf_t *out, err_t *e)
 {
-	unsigned quad = 0, pads = 0, left = 0;
 	size_t data_chars = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80)
-			return err_set_msg(e, ERR_CHECK, "base64 data contains a non-ASCII character");
-		if (c == '=') {
-			if (quad >= 2 && quad + ++pads >= 4)
-				return 0; /* complete padding ends the data */
-			continue;
-		}
-		int v = nvs_csv_base64_value(c);
-		if (v < 0)
-			continue; /* like Python's non-strict decoder: other characters are skipped */
-		data_chars++;
-		pads = 0;
-		switch (quad) {
-		case 0:
-			left = (unsigned)v;
-			quad = 1;
-			break;
-		case 1:
-			buf_append_byte(out, (uint8_t)(left << 2 | (unsigned)v >> 4));
-			left = (unsigned)v & 0x0F;
-			quad = 2;
-			break;
-		case 2:
-			buf_append_byte(out, (uint8_t)(left << 4 | (unsigned)v >> 2));
-			left = (unsigned)v & 0x03;
-			quad = 3;
-			break;
-		default:
-			buf_append_byte(out, (uint8_t)(left << 6 | (unsigned)v));
-			quad = 0;
-			break;
-		}
-	}
-	if (quad == 1)
+	switch (pyb64_decode_core(s, n, 1, out, &data_chars)) {
+	case PYB64_OK:
+		return 0;
+	case PYB64_NON_ASCII:
+		return err_set_msg(e, ERR_CHECK, "base64 data contains a non-ASCII character");
+	case PYB64_DANGLING_ONE:
 		return err_set_msg(e, ERR_CHECK,
 				   "invalid base64: the number of data characters (%zu) cannot be 1 "
 				   "more than a multiple of 4", data_chars);
-	if (quad)
+	default:
 		return err_set_msg(e, ERR_CHECK, "invalid base64: incorrect padding");
-	return 0;
+	}
 }
 
 int nvs_csv_parse_integer(const char *s, size_t n, bool *neg, uint64_t *mag, err_t *e)

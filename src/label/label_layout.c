@@ -63,14 +63,14 @@ int label_format_manual(const char *code, const char *group, char *out, size_t n
 	return 0;
 }
 
-int label_mm_to_dots(const struct label_template *t, double mm)
+int label_layout_convert_mm(const struct label_template *t, double mm)
 {
 	return (int)lround(mm * t->dpi / 25.4);
 }
 
-int label_fit_module(const struct label_template *t, const struct qr_matrix *qr)
+int label_layout_fit_module(const struct label_template *t, const struct qr_matrix *qr)
 {
-	return label_image_fit_module(qr, label_mm_to_dots(t, t->qr_size_mm));
+	return label_image_fit_module(qr, label_layout_convert_mm(t, t->qr_size_mm));
 }
 
 static void label_draw_field(struct label_image *img, const struct label_template *t,
@@ -89,8 +89,8 @@ static void label_draw_field(struct label_image *img, const struct label_templat
 		snprintf(lines[n++], sizeof lines[0], "%.*s", len, s);
 		s += len + (nl ? 1 : 0);
 	}
-	int x = label_mm_to_dots(t, f->x_mm), y = label_mm_to_dots(t, f->y_mm);
-	int scale = (int)lround(label_mm_to_dots(t, f->height_mm) / (double)LABEL_FONT_ROWS);
+	int x = label_layout_convert_mm(t, f->x_mm), y = label_layout_convert_mm(t, f->y_mm);
+	int scale = (int)lround(label_layout_convert_mm(t, f->height_mm) / (double)LABEL_FONT_ROWS);
 	if (scale < 1)
 		scale = 1;
 	/* a long product name shrinks rather than running off the label */
@@ -123,9 +123,9 @@ int label_render_image(const struct label_template *t, const struct label_data *
 	struct qr_matrix qr;
 	if (qr_encode_text(d->qr, t->ecc, &qr, e))
 		return -1;
-	label_image_init(out, label_mm_to_dots(t, t->width_mm), label_mm_to_dots(t, t->height_mm));
-	label_image_draw_qr(out, &qr, label_mm_to_dots(t, t->qr_x_mm), label_mm_to_dots(t, t->qr_y_mm),
-			    label_fit_module(t, &qr));
+	label_image_init(out, label_layout_convert_mm(t, t->width_mm), label_layout_convert_mm(t, t->height_mm));
+	label_image_draw_qr(out, &qr, label_layout_convert_mm(t, t->qr_x_mm), label_layout_convert_mm(t, t->qr_y_mm),
+			    label_layout_fit_module(t, &qr));
 	qr_free_matrix(&qr);
 	label_draw_field(out, t, &t->product, d->product);
 	label_draw_field(out, t, &t->manual, manual);

@@ -26,10 +26,10 @@ struct label_data {
 int label_format_manual(const char *code, const char *group, char *out, size_t n, err_t *e);
 
 /* mm → dots at the template's resolution */
-int label_mm_to_dots(const struct label_template *t, double mm);
+int label_layout_convert_mm(const struct label_template *t, double mm);
 
 /* Module size in dots that makes the symbol with its quiet zone fit size_mm (at least 1). */
-int label_fit_module(const struct label_template *t, const struct qr_matrix *qr);
+int label_layout_fit_module(const struct label_template *t, const struct qr_matrix *qr);
 
 /* The whole label as an image of the template's size at its resolution. Text that would run
  * past the label's right edge is drawn at a smaller scale. */

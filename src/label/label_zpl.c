@@ -83,10 +83,10 @@ static void label_zpl_append_text(buf_t *out, const struct label_template *t, co
 	if (!f->show || !value || !*value)
 		return;
 	char tmp[128];
-	int x = label_mm_to_dots(t, f->x_mm), y = label_mm_to_dots(t, f->y_mm);
+	int x = label_layout_convert_mm(t, f->x_mm), y = label_layout_convert_mm(t, f->y_mm);
 	/* font 0's height parameter is the character cell, about 1.4 × the capital height */
-	int h = label_mm_to_dots(t, f->height_mm * 1.4);
-	int w = label_mm_to_dots(t, t->width_mm) - x;
+	int h = label_layout_convert_mm(t, f->height_mm * 1.4);
+	int w = label_layout_convert_mm(t, t->width_mm) - x;
 	if (h < 10)
 		h = 10;
 	if (w < 1)
@@ -117,14 +117,14 @@ int label_zpl_render_label(const struct label_template *t, const struct label_da
 	struct qr_matrix qr;
 	if (qr_encode_text(d->qr, t->ecc, &qr, e))
 		return -1;
-	int mag = label_zpl_clamp_mag(label_fit_module(t, &qr));
+	int mag = label_zpl_clamp_mag(label_layout_fit_module(t, &qr));
 	qr_free_matrix(&qr);
 	char tmp[128];
-	snprintf(tmp, sizeof tmp, "^XA\n^CI28\n^PW%d\n^LL%d\n^LH0,0\n", label_mm_to_dots(t, t->width_mm),
-		 label_mm_to_dots(t, t->height_mm));
+	snprintf(tmp, sizeof tmp, "^XA\n^CI28\n^PW%d\n^LL%d\n^LH0,0\n", label_layout_convert_mm(t, t->width_mm),
+		 label_layout_convert_mm(t, t->height_mm));
 	buf_append_str(out, tmp);
-	label_zpl_append_qr(out, label_mm_to_dots(t, t->qr_x_mm) + QR_QUIET_ZONE * mag,
-			    label_mm_to_dots(t, t->qr_y_mm) + QR_QUIET_ZONE * mag, mag, t->ecc, d->qr);
+	label_zpl_append_qr(out, label_layout_convert_mm(t, t->qr_x_mm) + QR_QUIET_ZONE * mag,
+			    label_layout_convert_mm(t, t->qr_y_mm) + QR_QUIET_ZONE * mag, mag, t->ecc, d->qr);
 	label_zpl_append_text(out, t, &t->product, d->product);
 	label_zpl_append_text(out, t, &t->manual, manual);
 	label_zpl_append_text(out, t, &t->serial, d->serial);

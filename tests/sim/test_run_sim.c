@@ -43,14 +43,26 @@ static bool sim_accepts(int port)
 	return ok;
 }
 
-static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
+/* A port the OS just gave out (bound to port 0, then released): another test's simulator or a
+ * lingering socket cannot be sitting on it. */
+static int free_port(void)
 {
-	static int next;
-	s->port = 20000 + (int)(getpid() % 20000) + (next++ % 50) * 7;
-	if (!s->flash) {
-		s->flash = testutil_join_path(dir, "flash.bin");
-		s->efuse = testutil_join_path(dir, "efuse.bin");
-	}
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t n = sizeof a;
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &n) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool sim_try_start(struct sim *s, const char *chip, const char *fault)
+{
+	s->port = free_port();
+	if (s->port <= 0)
+		return false;
 	char port[16];
 	snprintf(port, sizeof port, "%d", s->port);
 	s->pid = fork();
@@ -71,9 +83,35 @@ static void sim_start(struct sim *s, const char *dir, const char *chip, const ch
 	}
 	sim_running = s->pid;
 	/* The first connection is the readiness probe; the simulator serves the next one. */
-	for (int i = 0; i < 100 && !sim_accepts(s->port); i++)
+	for (int i = 0; i < 150; i++) {
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = 0;
+			sim_running = 0;
+			return false; /* it could not listen there */
+		}
+		if (sim_accepts(s->port)) {
+			usleep(50000);
+			return true;
+		}
 		usleep(20000);
-	usleep(50000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+	sim_running = 0;
+	return false;
+}
+
+static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
+{
+	if (!s->flash) {
+		s->flash = testutil_join_path(dir, "flash.bin");
+		s->efuse = testutil_join_path(dir, "efuse.bin");
+	}
+	for (int attempt = 0; attempt < 3; attempt++)
+		if (sim_try_start(s, chip, fault))
+			return;
+	fail_msg("espfab-sim did not come up");
 }
 
 static void sim_stop(struct sim *s)

@@ -4,6 +4,7 @@
  * eFuse burning through WRITE_REG, persistence across a restart, faults, and one UART pacing
  * check. Frames are built and parsed with the shared SLIP and rom_proto modules. */
 #include "testutil.h"
+#include "simspawn.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,32 +67,9 @@ static void sim_start(struct simproc *p, const char *chip, const char *const *ex
 	for (int i = 0; extra && extra[i]; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	int pipefd[2];
-	assert_int_equal(pipe(pipefd), 0);
-	p->pid = fork();
-	assert_true(p->pid >= 0);
-	if (p->pid == 0) {
-		/* A failed assertion must not leave a simulator holding ctest's output pipe. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	p->out_fd = pipefd[0];
+	p->pid = simspawn_start_child(argv, &p->out_fd);
 	char line[128];
-	size_t len = 0;
-	while (len < sizeof(line) - 1) {
-		ssize_t r = read(p->out_fd, line + len, 1);
-		if (r <= 0)
-			break;
-		if (line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = 0;
+	simspawn_read_line(p->out_fd, line, sizeof(line));
 	unsigned port = 0;
 	if (sscanf(line, "tcp 127.0.0.1:%u", &port) != 1)
 		fail_msg("espfab-sim printed '%s', not 'tcp 127.0.0.1:PORT'", line);

@@ -2,13 +2,13 @@
  * READ_REG), SIGUSR1 resets the chip into the loader with its boot log, a disconnect fault
  * re-creates the terminal under a new name (as a USB bridge re-enumerates), SIGTERM exits 0. */
 #include "testutil.h"
+#include "simspawn.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -25,22 +25,10 @@ struct ptysim {
 	slip_decoder_t dec;
 };
 
-static void read_line(int fd, char *line, size_t n)
-{
-	size_t len = 0;
-	while (len < n - 1) {
-		ssize_t r = read(fd, line + len, 1);
-		if (r <= 0 || line[len] == '\n')
-			break;
-		len++;
-	}
-	line[len] = 0;
-}
-
 static void open_announced(struct ptysim *s)
 {
 	char line[128], path[100];
-	read_line(s->out_fd, line, sizeof(line));
+	simspawn_read_line(s->out_fd, line, sizeof(line));
 	if (sscanf(line, "pty %99s", path) != 1)
 		fail_msg("espfab-sim printed '%s', not 'pty PATH'", line);
 	s->fd = open(path, O_RDWR | O_NOCTTY);
@@ -62,20 +50,7 @@ static void start(struct ptysim *s, const char *const *extra)
 	for (int i = 0; extra && extra[i]; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	int pipefd[2];
-	assert_int_equal(pipe(pipefd), 0);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	s->out_fd = pipefd[0];
+	s->pid = simspawn_start_child(argv, &s->out_fd);
 	slip_decoder_init(&s->dec, 0);
 	open_announced(s);
 }

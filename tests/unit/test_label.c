@@ -168,7 +168,7 @@ static void test_label_png_decodes(void **state)
 	struct label_image img;
 	err_t e = {0};
 	assert_int_equal(label_render_image(&t, &d, &img, &e), 0);
-	int x0 = label_mm_to_dots(&t, t.manual.x_mm), y0 = label_mm_to_dots(&t, t.manual.y_mm);
+	int x0 = label_layout_convert_mm(&t, t.manual.x_mm), y0 = label_layout_convert_mm(&t, t.manual.y_mm);
 	int ink = 0;
 	for (int y = y0; y < y0 + 30; y++)
 		for (int x = x0; x < img.width; x++)

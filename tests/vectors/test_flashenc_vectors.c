@@ -2,31 +2,13 @@
  * recorded decrypt round trip) and through flashenc_encrypt_data/flashenc_decrypt_data, comparing
  * whole outputs with the espsecure results. Outputs go to a temporary folder, never to the set. */
 #include "testutil.h"
+#include "casecmd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "crypto/flashenc.h"
-
-static char **flashenc_case_argv(json_t *cmd)
-{
-	size_t n = json_array_size(cmd);
-	char **argv = calloc(n + 2, sizeof *argv);
-	assert_non_null(argv);
-	argv[0] = strdup("espfab");
-	argv[1] = strdup("flashenc");
-	for (size_t i = 1; i < n; i++)
-		argv[i + 1] = strdup(json_string_value(json_array_get(cmd, i)));
-	return argv;
-}
-
-static void flashenc_free_argv(char **argv)
-{
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
 
 static void flashenc_copy_file(const char *from_dir, const char *to_dir, const char *name)
 {
@@ -41,7 +23,7 @@ static void flashenc_copy_file(const char *from_dir, const char *to_dir, const c
 
 static void flashenc_run_cli(const char *dir, json_t *cmd)
 {
-	char **argv = flashenc_case_argv(cmd);
+	char **argv = casecmd_build_argv(cmd, "flashenc", NULL);
 	buf_t out = BUF_INIT, err = BUF_INIT;
 	int rc = testutil_run_espfab(dir, argv, &out, &err);
 	if (rc != 0)
@@ -49,7 +31,7 @@ static void flashenc_run_cli(const char *dir, json_t *cmd)
 	assert_int_equal(rc, 0);
 	buf_free_data(&out);
 	buf_free_data(&err);
-	flashenc_free_argv(argv);
+	casecmd_free_argv(argv);
 }
 
 static void test_flashenc_every_case_cli(void **state)
@@ -60,9 +42,8 @@ static void test_flashenc_every_case_cli(void **state)
 	char **cases = testutil_list_cases("flash_encryption");
 	int count = 0;
 	for (char **c = cases; *c; c++, count++) {
-		char *dir = testutil_vector_path("flash_encryption", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("flash_encryption", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		flashenc_copy_file(dir, tmp, json_string_value(json_object_get(j, "key_file")));
 		flashenc_copy_file(dir, tmp, json_string_value(json_object_get(j, "plaintext")));
@@ -82,7 +63,6 @@ static void test_flashenc_every_case_cli(void **state)
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	assert_true(count >= 6);
@@ -96,9 +76,8 @@ static void test_flashenc_every_case_library(void **state)
 		skip();
 	char **cases = testutil_list_cases("flash_encryption");
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("flash_encryption", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("flash_encryption", *c, &dir);
 		char *kp = testutil_join_path(dir, json_string_value(json_object_get(j, "key_file")));
 		char *pp = testutil_join_path(dir, json_string_value(json_object_get(j, "plaintext")));
 		char *ep = testutil_join_path(dir, json_string_value(json_object_get(json_object_get(j, "outputs"), "ciphertext")));
@@ -139,7 +118,6 @@ static void test_flashenc_every_case_library(void **state)
 		free(pp);
 		free(ep);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	testutil_free_list(cases);

@@ -3,6 +3,7 @@
  * onb_codes.csv, esp_secure_cert.bin (when the case has one), every internal/ file and the
  * intermediate partition.csv are compared whole with the tool's. */
 #include "testutil.h"
+#include "casecmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +14,6 @@
 
 #include "core/err.h"
 #include "flow/mfg.h"
-
-static char **case_argv(json_t *cmd, int *argc)
-{
-	size_t n = json_array_size(cmd);
-	char **argv = calloc(n + 2, sizeof *argv);
-	assert_non_null(argv);
-	argv[0] = strdup("espfab");
-	argv[1] = strdup("mfg");
-	for (size_t i = 1; i < n; i++)
-		argv[i + 1] = strdup(json_string_value(json_array_get(cmd, i)));
-	*argc = (int)n + 1;
-	return argv;
-}
-
-static void free_argv(char **argv)
-{
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
 
 /* The whole case folder is copied, so any input a command names (certificates, keys, CD, user
  * CSVs) is found where the tool found it; outputs go to <tmp>/out. */
@@ -167,13 +148,12 @@ static void test_mfg_every_case_cli(void **state)
 	char **cases = testutil_list_cases("mfg");
 	int n = 0;
 	for (char **c = cases; *c; c++, n++) {
-		char *dir = testutil_vector_path("mfg", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("mfg", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		copy_case(dir, tmp);
 		int argc;
-		char **argv = case_argv(json_object_get(j, "command"), &argc);
+		char **argv = casecmd_build_argv(json_object_get(j, "command"), "mfg", &argc);
 		buf_t out = BUF_INIT, err = BUF_INIT;
 		int rc = testutil_run_espfab(tmp, argv, &out, &err);
 		if (rc)
@@ -182,11 +162,10 @@ static void test_mfg_every_case_cli(void **state)
 		compare_case_output(dir, tmp, j);
 		buf_free_data(&out);
 		buf_free_data(&err);
-		free_argv(argv);
+		casecmd_free_argv(argv);
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	assert_true(n >= 3);
@@ -202,13 +181,12 @@ static void test_mfg_every_case_library(void **state)
 	assert_non_null(getcwd(cwd, sizeof cwd));
 	char **cases = testutil_list_cases("mfg");
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("mfg", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *j = testutil_load_json(cj);
+		char *dir;
+		json_t *j = casecmd_load_case("mfg", *c, &dir);
 		char *tmp = testutil_make_tmpdir();
 		copy_case(dir, tmp);
 		int argc;
-		char **argv = case_argv(json_object_get(j, "command"), &argc);
+		char **argv = casecmd_build_argv(json_object_get(j, "command"), "mfg", &argc);
 		struct mfg_options o;
 		bool help;
 		err_t e = {0};
@@ -229,11 +207,10 @@ static void test_mfg_every_case_library(void **state)
 		assert_int_equal(b.devices[0].discriminator, json_integer_value(json_object_get(j, "discriminator")));
 		compare_case_output(dir, tmp, j);
 		mfg_free_batch(&b);
-		free_argv(argv);
+		casecmd_free_argv(argv);
 		testutil_remove_tree(tmp);
 		free(tmp);
 		json_decref(j);
-		free(cj);
 		free(dir);
 	}
 	testutil_free_list(cases);

@@ -2,6 +2,7 @@
  * case.json's command and roundtrip_command through `espfab parttable` (outputs into a temporary
  * folder) and through the library; whole binary tables and CSV texts compared byte for byte. */
 #include "testutil.h"
+#include "casecmd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,8 @@ static void test_cli_every_case(void **state)
 	char *tmp = testutil_make_tmpdir();
 	int ran = 0;
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("partition_table", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *meta = testutil_load_json(cj);
+		char *dir;
+		json_t *meta = casecmd_load_case("partition_table", *c, &dir);
 		assert_non_null(meta);
 		json_t *outputs = json_object_get(meta, "outputs");
 		const char *bin_name = json_string_value(json_object_get(outputs, "bin"));
@@ -91,7 +91,7 @@ static void test_cli_every_case(void **state)
 		buf_free_data(&out);
 		buf_free_data(&want);
 
-		free(got_bin), free(want_bin), free(got_csv), free(want_csv), free(cj), free(dir);
+		free(got_bin), free(want_bin), free(got_csv), free(want_csv), free(dir);
 		json_decref(meta);
 		ran++;
 	}
@@ -109,9 +109,8 @@ static void test_library_every_case(void **state)
 	char **cases = testutil_list_cases("partition_table");
 	assert_non_null(cases[0]);
 	for (char **c = cases; *c; c++) {
-		char *dir = testutil_vector_path("partition_table", *c);
-		char *cj = testutil_join_path(dir, "case.json");
-		json_t *meta = testutil_load_json(cj);
+		char *dir;
+		json_t *meta = casecmd_load_case("partition_table", *c, &dir);
 		json_t *outputs = json_object_get(meta, "outputs");
 		char *csv_in = testutil_join_path(dir, json_string_value(json_object_get(json_object_get(meta, "inputs"), "csv")));
 		char *bin_path = testutil_join_path(dir, json_string_value(json_object_get(outputs, "bin")));
@@ -159,7 +158,7 @@ static void test_library_every_case(void **state)
 
 		free(again), free(t), free(back);
 		buf_free_data(&want), buf_free_data(&rt), buf_free_data(&csv);
-		free(csv_in), free(bin_path), free(rt_path), free(cj), free(dir);
+		free(csv_in), free(bin_path), free(rt_path), free(dir);
 		json_decref(meta);
 	}
 	testutil_free_list(cases);

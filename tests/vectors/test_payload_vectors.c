@@ -2,6 +2,7 @@
  * through the library (QR string, both manual codes, parse round trip) and through
  * `espfab payload` (case.json's command template with the tool name replaced). */
 #include "testutil.h"
+#include "vectable.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,83 +10,12 @@
 
 #include "formats/payload.h"
 
-#define MAX_COLS 16
-#define MAX_WORDS 32
-
-struct table {
-	buf_t text;
-	char *cols[MAX_COLS];
-	int ncols;
-	char **rows; /* each row: ncols pointers into text */
-	int nrows;
-};
-
-/* vectors.csv has no quoted fields, so a split on ',' is a faithful reading. */
-static void table_load(const char *path, struct table *t)
+static unsigned num(const struct vectable *t, int r, const char *col)
 {
-	memset(t, 0, sizeof *t);
-	testutil_read_file(path, &t->text);
-	char *save = NULL;
-	char *line = strtok_r((char *)t->text.data, "\r\n", &save);
-	assert_non_null(line);
-	for (char *p = line; p && t->ncols < MAX_COLS;) {
-		t->cols[t->ncols++] = p;
-		p = strchr(p, ',');
-		if (p)
-			*p++ = '\0';
-	}
-	while ((line = strtok_r(NULL, "\r\n", &save))) {
-		t->rows = realloc(t->rows, (size_t)(t->nrows + 1) * (size_t)t->ncols * sizeof(char *));
-		char **r = t->rows + (size_t)t->nrows * (size_t)t->ncols;
-		int n = 0;
-		for (char *p = line; p && n < t->ncols;) {
-			r[n++] = p;
-			p = strchr(p, ',');
-			if (p)
-				*p++ = '\0';
-		}
-		assert_int_equal(n, t->ncols);
-		t->nrows++;
-	}
+	return (unsigned)strtoul(vectable_get_cell(t, r, col), NULL, 10);
 }
 
-static const char *table_get(const struct table *t, int row, const char *col)
-{
-	for (int i = 0; i < t->ncols; i++)
-		if (!strcmp(t->cols[i], col))
-			return t->rows[(size_t)row * (size_t)t->ncols + (size_t)i];
-	fail_msg("no column %s", col);
-	return NULL;
-}
-
-static void table_free(struct table *t)
-{
-	buf_free_data(&t->text);
-	free(t->rows);
-}
-
-static int load_set(struct table *t, json_t **meta)
-{
-	if (!testutil_vectors_dir())
-		return 0;
-	char *path = testutil_vector_path("onboarding", "case.json");
-	*meta = testutil_load_json(path);
-	free(path);
-	assert_non_null(*meta);
-	path = testutil_vector_path("onboarding", json_string_value(json_object_get(*meta, "file")));
-	table_load(path, t);
-	free(path);
-	assert_true(t->nrows > 0);
-	assert_int_equal(t->nrows, json_integer_value(json_object_get(*meta, "rows")));
-	return 1;
-}
-
-static unsigned num(const struct table *t, int r, const char *col)
-{
-	return (unsigned)strtoul(table_get(t, r, col), NULL, 10);
-}
-
-static void row_payload(const struct table *t, int r, struct payload *p)
+static void row_payload(const struct vectable *t, int r, struct payload *p)
 {
 	memset(p, 0, sizeof *p);
 	p->version = (uint8_t)num(t, r, "version");
@@ -100,9 +30,9 @@ static void row_payload(const struct table *t, int r, struct payload *p)
 static void test_library_encodes_every_row(void **state)
 {
 	(void)state;
-	struct table t;
+	struct vectable t;
 	json_t *meta;
-	if (!load_set(&t, &meta))
+	if (!vectable_load_set("onboarding", &t, &meta))
 		skip();
 	for (int r = 0; r < t.nrows; r++) {
 		struct payload p;
@@ -113,36 +43,36 @@ static void test_library_encodes_every_row(void **state)
 			fail_msg("row %d: %s", r + 1, e.msg);
 		char what[40];
 		snprintf(what, sizeof what, "row %d qr", r + 1);
-		testutil_assert_bytes_equal(what, (uint8_t *)qr, strlen(qr), (const uint8_t *)table_get(&t, r, "qr"),
-					    strlen(table_get(&t, r, "qr")));
+		testutil_assert_bytes_equal(what, (uint8_t *)qr, strlen(qr), (const uint8_t *)vectable_get_cell(&t, r, "qr"),
+					    strlen(vectable_get_cell(&t, r, "qr")));
 		assert_int_equal(payload_encode_manual(&p, 0, m, &e), 0);
 		snprintf(what, sizeof what, "row %d manual_short", r + 1);
 		testutil_assert_bytes_equal(what, (uint8_t *)m, strlen(m),
-					    (const uint8_t *)table_get(&t, r, "manual_short"),
-					    strlen(table_get(&t, r, "manual_short")));
+					    (const uint8_t *)vectable_get_cell(&t, r, "manual_short"),
+					    strlen(vectable_get_cell(&t, r, "manual_short")));
 		assert_int_equal(payload_encode_manual(&p, 1, m, &e), 0);
 		snprintf(what, sizeof what, "row %d manual_long", r + 1);
 		testutil_assert_bytes_equal(what, (uint8_t *)m, strlen(m),
-					    (const uint8_t *)table_get(&t, r, "manual_long"),
-					    strlen(table_get(&t, r, "manual_long")));
+					    (const uint8_t *)vectable_get_cell(&t, r, "manual_long"),
+					    strlen(vectable_get_cell(&t, r, "manual_long")));
 	}
-	table_free(&t);
+	vectable_free_table(&t);
 	json_decref(meta);
 }
 
 static void test_library_parses_every_row(void **state)
 {
 	(void)state;
-	struct table t;
+	struct vectable t;
 	json_t *meta;
-	if (!load_set(&t, &meta))
+	if (!vectable_load_set("onboarding", &t, &meta))
 		skip();
 	for (int r = 0; r < t.nrows; r++) {
 		struct payload want, got;
 		row_payload(&t, r, &want);
 		err_t e = {0};
 		int is_qr = 0;
-		if (payload_parse_string(table_get(&t, r, "qr"), &got, &is_qr, &e))
+		if (payload_parse_string(vectable_get_cell(&t, r, "qr"), &got, &is_qr, &e))
 			fail_msg("row %d qr: %s", r + 1, e.msg);
 		assert_true(is_qr);
 		assert_int_equal(got.version, want.version);
@@ -154,14 +84,14 @@ static void test_library_parses_every_row(void **state)
 		assert_int_equal(got.passcode, want.passcode);
 		assert_int_equal(got.extra_count, 0);
 
-		if (payload_parse_string(table_get(&t, r, "manual_short"), &got, &is_qr, &e))
+		if (payload_parse_string(vectable_get_cell(&t, r, "manual_short"), &got, &is_qr, &e))
 			fail_msg("row %d manual_short: %s", r + 1, e.msg);
 		assert_false(is_qr);
 		assert_false(got.has_vid_pid);
 		assert_int_equal(got.discriminator >> 8, want.discriminator >> 8);
 		assert_int_equal(got.passcode, want.passcode);
 
-		if (payload_parse_manual(table_get(&t, r, "manual_long"), &got, &e))
+		if (payload_parse_manual(vectable_get_cell(&t, r, "manual_long"), &got, &e))
 			fail_msg("row %d manual_long: %s", r + 1, e.msg);
 		assert_true(got.has_vid_pid);
 		assert_int_equal(got.vid, want.vid);
@@ -169,75 +99,46 @@ static void test_library_parses_every_row(void **state)
 		assert_int_equal(got.discriminator >> 8, want.discriminator >> 8);
 		assert_int_equal(got.passcode, want.passcode);
 	}
-	table_free(&t);
+	vectable_free_table(&t);
 	json_decref(meta);
+}
+
+static void check_cli_row(const struct vectable *t, int r, const buf_t *out, const char *dir)
+{
+	buf_t want = BUF_INIT;
+	/* The tool prints the 21-digit code exactly when the flow is not standard. */
+	buf_append_str(&want, "Manualcode : ");
+	buf_append_str(&want, vectable_get_cell(t, r, num(t, r, "flow") ? "manual_long" : "manual_short"));
+	buf_append_str(&want, "\nQRCode     : ");
+	buf_append_str(&want, vectable_get_cell(t, r, "qr"));
+	buf_append_str(&want, "\n");
+	char what[32];
+	snprintf(what, sizeof what, "row %d stdout", r + 1);
+	testutil_assert_bytes_equal(what, out->data, out->len, want.data, want.len);
+
+	/* espfab payload parse QR --json gives back the row's fields. */
+	char *pargv[] = {"espfab", "payload", "parse", (char *)vectable_get_cell(t, r, "qr"), "--json", NULL};
+	buf_t parsed = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(dir, pargv, &parsed, NULL), 0);
+	buf_terminate_str(&parsed);
+	json_error_t je;
+	json_t *o = json_loads((char *)parsed.data, 0, &je);
+	assert_non_null(o);
+	static const char *const fields[][2] = {{"vendor_id", "vid"}, {"product_id", "pid"},
+		{"commissioning_flow", "flow"}, {"discovery_capabilities", "discovery"},
+		{"discriminator", "discriminator"}, {"passcode", "passcode"}, {"version", "version"}};
+	for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+		assert_int_equal(json_integer_value(json_object_get(o, fields[k][0])),
+				 num(t, r, fields[k][1]));
+	json_decref(o);
+	buf_free_data(&parsed);
+	buf_free_data(&want);
 }
 
 static void test_cli_reproduces_every_row(void **state)
 {
 	(void)state;
-	struct table t;
-	json_t *meta;
-	if (!load_set(&t, &meta))
-		skip();
-	const char *tmpl = json_string_value(json_object_get(meta, "command"));
-	assert_non_null(tmpl);
-	char *dir = testutil_make_tmpdir();
-	for (int r = 0; r < t.nrows; r++) {
-		char *copy = strdup(tmpl), *save = NULL;
-		char *argv[MAX_WORDS + 2];
-		int n = 0;
-		argv[n++] = "espfab";
-		for (char *w = strtok_r(copy, " ", &save); w && n < MAX_WORDS; w = strtok_r(NULL, " ", &save)) {
-			if (!strcmp(w, "generate_setup_payload.py")) {
-				argv[n++] = "payload";
-			} else if (w[0] == '<' && w[strlen(w) - 1] == '>') {
-				w[strlen(w) - 1] = '\0';
-				argv[n++] = (char *)table_get(&t, r, w + 1);
-			} else {
-				argv[n++] = w;
-			}
-		}
-		argv[n] = NULL;
-		buf_t out = BUF_INIT, err = BUF_INIT, want = BUF_INIT;
-		int rc = testutil_run_espfab(dir, argv, &out, &err);
-		buf_terminate_str(&err);
-		if (rc != 0)
-			fail_msg("row %d: exit %d: %s", r + 1, rc, (char *)err.data);
-		/* The tool prints the 21-digit code exactly when the flow is not standard. */
-		buf_append_str(&want, "Manualcode : ");
-		buf_append_str(&want, table_get(&t, r, num(&t, r, "flow") ? "manual_long" : "manual_short"));
-		buf_append_str(&want, "\nQRCode     : ");
-		buf_append_str(&want, table_get(&t, r, "qr"));
-		buf_append_str(&want, "\n");
-		char what[32];
-		snprintf(what, sizeof what, "row %d stdout", r + 1);
-		testutil_assert_bytes_equal(what, out.data, out.len, want.data, want.len);
-
-		/* espfab payload parse QR --json gives back the row's fields. */
-		char *pargv[] = {"espfab", "payload", "parse", (char *)table_get(&t, r, "qr"), "--json", NULL};
-		out.len = 0;
-		assert_int_equal(testutil_run_espfab(dir, pargv, &out, NULL), 0);
-		buf_terminate_str(&out);
-		json_error_t je;
-		json_t *o = json_loads((char *)out.data, 0, &je);
-		assert_non_null(o);
-		static const char *const fields[][2] = {{"vendor_id", "vid"}, {"product_id", "pid"},
-			{"commissioning_flow", "flow"}, {"discovery_capabilities", "discovery"},
-			{"discriminator", "discriminator"}, {"passcode", "passcode"}, {"version", "version"}};
-		for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
-			assert_int_equal(json_integer_value(json_object_get(o, fields[k][0])),
-					 num(&t, r, fields[k][1]));
-		json_decref(o);
-		buf_free_data(&out);
-		buf_free_data(&err);
-		buf_free_data(&want);
-		free(copy);
-	}
-	testutil_remove_tree(dir);
-	free(dir);
-	table_free(&t);
-	json_decref(meta);
+	vectable_replay_rows("onboarding", "generate_setup_payload.py", "payload", check_cli_row);
 }
 
 /* One record of onb_codes.csv: fields may be quoted and hold a line break. */
