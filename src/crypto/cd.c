@@ -8,6 +8,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/sha256.h>
 
+#include "core/fileio.h"
 #include "core/hex.h"
 #include "core/rng.h"
 #include "crypto/x509util.h"
@@ -551,4 +552,26 @@ void cd_format_text(const struct cd_content *c, buf_t *out)
 		buf_append_str(out, line);
 	}
 	buf_terminate_str(out);
+}
+
+int cd_check_product(const struct cd_content *c, uint16_t vid, uint16_t pid, const char *what, err_t *e)
+{
+	bool listed = false;
+	for (size_t i = 0; i < c->product_id_count; i++)
+		listed |= c->product_ids[i] == pid;
+	if (c->vendor_id != vid || !listed)
+		return err_set_msg(e, ERR_CHECK, "%s: the CD (VID 0x%04X) does not cover VID 0x%04X PID 0x%04X",
+				   what, c->vendor_id, vid, pid);
+	return 0;
+}
+
+int cd_check_file(const char *path, uint16_t vid, uint16_t pid, err_t *e)
+{
+	buf_t b = BUF_INIT;
+	struct cd_content c;
+	int rc = fileio_read_file(path, &b, e) || cd_parse_cms(b.data, b.len, &c, NULL, e)
+			 ? err_prepend_context(e, "%s", path)
+			 : cd_check_product(&c, vid, pid, path, e);
+	buf_free_data(&b);
+	return rc;
 }

@@ -63,6 +63,11 @@ int cd_generate(const struct cd_content *c, mbedtls_pk_context *key, const mbedt
 int cd_parse_cms(const uint8_t *der, size_t len, struct cd_content *c,
 		 const mbedtls_x509_crt *signer, err_t *e);
 
+/* Refuses a CD whose vendor id or product id list does not cover vid/pid; what names the CD. */
+int cd_check_product(const struct cd_content *c, uint16_t vid, uint16_t pid, const char *what, err_t *e);
+/* Reads and parses a CD file, then cd_check_product. */
+int cd_check_file(const char *path, uint16_t vid, uint16_t pid, err_t *e);
+
 /* The facts the attestation chain check compares (pointers into c). */
 void cd_get_facts(const struct cd_content *c, struct attest_cd_facts *f);
 /* One "field: value" line per content field. */

@@ -17,6 +17,7 @@
 #include "core/hex.h"
 #include "core/rng.h"
 #include "crypto/attest.h"
+#include "crypto/cd.h"
 #include "crypto/flashenc.h"
 #include "crypto/keyfile.h"
 #include "crypto/nvs_crypt.h"
@@ -400,7 +401,9 @@ static int gen_fill_factory_list(const struct identity *id, const struct profile
 	hex_encode_base64(id->verifier, sizeof id->verifier, &b64);
 	if (nvs_list_add_string(l, "verifier", buf_terminate_str(&b64), e))
 		goto out;
-	if (fileio_read_file(p->cd, &cd, e) || nvs_list_add_blob(l, "cert-dclrn", cd.data, cd.len, e))
+	/* A CD for another product would pass every on-device check and fail only at commissioning. */
+	if (cd_check_file(p->cd, p->vendor_id, p->product_id, e) || fileio_read_file(p->cd, &cd, e) ||
+	    nvs_list_add_blob(l, "cert-dclrn", cd.data, cd.len, e))
 		goto out;
 	if (p->extra_nvs) {
 		struct nvs_csv_parser cp;

@@ -766,13 +766,8 @@ static int mfg_check_inputs(struct mfg_ctx *c, err_t *e)
 		if (r)
 			return err_prepend_context(e, "%s", o->cert_dclrn);
 		cd_get_facts(&cd, &facts);
-		bool listed = false;
-		for (size_t i = 0; i < cd.product_id_count; i++)
-			listed |= cd.product_ids[i] == o->product_id;
-		if (cd.vendor_id != o->vendor_id || !listed)
-			return err_set_msg(e, ERR_CHECK,
-					   "%s: the CD (VID 0x%04X) does not cover VID 0x%04X PID 0x%04X",
-					   o->cert_dclrn, cd.vendor_id, o->vendor_id, o->product_id);
+		if (cd_check_product(&cd, o->vendor_id, o->product_id, o->cert_dclrn, e))
+			return -1;
 	}
 	if (!o->dac_cert)
 		return 0;
@@ -1666,6 +1661,7 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	pthread_cond_init(&c->q_ready, NULL);
 	pthread_cond_init(&c->q_space, NULL);
 	int rc = -1;
+	bool top_existed = true, stage_existed = true, inputs_checked = false;
 	snprintf(c->top, sizeof c->top, "%s/%x_%x", o->outdir, o->vendor_id, o->product_id);
 	snprintf(c->stage, sizeof c->stage, "%s/staging", c->top);
 	if (o->outdir[0] == '/') {
@@ -1678,6 +1674,9 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 		}
 		snprintf(c->top_abs, sizeof c->top_abs, "%s/%.*s", cwd, 1000, c->top);
 	}
+	/* Refused inputs must leave nothing behind: remember what this run creates. */
+	top_existed = access(c->top, F_OK) == 0;
+	stage_existed = access(c->stage, F_OK) == 0;
 	if (fileio_make_dirs(c->stage, 0700, e))
 		goto done;
 	c->top_fd = open(c->top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1694,6 +1693,7 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	}
 	if (mfg_build_map(c, e) || mfg_setup_ca(c, e) || mfg_check_inputs(c, e))
 		goto done;
+	inputs_checked = true;
 	c->dev = calloc(o->count, sizeof *c->dev);
 	c->mcsv_rows = calloc(o->count, sizeof *c->mcsv_rows);
 	c->pin_rows = calloc(o->count, sizeof *c->pin_rows);
@@ -1756,6 +1756,11 @@ int mfg_run_batch(const struct mfg_options *o, struct mfg_batch *out, err_t *e)
 	c->dev = NULL;
 	rc = 0;
 done:
+	if (rc != 0 && !inputs_checked && !stage_existed) {
+		mfg_remove_old_tree(c->stage);
+		if (!top_existed)
+			rmdir(c->top);
+	}
 	for (size_t i = 0; c->mcsv_rows && i < o->count; i++)
 		free(c->mcsv_rows[i]);
 	for (size_t i = 0; c->pin_rows && i < o->count; i++)

@@ -391,9 +391,9 @@ static void fm_run_chip(const char *dir, const struct fm_chip *c, bool full)
 	static const int quarters[] = {2, 1, 3};
 	for (size_t i = 0; i < nph; i++)
 		for (int q = 0; q < (full ? 3 : 1); q++) {
-			/* a phase of a few frames at the very end (the reset after the run) shifts with
-			 * the number of SYNC replies and cannot be hit reliably */
-			if (ph[i].f1 - ph[i].f0 < 8)
+			/* the last few frames of a run (the eFuse touches at the very end) shift with
+			 * the number of SYNC replies a run needs (8 per SYNC): not reliably hit */
+			if (ph[i].f0 + 24 > ph[nph - 1].f1)
 				continue;
 			/* the quick matrix: the middle of the first burn, write and verify phases */
 			if (!full && strcmp(ph[i].name, "burn1") && strcmp(ph[i].name, "write1") &&

@@ -3,6 +3,7 @@
  * path; a refusal with nothing burned or written; resume after a cut link with the same
  * identity and no second burn; a dry run that leaves the chip untouched. */
 #include "testutil.h"
+#include "testpki.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -165,11 +166,7 @@ static void make_pki(const char *dir)
 	testutil_write_file(p, pem, strlen((char *)pem));
 	chmod(p, 0600);
 	free(p);
-	uint8_t cd[240];
-	rng_fill_bytes(cd, sizeof cd);
-	p = testutil_join_path(dir, "cd.der");
-	testutil_write_file(p, cd, sizeof cd);
-	free(p);
+	testpki_write_cd(dir, "cd.der", 0xFFF1, 0x8000);
 	mbedtls_mpi_free(&serial);
 	mbedtls_x509write_crt_free(&crt);
 	mbedtls_pk_free(&key);

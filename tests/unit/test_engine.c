@@ -4,6 +4,7 @@
  * confirmations with nothing burned, dry runs. The simulator tests (tests/sim) cover the same
  * flow through the ROM protocol. */
 #include "testutil.h"
+#include "testpki.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -174,11 +175,7 @@ static void make_pai(const char *dir)
 	testutil_write_file(path, pem, strlen((char *)pem));
 	chmod(path, 0600);
 	free(path);
-	uint8_t cd[300];
-	rng_fill_bytes(cd, sizeof cd);
-	path = testutil_join_path(dir, "cd.der");
-	testutil_write_file(path, cd, sizeof cd);
-	free(path);
+	testpki_write_cd(dir, "cd.der", 0xFFF1, 0x8000);
 	mbedtls_mpi_free(&serial);
 	mbedtls_x509write_crt_free(&crt);
 	mbedtls_pk_free(&key);
