@@ -15,6 +15,7 @@
 #include "flow/device_rom.h"
 #include "core/evq.h"
 #include "flow/engine.h"
+#include "flow/profile.h"
 #include "flow/worker.h"
 
 struct run_cli {
@@ -171,6 +172,12 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 	if (!port)
 		return run_usage(e, "--port is required");
 	o.assume_yes = c.yes;
+	/* A broken profile is bad input (exit 1), whatever state the port is in: check it before
+	 * the port is opened. The engine loads it again for the run. */
+	struct profile prof;
+	if (profile_load(o.profile_path, &prof, e))
+		return e->code ? e->code : ERR_CHECK;
+	profile_free(&prof);
 	struct flow_device *dev;
 	if (device_rom_open(port, &dev, e)) {
 		if (c.json) {

@@ -559,9 +559,20 @@ static void test_usage_errors(void **state)
 	err.len = 0;
 	assert_int_equal(testutil_run_espfab(NULL, a2, &out, &err), 2);
 	assert_non_null(strstr((char *)buf_terminate_str(&err), "--bogus"));
-	/* Nobody listens there: a device error. */
+	/* A profile that does not load is bad input, checked before the port is touched. */
 	char *a3[] = {"espfab", "run", "--profile", "x.ini", "--port", "socket://127.0.0.1:1", NULL};
-	assert_int_equal(testutil_run_espfab(NULL, a3, &out, &err), 3);
+	err.len = 0;
+	assert_int_equal(testutil_run_espfab(NULL, a3, &out, &err), 1);
+	assert_non_null(strstr((char *)buf_terminate_str(&err), "x.ini"));
+	/* A good profile and nobody listening on the port: a device error. */
+	char *dir = testutil_make_tmpdir();
+	make_pki(dir);
+	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
+	char *a4[] = {"espfab", "run", "--profile", profile, "--port", "socket://127.0.0.1:1", NULL};
+	assert_int_equal(testutil_run_espfab(dir, a4, &out, &err), 3);
+	free(profile);
+	testutil_remove_tree(dir);
+	free(dir);
 	buf_free_data(&out);
 	buf_free_data(&err);
 }
