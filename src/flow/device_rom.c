@@ -51,6 +51,13 @@ static int device_rom_detect(struct flow_device *d, struct plan_chip *chip, err_
 		chip->key[b].purpose = (lay->family == EFUSE_FAMILY_GEN2 && ks.purpose >= 0 && ks.purpose < 16)
 					       ? (uint8_t)ks.purpose
 					       : (ks.empty ? 0 : 0xFF);
+		/* C2's one key block carries a pseudo purpose; map it back to the plan's purpose
+		 * numbers, the inverse of device_rom_purpose, so the readback check compares. */
+		if (lay->family == EFUSE_FAMILY_C2 && !ks.empty)
+			chip->key[b].purpose = ks.purpose == KP_XTS_AES_128_KEY		 ? 1
+					       : ks.purpose == KP_C2_XTS_AES_128_KEY_DERIVED ? 2
+					       : ks.purpose == KP_C2_SECURE_BOOT_DIGEST	 ? 3
+											 : 0xFF;
 	}
 	chip->crypt_cnt = info->security.crypt_cnt;
 	chip->secure_boot = info->security.secure_boot;
