@@ -1,6 +1,7 @@
 /* espfab efuse: show the eFuse state that matters for provisioning (key blocks with purpose and
  * protection, flash encryption, secure boot, download modes), and burn a key into a key block
- * after a typed confirmation. */
+ * or BLOCK0 fields (burn-field NAME VALUE …, like espefuse burn_efuse) after a typed
+ * confirmation. */
 #include <jansson.h>
 #include <mbedtls/platform_util.h>
 #include <stdbool.h>
@@ -24,7 +25,7 @@ static const enum efuse_field_id summary_fields[] = {
 	EF_DISABLE_DL_CACHE, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE, EF_SOFT_DIS_JTAG,
 	EF_DIS_PAD_JTAG, EF_JTAG_DISABLE, EF_DIS_USB_JTAG, EF_DIS_USB_SERIAL_JTAG,
 	EF_DIS_DIRECT_BOOT, EF_SECURE_VERSION, EF_XTS_KEY_LENGTH_256, EF_CODING_SCHEME,
-	EF_FLASH_CRYPT_CONFIG, EF_RD_DIS, EF_WR_DIS,
+	EF_FLASH_CRYPT_CONFIG, EF_CONSOLE_DEBUG_DISABLE, EF_RD_DIS, EF_WR_DIS,
 };
 
 static int efuse_summary(loader_t *l, bool json)
@@ -195,6 +196,55 @@ out:
 	return rc;
 }
 
+static const char *args_name(const struct chip_desc *chip, enum efuse_field_id f)
+{
+	return chip_efuse_field(chip, f)->name;
+}
+
+/* burn-field NAME VALUE [NAME VALUE …]: every pair is checked before anything is burned. */
+static int efuse_burn_field_cmd(loader_t *l, const char **args, int nargs, const char *chip_name,
+				bool yes, err_t *e)
+{
+	const struct chip_desc *chip = l->info.chip;
+	if (chip_name && chip_find_by_name(chip_name) != chip)
+		return err_set_msg(e, ERR_CHECK, "refusing to burn: the connected chip is an %s, but %s "
+						 "was named",
+				   chip->name, chip_name),
+		       ERR_CHECK;
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n = 0;
+	for (int i = 0; i + 1 < nargs; i += 2) {
+		if (n >= EFUSE_MAX_FIELD_WRITES)
+			return err_set_msg(e, ERR_USAGE, "too many fields"), ERR_USAGE;
+		if (efuse_field_parse(chip, args[i], &w[n].field, e))
+			return ERR_USAGE;
+		if (cli_parse_u32(args[i + 1], args[i], &w[n].value, e))
+			return ERR_USAGE;
+		n++;
+	}
+	struct efuse_field_plan plan;
+	if (loader_plan_fields(l, w, n, &plan, e))
+		return e->code ? e->code : ERR_CHECK;
+	if (plan.nothing_to_do) {
+		printf("%s: nothing to burn (%s)\n", chip->name, plan.summary);
+		return 0;
+	}
+	fprintf(stderr, "About to burn eFuses (irreversible):\n  %s\n", plan.summary);
+	for (size_t i = 0; i < n; i++)
+		if (w[i].field == EF_ENABLE_SECURITY_DOWNLOAD || w[i].field == EF_DIS_DOWNLOAD_MODE ||
+		    w[i].field == EF_UART_DOWNLOAD_DIS)
+			fprintf(stderr, "  WARNING: %s restricts or removes the ROM download mode this "
+					"link uses\n",
+				args_name(chip, w[i].field));
+	if (efuse_confirm(yes, e))
+		return e->code;
+	if (loader_burn_fields(l, &plan, e))
+		return e->code ? e->code : ERR_DEVICE;
+	printf("burned %s (verified by %s)\n", plan.summary,
+	       l->info.secure_download ? "the ROM's security info" : "read-back");
+	return 0;
+}
+
 static int cmd_efuse_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
@@ -202,7 +252,7 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		return ERR_USAGE;
 	bool json = false, read_protect = false, yes = false, no_wp = false, resume = false;
 	const char *chip_name = NULL;
-	const char *pos[4];
+	const char *pos[2 * EFUSE_MAX_FIELD_WRITES + 1];
 	int npos = 0;
 	for (int i = 1; i < argc;) {
 		const char *a = argv[i++];
@@ -226,17 +276,20 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 			chip_name = a + 7;
 		else if (a[0] == '-' && a[1])
 			return err_set_msg(e, ERR_USAGE, "unknown option '%s'", a), ERR_USAGE;
-		else if (npos < 4)
+		else if (npos < (int)(sizeof pos / sizeof pos[0]))
 			pos[npos++] = a;
 		else
 			return err_set_msg(e, ERR_USAGE, "too many arguments"), ERR_USAGE;
 	}
 	bool summary = npos == 1 && !strcmp(pos[0], "summary");
 	bool burn = npos == 4 && (!strcmp(pos[0], "burn-key") || !strcmp(pos[0], "burn_key"));
-	if (!summary && !burn)
+	bool burn_field = npos >= 3 && npos % 2 == 1 &&
+			  (!strcmp(pos[0], "burn-field") || !strcmp(pos[0], "burn_efuse"));
+	if (!summary && !burn && !burn_field)
 		return err_set_msg(e, ERR_USAGE,
 				   "usage: efuse --port P summary [--json] | burn-key BLOCK KEYFILE "
-				   "PURPOSE [--read-protect] [--yes] [--chip C]"),
+				   "PURPOSE [--read-protect] [--yes] [--chip C] | burn-field NAME VALUE "
+				   "[NAME VALUE...] [--yes]"),
 		       ERR_USAGE;
 	if (chip_name && !chip_find_by_name(chip_name))
 		return err_set_msg(e, ERR_USAGE, "--chip %s: unknown chip", chip_name), ERR_USAGE;
@@ -252,6 +305,8 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		rc = ERR_DEVICE;
 	} else if (summary) {
 		rc = efuse_summary(&l, json);
+	} else if (burn_field) {
+		rc = efuse_burn_field_cmd(&l, pos + 1, npos - 1, chip_name, yes, e);
 	} else {
 		rc = efuse_burn_key_cmd(&l, pos[1], pos[2], pos[3], chip_name, read_protect, no_wp, yes,
 					resume, e);
@@ -261,5 +316,6 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 }
 
 CLI_COMMAND(efuse, "efuse", 13,
-	    "--port P summary [--json] | burn-key BLOCK KEYFILE PURPOSE [--read-protect] [--yes]",
+	    "--port P summary [--json] | burn-key BLOCK KEYFILE PURPOSE [--read-protect] [--yes] | "
+	    "burn-field NAME VALUE... [--yes]",
 	    cmd_efuse_run)

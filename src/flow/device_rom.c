@@ -51,6 +51,13 @@ static int device_rom_detect(struct flow_device *d, struct plan_chip *chip, err_
 		chip->key[b].purpose = (lay->family == EFUSE_FAMILY_GEN2 && ks.purpose >= 0 && ks.purpose < 16)
 					       ? (uint8_t)ks.purpose
 					       : (ks.empty ? 0 : 0xFF);
+		/* C2's one key block carries a pseudo purpose; map it back to the plan's purpose
+		 * numbers, the inverse of device_rom_purpose, so the readback check compares. */
+		if (lay->family == EFUSE_FAMILY_C2 && !ks.empty)
+			chip->key[b].purpose = ks.purpose == KP_XTS_AES_128_KEY		 ? 1
+					       : ks.purpose == KP_C2_XTS_AES_128_KEY_DERIVED ? 2
+					       : ks.purpose == KP_C2_SECURE_BOOT_DIGEST	 ? 3
+											 : 0xFF;
 	}
 	chip->crypt_cnt = info->security.crypt_cnt;
 	chip->secure_boot = info->security.secure_boot;
@@ -142,14 +149,68 @@ static void device_rom_close(struct flow_device *d)
 	free(r);
 }
 
-/* The eFuse module burns key blocks only; BLOCK0 fields (crypt counter, secure boot, download
- * mode) are not available through it yet, so plans that need them are refused. */
+/* BLOCK0 field steps: the writes are computed from a fresh read of the eFuses, so a step that
+ * was already (partly) burned only burns what is missing. */
+static int device_rom_burn_fields(struct device_rom *r,
+				  int (*writes)(struct device_rom *, bool, struct efuse_field_write *,
+						size_t *, err_t *),
+				  bool release, err_t *e)
+{
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n = 0;
+	struct efuse_field_plan plan;
+	if (loader_refresh_efuse(&r->l, e) || writes(r, release, w, &n, e) ||
+	    loader_plan_fields(&r->l, w, n, &plan, e))
+		return -1;
+	if (plan.nothing_to_do)
+		return 0;
+	return loader_burn_fields(&r->l, &plan, e);
+}
+
+static int device_rom_fe_writes(struct device_rom *r, bool release, struct efuse_field_write *w,
+				size_t *n, err_t *e)
+{
+	return efuse_writes_fe_enable(&r->l.info.efuse, release, w, n, e);
+}
+
+static int device_rom_sb_writes(struct device_rom *r, bool release, struct efuse_field_write *w,
+				size_t *n, err_t *e)
+{
+	(void)release;
+	return efuse_writes_secure_boot(&r->l.info.efuse, r->l.info.rev_major, w, n, e);
+}
+
+static int device_rom_lock_writes(struct device_rom *r, bool release, struct efuse_field_write *w,
+				size_t *n, err_t *e)
+{
+	(void)release;
+	return efuse_writes_lockdown(&r->l.info.efuse, r->l.info.rev_major, w, n, e);
+}
+
+static int device_rom_burn_fe_enable(struct flow_device *d, bool release, err_t *e)
+{
+	return device_rom_burn_fields(device_rom_cast(d), device_rom_fe_writes, release, e);
+}
+
+static int device_rom_burn_secure_boot(struct flow_device *d, err_t *e)
+{
+	return device_rom_burn_fields(device_rom_cast(d), device_rom_sb_writes, false, e);
+}
+
+static int device_rom_lockdown(struct flow_device *d, err_t *e)
+{
+	struct device_rom *r = device_rom_cast(d);
+	if (r->l.info.secure_download)
+		return 0; /* already in Secure Download Mode: nothing left to burn */
+	return device_rom_burn_fields(r, device_rom_lock_writes, false, e);
+}
+
 static const struct flow_device_ops device_rom_ops = {
 	.detect = device_rom_detect,
 	.burn_key = device_rom_burn_key,
-	.burn_fe_enable = NULL,
-	.burn_secure_boot = NULL,
-	.lockdown = NULL,
+	.burn_fe_enable = device_rom_burn_fe_enable,
+	.burn_secure_boot = device_rom_burn_secure_boot,
+	.lockdown = device_rom_lockdown,
 	.write_flash = device_rom_write,
 	.read_flash = device_rom_read,
 	.close = device_rom_close,

@@ -54,6 +54,8 @@ static const struct efuse_field_desc esp32_fields[EF_COUNT] = {
 	[EF_DISABLE_DL_ENCRYPT] = F("DISABLE_DL_ENCRYPT", 0, 6, 7, 1, 15),
 	[EF_DISABLE_DL_DECRYPT] = F("DISABLE_DL_DECRYPT", 0, 6, 8, 1, 15),
 	[EF_DISABLE_DL_CACHE] = F("DISABLE_DL_CACHE", 0, 6, 9, 1, 15),
+	/* w6 bit 2 (efuse.md §7); WR_DIS bit 15 as in espefuse esp32.yaml */
+	[EF_CONSOLE_DEBUG_DISABLE] = F("CONSOLE_DEBUG_DISABLE", 0, 6, 2, 1, 15),
 };
 
 static const struct efuse_field_desc c2_fields[EF_COUNT] = {
@@ -552,6 +554,16 @@ const struct efuse_field_desc *chip_efuse_field(const struct chip_desc *c, enum 
 		return NULL;
 	const struct efuse_field_desc *d = &c->efuse->fields[f];
 	return d->width ? d : NULL;
+}
+
+enum efuse_field_id chip_efuse_field_by_name(const struct chip_desc *c, const char *name)
+{
+	for (int f = 0; f < EF_COUNT; f++) {
+		const struct efuse_field_desc *d = chip_efuse_field(c, (enum efuse_field_id)f);
+		if (d && name && !strcasecmp(d->name, name))
+			return (enum efuse_field_id)f;
+	}
+	return EF_COUNT;
 }
 
 int chip_efuse_find_block(const struct chip_desc *c, const char *name)

@@ -88,6 +88,7 @@ enum efuse_field_id {
 	EF_DISABLE_DL_DECRYPT, /* ESP32 */
 	EF_DISABLE_DL_CACHE,   /* ESP32 */
 	EF_FLASH_CRYPT_CONFIG, /* ESP32 */
+	EF_CONSOLE_DEBUG_DISABLE, /* ESP32 */
 	EF_COUNT,
 };
 
@@ -247,6 +248,8 @@ const struct efuse_field_desc *chip_efuse_field(const struct chip_desc *c, enum 
 int chip_efuse_find_block(const struct chip_desc *c, const char *name);
 /* KEY_PURPOSE field of key index n, or NULL (ESP32, C2). */
 enum efuse_field_id chip_efuse_purpose_field(unsigned key_index);
+/* Field by its espefuse name (case-insensitive), EF_COUNT when the chip has no such field. */
+enum efuse_field_id chip_efuse_field_by_name(const struct chip_desc *c, const char *name);
 /* Whether purpose p may be burned into blocks[block_idx] of this chip; if not, why in e. */
 int chip_check_purpose(const struct chip_desc *c, int block_idx, int purpose, err_t *e);
 

@@ -604,11 +604,24 @@ static int burn_and_verify(const struct efuse_io *io, const struct chip_desc *ch
 	}
 }
 
+/* Reload the shadow registers before deciding what to burn: a burn interrupted between its
+ * program command and its reload would otherwise look unburned and be burned a second time. */
+int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t *e)
+{
+	const struct efuse_layout *l = chip->efuse;
+	if (wait_idle(io, chip, e) ||
+	    reg_wr(io, chip->efuse_base + l->conf_off, EFUSE_CONF_READ, 0, e) ||
+	    reg_wr(io, chip->efuse_base + l->cmd_off, EFUSE_CMD_READ, 1000, e) ||
+	    wait_idle(io, chip, e))
+		return err_prepend_context(e, "reloading the eFuse registers");
+	return 0;
+}
+
 int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e)
 {
 	const struct chip_desc *chip = plan->chip;
 	struct efuse_dump d;
-	if (efuse_read_dump_stable(io, chip, &d, e))
+	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
 		return -1;
 	if (plan->nothing_to_do)
 		return 0;
@@ -686,5 +699,361 @@ int efuse_load_key_file(const char *path, int purpose, buf_t *key, err_t *e)
 		return err_set_msg(e, ERR_CHECK, "%s: cannot extract the private scalar", path);
 	buf_append_bytes(key, d, sizeof d);
 	mbedtls_platform_zeroize(d, sizeof d);
+	return 0;
+}
+
+/* ---- BLOCK0 fields ---- */
+
+int efuse_field_parse(const struct chip_desc *chip, const char *name, enum efuse_field_id *f,
+		      err_t *e)
+{
+	*f = chip_efuse_field_by_name(chip, name);
+	if (*f == EF_COUNT)
+		return err_set_msg(e, ERR_USAGE, "the %s has no eFuse field '%s' that espfab can burn",
+				   chip->name, name ? name : "");
+	return 0;
+}
+
+/* Which BLOCK0 burn a field goes into (efuse.md §6 ordering, link-cutting bits last). */
+static int field_stage(enum efuse_field_id f)
+{
+	switch (f) {
+	case EF_ENABLE_SECURITY_DOWNLOAD:
+	case EF_DIS_DOWNLOAD_MODE:
+	case EF_UART_DOWNLOAD_DIS:
+	case EF_DIS_USB_SERIAL_JTAG_DOWNLOAD_MODE:
+		return 2;
+	case EF_WR_DIS:
+	case EF_RD_DIS:
+	case EF_CRYPT_CNT:
+	case EF_SECURE_BOOT_EN:
+	case EF_ABS_DONE_0:
+	case EF_ABS_DONE_1:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool field_is_mask(enum efuse_field_id f)
+{
+	return f == EF_WR_DIS || f == EF_RD_DIS;
+}
+
+int efuse_plan_fields(const struct chip_desc *chip, const struct efuse_dump *d,
+		      const struct efuse_field_write *w, size_t n, struct efuse_field_plan *p,
+		      err_t *e)
+{
+	struct efuse_field_write saved[EFUSE_MAX_FIELD_WRITES];
+	if (n > EFUSE_MAX_FIELD_WRITES)
+		return err_set_msg(e, ERR_USAGE, "at most %d fields per burn", EFUSE_MAX_FIELD_WRITES);
+	if (n == 0)
+		return err_set_msg(e, ERR_USAGE, "no eFuse field to burn");
+	if (d->chip != chip)
+		return err_set_msg(e, ERR_CHECK, "the eFuse dump is from another chip");
+	memcpy(saved, w, n * sizeof *w);
+	memset(p, 0, sizeof(*p));
+	p->chip = chip;
+	memcpy(p->w, saved, n * sizeof *w);
+	p->n = n;
+	for (int k = 0; k < 8; k++)
+		p->want[k] = d->words[0][k];
+	size_t sl = 0;
+	uint32_t new_wr_dis = 0;
+	sl += (size_t)snprintf(p->summary, sizeof p->summary, "%s BLOCK0:", chip->name);
+	for (size_t i = 0; i < n; i++) {
+		const struct efuse_field_desc *fd = chip_efuse_field(chip, p->w[i].field);
+		if (!fd || fd->block != 0)
+			return err_set_msg(e, ERR_USAGE, "the %s has no such BLOCK0 field (id %d)",
+					   chip->name, (int)p->w[i].field);
+		for (size_t j = 0; j < i; j++)
+			if (p->w[j].field == p->w[i].field)
+				return err_set_msg(e, ERR_USAGE, "%s is named twice", fd->name);
+		uint32_t mask = field_mask(fd->width), v = p->w[i].value;
+		if (v & ~mask)
+			return err_set_msg(e, ERR_USAGE,
+					   "%s is %u bit%s wide: 0x%x does not fit (at most 0x%x)",
+					   fd->name, fd->width, fd->width == 1 ? "" : "s", v, mask);
+		uint32_t cur = efuse_field_value(d, p->w[i].field);
+		if (field_is_mask(p->w[i].field))
+			v |= cur;
+		if (cur & ~v)
+			return err_set_msg(e, ERR_CHECK,
+					   "%s holds 0x%x; 0x%x would need a burned bit cleared "
+					   "(eFuse bits only go 0->1)",
+					   fd->name, cur, p->w[i].value);
+		uint32_t add = v & ~cur;
+		if (!add)
+			continue;
+		if (fd->wr_dis_bit >= 0 && wr_dis_set(d, fd->wr_dis_bit))
+			return err_set_msg(e, ERR_CHECK,
+					   "%s is write-protected (WR_DIS bit %d): it cannot change "
+					   "from 0x%x to 0x%x",
+					   fd->name, fd->wr_dis_bit, cur, v);
+		int st = field_stage(p->w[i].field);
+		p->burn[st][fd->word] |= add << fd->bit;
+		p->want[fd->word] |= add << fd->bit;
+		if (p->w[i].field == EF_WR_DIS)
+			new_wr_dis = add;
+		if (st == 2 && chip->type != CHIP_ESP32)
+			p->cuts_link = true;
+		if (sl < sizeof p->summary)
+			sl += (size_t)snprintf(p->summary + sl, sizeof p->summary - sl,
+					       " %s 0x%x -> 0x%x%s;", fd->name, cur, v,
+					       st == 2 ? " (cuts download mode)" : "");
+	}
+	/* a WR_DIS bit burned in the second pass must not lock a field of the third */
+	for (size_t i = 0; i < n; i++) {
+		const struct efuse_field_desc *fd = chip_efuse_field(chip, p->w[i].field);
+		if (field_stage(p->w[i].field) == 2 && fd->wr_dis_bit >= 0 &&
+		    ((new_wr_dis >> fd->wr_dis_bit) & 1) &&
+		    (p->burn[2][fd->word] >> fd->bit) & field_mask(fd->width))
+			return err_set_msg(e, ERR_USAGE,
+					   "WR_DIS bit %d would lock %s before it is burned; burn "
+					   "them separately",
+					   fd->wr_dis_bit, fd->name);
+	}
+	bool any = false;
+	for (int s = 0; s < 3; s++)
+		for (int k = 0; k < 8; k++)
+			any |= p->burn[s][k] != 0;
+	p->nothing_to_do = !any;
+	if (!any && sl < sizeof p->summary)
+		snprintf(p->summary + sl, sizeof p->summary - sl, " every field already holds its value");
+	return 0;
+}
+
+int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
+		      err_t *e)
+{
+	const struct chip_desc *chip = p->chip;
+	struct efuse_dump d;
+	if (link_cut)
+		*link_cut = false;
+	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
+		return -1;
+	/* fresh plan: after an interrupted burn only the missing bits are burned */
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n = p->n;
+	memcpy(w, p->w, n * sizeof *w);
+	if (efuse_plan_fields(chip, &d, w, n, p, e))
+		return -1;
+	if (p->nothing_to_do)
+		return 0;
+	unsigned xtal = chip->xtal_mhz[0];
+	if (chip->xtal_mhz[1] && chip_read_crystal(chip, io->read, io->ctx, 115200, &xtal, e))
+		return -1;
+	if (set_timing(io, chip, xtal, e))
+		return err_prepend_context(e, "setting the eFuse programming timing");
+	for (int s = 0; s < 3; s++) {
+		bool any = false;
+		for (int k = 0; k < 8; k++)
+			any |= p->burn[s][k] != 0;
+		if (!any)
+			continue;
+		if (s == 2 && p->cuts_link) {
+			/* the reload after programming switches the ROM to Secure Download Mode:
+			 * the controller can no longer be read, the caller verifies via the ROM */
+			err_t ie = {0};
+			if (burn_block(io, chip, 0, p->burn[s], NULL, &ie) == 0 &&
+			    efuse_read_dump(io, chip, &d, &ie) == 0) {
+				for (int k = 0; k < 8; k++)
+					if ((d.words[0][k] & p->burn[s][k]) != p->burn[s][k])
+						return err_set_msg(e, ERR_DEVICE,
+								   "BLOCK0 word %d lacks bits 0x%08x "
+								   "after the burn",
+								   k, p->burn[s][k] & ~d.words[0][k]);
+				return 0;
+			}
+			if (link_cut)
+				*link_cut = true;
+			return 0;
+		}
+		if (burn_and_verify(io, chip, 0, p->burn[s], NULL, false, &d, e))
+			return err_prepend_context(e, "burning BLOCK0 fields (pass %d)", s + 1);
+	}
+	if (efuse_read_dump_stable(io, chip, &d, e))
+		return -1;
+	for (int k = 0; k < 8; k++)
+		if ((d.words[0][k] & p->want[k]) != p->want[k])
+			return err_set_msg(e, ERR_DEVICE, "BLOCK0 word %d reads 0x%08x, lacking 0x%08x",
+					   k, d.words[0][k], p->want[k] & ~d.words[0][k]);
+	return 0;
+}
+
+static void writes_add(struct efuse_field_write *w, size_t *n, const struct chip_desc *chip,
+		       enum efuse_field_id f, uint32_t v)
+{
+	if (!efuse_field_present(chip, f) || *n >= EFUSE_MAX_FIELD_WRITES)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (w[i].field == f) {
+			w[i].value |= v;
+			return;
+		}
+	w[*n].field = f;
+	w[*n].value = v;
+	(*n)++;
+}
+
+/* Enabling the counter without an XTS key in eFuse leaves a chip that cannot decrypt its flash. */
+static bool fe_key_present(const struct efuse_dump *d)
+{
+	const struct efuse_layout *l = d->chip->efuse;
+	for (int b = 0; b < l->n_key_blocks; b++) {
+		struct efuse_key_status ks;
+		efuse_key_status(d, l->first_key_block + b, &ks);
+		if (ks.data_zero && !ks.read_protected)
+			continue;
+		switch (l->family) {
+		case EFUSE_FAMILY_ESP32:
+			if (ks.purpose == KP_ESP32_FLASH_ENCRYPTION)
+				return true;
+			break;
+		case EFUSE_FAMILY_C2:
+			if (ks.purpose == KP_XTS_AES_128_KEY ||
+			    ks.purpose == KP_C2_XTS_AES_128_KEY_DERIVED)
+				return true;
+			break;
+		case EFUSE_FAMILY_GEN2:
+			if (ks.purpose == KP_XTS_AES_128_KEY || ks.purpose == KP_XTS_AES_256_KEY_1 ||
+			    ks.purpose == KP_XTS_AES_256_KEY_2)
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efuse_field_write *w,
+			   size_t *n, err_t *e)
+{
+	const struct chip_desc *chip = d->chip;
+	const struct efuse_field_desc *cf = chip_efuse_field(chip, EF_CRYPT_CNT);
+	*n = 0;
+	if (!cf)
+		return err_set_msg(e, ERR_CHECK, "the %s has no flash-encryption counter", chip->name);
+	uint32_t mask = field_mask(cf->width), c = efuse_field_value(d, EF_CRYPT_CNT);
+	uint32_t v = c;
+	if (!(__builtin_popcount(c) & 1))
+		v = (c | (c + 1)) & mask; /* next odd popcount: one more bit from the bottom */
+	if (release)
+		v = mask; /* all bits: flash encryption can never be turned off again */
+	if (v == c && !(__builtin_popcount(c) & 1))
+		return err_set_msg(e, ERR_CHECK, "%s is exhausted (0x%x): flash encryption cannot be "
+						 "enabled again",
+				   cf->name, c);
+	if (!fe_key_present(d))
+		return err_set_msg(e, ERR_CHECK,
+				   "refusing to enable flash encryption on the %s: no key block holds "
+				   "a flash-encryption key (burn the key first)",
+				   chip->name);
+	writes_add(w, n, chip, EF_CRYPT_CNT, v);
+	/* ESP32: the key tweak the host-side encryption assumes (espsecure default 0xF) */
+	writes_add(w, n, chip, EF_FLASH_CRYPT_CONFIG, 0xF);
+	if (!release)
+		return 0;
+	if (chip->type == CHIP_ESP32) {
+		writes_add(w, n, chip, EF_DISABLE_DL_ENCRYPT, 1);
+		writes_add(w, n, chip, EF_DISABLE_DL_DECRYPT, 1);
+		writes_add(w, n, chip, EF_DISABLE_DL_CACHE, 1);
+		writes_add(w, n, chip, EF_JTAG_DISABLE, 1);
+		writes_add(w, n, chip, EF_CONSOLE_DEBUG_DISABLE, 1);
+		/* BLOCK1 (the FE key) read- and write-protected; DIS_CACHE locked via WR_DIS 3 */
+		writes_add(w, n, chip, EF_RD_DIS, 1u << chip->efuse->blocks[1].rd_dis_bit);
+		writes_add(w, n, chip, EF_WR_DIS,
+			   1u << chip->efuse->blocks[1].wr_dis_bit | 1u << 3);
+		return 0;
+	}
+	writes_add(w, n, chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, 1);
+	writes_add(w, n, chip, EF_DIS_DOWNLOAD_ICACHE, 1);
+	writes_add(w, n, chip, EF_DIS_DOWNLOAD_DCACHE, 1);
+	writes_add(w, n, chip, EF_DIS_PAD_JTAG, 1);
+	writes_add(w, n, chip, EF_DIS_USB_JTAG, 1);
+	const struct efuse_field_desc *sj = chip_efuse_field(chip, EF_SOFT_DIS_JTAG);
+	if (sj)
+		writes_add(w, n, chip, EF_SOFT_DIS_JTAG, field_mask(sj->width));
+	writes_add(w, n, chip, EF_DIS_DIRECT_BOOT, 1);
+	/* lock the cache/encrypt group so it cannot be undone by a later write-enable trick;
+	 * on C2 this is WR_DIS 1 (JTAG + ICACHE), on the others WR_DIS 2 */
+	const struct efuse_field_desc *ic = chip_efuse_field(chip, EF_DIS_DOWNLOAD_ICACHE);
+	if (!ic)
+		ic = chip_efuse_field(chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT);
+	if (ic && ic->wr_dis_bit >= 0)
+		writes_add(w, n, chip, EF_WR_DIS, 1u << ic->wr_dis_bit);
+	return 0;
+}
+
+int efuse_writes_secure_boot(const struct efuse_dump *d, unsigned rev_major,
+			     struct efuse_field_write *w, size_t *n, err_t *e)
+{
+	const struct chip_desc *chip = d->chip;
+	const struct efuse_layout *l = chip->efuse;
+	*n = 0;
+	if (l->family == EFUSE_FAMILY_ESP32) {
+		if (rev_major < 3)
+			return err_set_msg(e, ERR_CHECK, "secure boot v2 needs ESP32 revision v3.0 or "
+							 "later (this chip is v%u.x)",
+					   rev_major);
+		struct efuse_key_status ks;
+		efuse_key_status(d, 2, &ks);
+		if (ks.data_zero || ks.read_protected)
+			return err_set_msg(e, ERR_CHECK, "refusing SECURE_BOOT_EN: BLOCK2 holds no "
+							 "readable secure-boot digest (the chip would "
+							 "not boot)");
+		writes_add(w, n, chip, EF_ABS_DONE_1, 1);
+		writes_add(w, n, chip, EF_WR_DIS, 1u << 0);
+		return 0;
+	}
+	if (l->family == EFUSE_FAMILY_C2) {
+		int kb = l->first_key_block;
+		bool digest = false;
+		for (int k = 4; k < 8; k++)
+			digest |= d->words[kb][k] != 0;
+		if (!digest || rd_dis_set(d, l->blocks[kb].rd_dis_bit2))
+			return err_set_msg(e, ERR_CHECK, "refusing SECURE_BOOT_EN: the upper half of "
+							 "BLOCK_KEY0 holds no readable secure-boot "
+							 "digest (the chip would not boot)");
+		writes_add(w, n, chip, EF_SECURE_BOOT_EN, 1);
+		writes_add(w, n, chip, EF_WR_DIS, 1u << 0);
+		return 0;
+	}
+	bool slot[3] = {false, false, false};
+	for (int b = 0; b < l->n_key_blocks; b++) {
+		struct efuse_key_status ks;
+		efuse_key_status(d, l->first_key_block + b, &ks);
+		if (ks.purpose >= KP_SECURE_BOOT_DIGEST0 && ks.purpose <= KP_SECURE_BOOT_DIGEST0 + 2 &&
+		    !ks.data_zero && !ks.read_protected)
+			slot[ks.purpose - KP_SECURE_BOOT_DIGEST0] = true;
+	}
+	if (!slot[0] && !slot[1] && !slot[2])
+		return err_set_msg(e, ERR_CHECK, "refusing SECURE_BOOT_EN: no key block holds a "
+						 "readable SECURE_BOOT_DIGESTn (the chip would not boot)");
+	static const enum efuse_field_id revoke[3] = {EF_SECURE_BOOT_KEY_REVOKE0,
+						      EF_SECURE_BOOT_KEY_REVOKE1,
+						      EF_SECURE_BOOT_KEY_REVOKE2};
+	for (int i = 0; i < 3; i++)
+		if (!slot[i])
+			writes_add(w, n, chip, revoke[i], 1);
+	writes_add(w, n, chip, EF_SECURE_BOOT_AGGRESSIVE_REVOKE, 1);
+	writes_add(w, n, chip, EF_SECURE_BOOT_EN, 1);
+	writes_add(w, n, chip, EF_WR_DIS, 1u << 0);
+	return 0;
+}
+
+int efuse_writes_lockdown(const struct efuse_dump *d, unsigned rev_major,
+			  struct efuse_field_write *w, size_t *n, err_t *e)
+{
+	const struct chip_desc *chip = d->chip;
+	*n = 0;
+	if (chip->type == CHIP_ESP32) {
+		if (rev_major < 3)
+			return err_set_msg(e, ERR_CHECK, "UART_DOWNLOAD_DIS needs ESP32 revision v3.0 "
+							 "or later (this chip is v%u.x)",
+					   rev_major);
+		writes_add(w, n, chip, EF_UART_DOWNLOAD_DIS, 1);
+		return 0;
+	}
+	writes_add(w, n, chip, EF_ENABLE_SECURITY_DOWNLOAD, 1);
 	return 0;
 }

@@ -56,6 +56,9 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
  * a register value corrupted on the line. */
 int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			   struct efuse_dump *d, err_t *e);
+/* Reloads the shadow (read) registers from the fuses (CONF read + READ_CMD): after an
+ * interrupted burn they may not show what was already programmed. */
+int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t *e);
 /* Value of a field (0 when the chip lacks it). */
 uint32_t efuse_field_value(const struct efuse_dump *d, enum efuse_field_id f);
 bool efuse_field_present(const struct chip_desc *chip, enum efuse_field_id f);
@@ -111,6 +114,58 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
  * applied): what `espefuse summary` shows for a readable block. */
 int efuse_key_block_bytes(const struct chip_desc *chip, int purpose, const uint8_t *key,
 			  size_t key_len, uint8_t out[32], size_t *out_len, err_t *e);
+
+/* ---- BLOCK0 fields (efuse.md §2, §7, §8; flash-encryption.md §5) ----
+ * A field write names the value the field must hold afterwards, as espefuse burn_efuse does;
+ * bits already burned are not burned again, and a value that would need a 1 cleared is refused.
+ * For WR_DIS and RD_DIS the value is the set of bits to add. */
+#define EFUSE_MAX_FIELD_WRITES 24
+
+struct efuse_field_write {
+	enum efuse_field_id field;
+	uint32_t value;
+};
+
+struct efuse_field_plan {
+	const struct chip_desc *chip;
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n;
+	/* espefuse's order (efuse.md §6): plain fields first; WR_DIS, RD_DIS, the crypt counter
+	 * and secure-boot enable in a second burn; the bits that cut the link (SDM, download
+	 * mode off) in a third burn of their own, last. Only bits not yet burned. */
+	uint32_t burn[3][8];
+	uint32_t want[8];       /* BLOCK0 words as they must read afterwards (all bits ⊇) */
+	bool cuts_link;         /* the last burn ends READ_REG access (SDM) */
+	bool nothing_to_do;
+	char summary[1024];
+};
+
+/* Field by name for this chip; ERR_USAGE naming the chip when it has no such field. */
+int efuse_field_parse(const struct chip_desc *chip, const char *name, enum efuse_field_id *f,
+		      err_t *e);
+/* Checks writes against the chip and the current eFuses: field exists on the chip, value fits,
+ * no 1→0, field not write-protected (unless already at the value), RD_DIS not locked. */
+int efuse_plan_fields(const struct chip_desc *chip, const struct efuse_dump *d,
+		      const struct efuse_field_write *w, size_t n, struct efuse_field_plan *p,
+		      err_t *e);
+/* Burns a field plan, re-planning from a fresh read first (so an interrupted burn resumes with
+ * the missing bits only), verifies every burn by reading BLOCK0 back. When the plan cuts the
+ * link, the final read-back is not possible: *link_cut is set and the caller checks through the
+ * ROM (GET_SECURITY_INFO). link_cut may be NULL. */
+int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
+		      err_t *e);
+
+/* The field writes of the provisioning steps, computed from the current eFuses (flash-
+ * encryption.md §5-6): FE enable (counter to the next odd value, ESP32 FLASH_CRYPT_CONFIG=0xF;
+ * release: counter at its maximum, download-mode encryption/cache off, JTAG off, direct boot
+ * off, the lock bits), secure boot (enable, revoke unused digest slots, aggressive revoke,
+ * lock RD_DIS), lockdown (Secure Download Mode; ESP32: UART_DOWNLOAD_DIS, revision ≥ 3). */
+int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efuse_field_write *w,
+			   size_t *n, err_t *e);
+int efuse_writes_secure_boot(const struct efuse_dump *d, unsigned rev_major,
+			     struct efuse_field_write *w, size_t *n, err_t *e);
+int efuse_writes_lockdown(const struct efuse_dump *d, unsigned rev_major,
+			  struct efuse_field_write *w, size_t *n, err_t *e);
 
 #endif
 

@@ -385,7 +385,7 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 			break;
 		err_t re = {0};
 		struct efuse_dump d;
-		if (loader_recover(l, &re) ||
+		if (loader_recover(l, &re) || efuse_reload(&l->efuse_io, l->info.chip, &re) ||
 		    efuse_read_dump_stable(&l->efuse_io, l->info.chip, &d, &re) ||
 		    efuse_plan_refresh(&p, &d, &re)) {
 			char first[400];
@@ -404,6 +404,60 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 		return -1;
 	}
 	return rc;
+}
+
+int loader_plan_fields(loader_t *l, const struct efuse_field_write *w, size_t n,
+		       struct efuse_field_plan *plan, err_t *e)
+{
+	if (l->info.secure_download)
+		return err_set_msg(e, ERR_DEVICE,
+				   "the chip is in Secure Download Mode: eFuses cannot be burned "
+				   "from the ROM loader");
+	if (efuse_read_dump_stable(&l->efuse_io, l->info.chip, &l->info.efuse, e))
+		return -1;
+	efuse_security_state(&l->info.efuse, &l->info.security);
+	return efuse_plan_fields(l->info.chip, &l->info.efuse, w, n, plan, e);
+}
+
+int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e)
+{
+	if (plan->chip != l->info.chip)
+		return err_set_msg(e, ERR_CHECK, "the plan was made for another chip");
+	bool cut = false;
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		rc = efuse_burn_fields(&l->efuse_io, plan, &cut, e);
+		enum rom_fail f = l->conn.last_fail;
+		if (rc == 0 || attempt >= 2 ||
+		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+			break;
+		err_t re = {0};
+		if (loader_recover(l, &re)) {
+			char first[400];
+			size_t fl = strnlen(e->msg, sizeof first - 1);
+			memcpy(first, e->msg, fl);
+			first[fl] = '\0';
+			err_set_msg(e, e->code ? e->code : ERR_DEVICE, "%s (then recovery failed: %.500s)",
+				    first, re.msg);
+			break;
+		}
+		*e = (err_t){0};
+	}
+	if (rc)
+		return -1;
+	if (cut) {
+		struct rom_security_info si;
+		if (rom_cmd_get_security_info(&l->conn, &si, e))
+			return err_prepend_context(e, "checking Secure Download Mode after the burn");
+		if (!(si.flags & ROM_SECFLAG_SECURE_DOWNLOAD_ENABLE))
+			return err_set_msg(e, ERR_DEVICE, "the ROM does not report Secure Download "
+							  "Mode after burning ENABLE_SECURITY_DOWNLOAD");
+		l->info.secure_download = true;
+		l->info.has_efuse = false;
+		l->conn.secure_download = true;
+		return 0;
+	}
+	return loader_refresh_efuse(l, e);
 }
 
 /* Matches "--name", "-name", "--name=value"; returns the inline value or "" when matched. */

@@ -87,6 +87,14 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 /* Burns; if the link drops or the chip resets midway, reconnects and finishes the same plan
  * (efuse_plan_refresh) — at most two recoveries. */
 int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e);
+/* BLOCK0 field burning on the connected chip (refused in SDM): efuse_plan_fields on a fresh
+ * read, then efuse_burn_fields; a dropped link or reset midway is recovered and the same writes
+ * re-planned, so only missing bits are burned (at most two recoveries). A burn that enables
+ * Secure Download Mode is verified through GET_SECURITY_INFO. */
+int loader_plan_fields(loader_t *l, const struct efuse_field_write *w, size_t n,
+		       struct efuse_field_plan *plan, err_t *e);
+int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e);
+
 /* Reconnects after a dropped link or a chip reset: reopens the port if needed, SYNCs, re-attaches
  * the flash and restores the baud. */
 int loader_recover(loader_t *l, err_t *e);

@@ -337,6 +337,43 @@ static void test_h2_full_run(void **state)
 	sim_free(&s);
 }
 
+/* ESP32 and C2 have neither DS nor ECDSA: the flash-encryption path burns the XTS/AES key,
+ * enables encryption through BLOCK0 and writes the secret-bearing partitions encrypted on the
+ * host, so neither the DAC key nor its PEM armour may be found in the flash image. */
+static void test_flash_encryption_path(void **state)
+{
+	if (!*state)
+		skip();
+	static const char *const chips[] = {"esp32", "esp32c2"};
+	for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++) {
+		char *dir = testutil_make_tmpdir();
+		make_pki(dir);
+		struct sim s = {0};
+		sim_start(&s, dir, chips[i], NULL);
+		char *profile = make_profile(dir, chips[i], "esp32-bridge.csv",
+					     "mode = development\npath = flash-encryption");
+		struct run_out r;
+		espfab_run(dir, profile, s.port, NULL, &r);
+		if (r.rc != 0)
+			fail_msg("%s: exit %d: %s%s", chips[i], r.rc, (char *)buf_terminate_str(&r.err),
+				 (char *)r.out.data);
+		assert_string_equal(summary(&r, "result"), "ok");
+		assert_non_null(strstr((char *)r.out.data, "\"step\":\"verify-efuse\",\"state\":\"done\""));
+		sim_stop(&s);
+		uint8_t scalar[32];
+		dac_scalar(summary(&r, "folder"), scalar);
+		assert_false(file_contains(s.flash, scalar, 32));
+		assert_false(file_contains(s.flash, "PRIVATE KEY", 11));
+		/* Encrypted on the host: the TLV magic is not visible in the clear either. */
+		assert_false(file_contains(s.flash, "\x11\xba\x5e\xba", 4));
+		run_free(&r);
+		free(profile);
+		sim_free(&s);
+		testutil_remove_tree(dir);
+		free(dir);
+	}
+}
+
 static void test_refusal_burns_nothing(void **state)
 {
 	if (!*state)
@@ -587,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_c3_ds_with_firmware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shipped_example, setup, teardown),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test_setup_teardown(test_flash_encryption_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

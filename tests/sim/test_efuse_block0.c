@@ -1,0 +1,605 @@
+/* BLOCK0 field burns against espfab-sim for every chip: flash encryption (development and
+ * release), secure boot, lockdown (Secure Download Mode, ESP32 UART_DOWNLOAD_DIS), the refusal
+ * rules, an interrupted burn resumed without burning anything twice, and the CLI burn-field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "loader/efuse.h"
+#include "loader/loader.h"
+#include "testutil.h"
+
+static const char *const chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c2",
+				    "esp32c3", "esp32c6", "esp32h2"};
+#define N_CHIPS (sizeof chips / sizeof chips[0])
+
+static pid_t sim_pid;
+static char *sim_dir;
+static char sim_port[64];
+
+static int pick_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+	socklen_t n = sizeof a;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool sim_accepts(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+static void sim_stop(void)
+{
+	if (sim_pid > 0) {
+		kill(sim_pid, SIGTERM);
+		waitpid(sim_pid, NULL, 0);
+		sim_pid = 0;
+	}
+	if (sim_dir) {
+		testutil_remove_tree(sim_dir);
+		free(sim_dir);
+		sim_dir = NULL;
+	}
+}
+
+static void sim_start_fault(const char *chip, const char *fault);
+
+/* A factory-fresh chip in its own directory. */
+static void sim_start(const char *chip)
+{
+	sim_start_fault(chip, NULL);
+}
+
+static void sim_start_fault(const char *chip, const char *fault)
+{
+	sim_stop();
+	sim_dir = testutil_make_tmpdir();
+	int port = pick_port();
+	char portarg[16];
+	snprintf(portarg, sizeof portarg, "%d", port);
+	snprintf(sim_port, sizeof sim_port, "socket://127.0.0.1:%d", port);
+	char *flash = testutil_join_path(sim_dir, "flash.bin");
+	char *efuse = testutil_join_path(sim_dir, "efuse.bin");
+	sim_pid = fork();
+	assert_true(sim_pid >= 0);
+	if (sim_pid == 0) {
+		const char *argv[] = {testutil_sim_bin(), "--chip", chip, "--tcp", portarg, "--flash",
+				      flash, "--efuse", efuse, "--flash-size", "4MB", "--no-throttle",
+				      fault ? "--fault" : NULL, fault, NULL};
+		if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !sim_accepts(port); i++)
+		usleep(10000);
+	usleep(30000);
+	free(flash);
+	free(efuse);
+}
+
+static void open_loader(loader_t *l)
+{
+	struct loader_opts o;
+	err_t e = {0};
+	loader_opts_init(&o);
+	o.port = sim_port;
+	if (loader_open(l, &o, &e))
+		fail_msg("loader_open: %s", e.msg);
+}
+
+static uint32_t field(loader_t *l, enum efuse_field_id f)
+{
+	err_t e = {0};
+	if (loader_refresh_efuse(l, &e))
+		fail_msg("refresh: %s", e.msg);
+	return efuse_field_value(&l->info.efuse, f);
+}
+
+static const struct efuse_field_desc *fdesc(loader_t *l, enum efuse_field_id f)
+{
+	return chip_efuse_field(l->info.chip, f);
+}
+
+/* Burns a set of writes through the loader; returns the error code (0 = ok). */
+static int burn(loader_t *l, const struct efuse_field_write *w, size_t n, err_t *e)
+{
+	struct efuse_field_plan p;
+	if (loader_plan_fields(l, w, n, &p, e))
+		return e->code ? e->code : -1;
+	if (loader_burn_fields(l, &p, e))
+		return e->code ? e->code : -1;
+	return 0;
+}
+
+static void burn_ok(loader_t *l, const struct efuse_field_write *w, size_t n)
+{
+	err_t e = {0};
+	if (burn(l, w, n, &e))
+		fail_msg("%s: burn failed: %s", l->info.chip->id, e.msg);
+}
+
+static void burn_digest(loader_t *l)
+{
+	const struct chip_desc *c = l->info.chip;
+	uint8_t dig[32];
+	for (int i = 0; i < 32; i++)
+		dig[i] = (uint8_t)(0xA0 + i);
+	struct efuse_burn_req req = {.chip_name = c->id, .key = dig, .key_len = 32};
+	if (c->type == CHIP_ESP32) {
+		req.block = "BLOCK2";
+		req.purpose = KP_ESP32_SECURE_BOOT_V2;
+	} else if (c->type == CHIP_ESP32C2) {
+		req.block = "BLOCK_KEY0";
+		req.purpose = KP_C2_SECURE_BOOT_DIGEST;
+		req.no_write_protect = true;
+	} else {
+		req.block = "BLOCK_KEY1";
+		req.purpose = KP_SECURE_BOOT_DIGEST0;
+	}
+	struct efuse_key_plan kp;
+	err_t e = {0};
+	if (loader_plan_key(l, &req, &kp, &e) || loader_burn_key(l, &kp, &e))
+		fail_msg("%s: digest burn: %s", c->id, e.msg);
+}
+
+static void burn_fe_key(loader_t *l)
+{
+	const struct chip_desc *c = l->info.chip;
+	uint8_t key[32];
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(0x11 * (i + 1));
+	struct efuse_burn_req req = {.chip_name = c->id, .key = key, .key_len = 32,
+				     .read_protect = true};
+	if (c->type == CHIP_ESP32) {
+		req.block = "BLOCK1";
+		req.purpose = KP_ESP32_FLASH_ENCRYPTION;
+	} else if (c->type == CHIP_ESP32C2) {
+		req.block = "BLOCK_KEY0";
+		req.purpose = KP_C2_XTS_AES_128_KEY_DERIVED;
+		req.key_len = 16;
+	} else {
+		req.block = "BLOCK_KEY0";
+		req.purpose = KP_XTS_AES_128_KEY;
+	}
+	struct efuse_key_plan kp;
+	err_t e = {0};
+	if (loader_plan_key(l, &req, &kp, &e) || loader_burn_key(l, &kp, &e))
+		fail_msg("%s: FE key burn: %s", c->id, e.msg);
+}
+
+static void check_secure_boot(loader_t *l)
+{
+	const struct chip_desc *c = l->info.chip;
+	bool esp32 = c->type == CHIP_ESP32;
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n;
+	err_t e = {0};
+	uint32_t cnt = field(l, EF_CRYPT_CNT);
+
+	assert_int_equal(efuse_writes_secure_boot(&l->info.efuse, l->info.rev_major, w, &n, &e), -1);
+	assert_int_equal(e.code, ERR_CHECK);
+	e = (err_t){0};
+	burn_digest(l);
+	assert_int_equal(field(l, EF_CRYPT_CNT), cnt);
+	assert_int_equal(efuse_writes_secure_boot(&l->info.efuse, l->info.rev_major, w, &n, &e), 0);
+	burn_ok(l, w, n);
+	if (esp32) {
+		assert_int_equal(field(l, EF_ABS_DONE_1), 1);
+	} else {
+		assert_int_equal(field(l, EF_SECURE_BOOT_EN), 1);
+	}
+	if (c->efuse->family == EFUSE_FAMILY_GEN2) {
+		/* digest in slot 0: slots 1 and 2 revoked, aggressive revocation on */
+		assert_int_equal(field(l, EF_SECURE_BOOT_KEY_REVOKE0), 0);
+		assert_int_equal(field(l, EF_SECURE_BOOT_KEY_REVOKE1), 1);
+		assert_int_equal(field(l, EF_SECURE_BOOT_KEY_REVOKE2), 1);
+		assert_int_equal(field(l, EF_SECURE_BOOT_AGGRESSIVE_REVOKE), 1);
+	}
+	assert_int_equal(field(l, EF_WR_DIS) & 1, 1); /* RD_DIS locked */
+	assert_true(l->info.security.rd_dis_locked);
+	/* RD_DIS is now write-protected: adding a read protection is refused */
+	struct efuse_field_write rd = {EF_RD_DIS, 1u << 1};
+	if (esp32)
+		rd.value = 1u << 2;
+	assert_int_not_equal(burn(l, &rd, 1, &e), 0);
+	assert_int_equal(e.code, ERR_CHECK);
+	assert_non_null(strstr(e.msg, "write-protected"));
+	e = (err_t){0};
+
+}
+
+static void test_c2_secure_boot(void **state)
+{
+	(void)state;
+	sim_start("esp32c2");
+	loader_t l;
+	open_loader(&l);
+	check_secure_boot(&l);
+	loader_close(&l);
+	sim_stop();
+}
+
+/* The whole provisioning sequence on each chip, checking every field after every step. */
+static void test_sequence_all_chips(void **state)
+{
+	(void)state;
+	for (size_t ci = 0; ci < N_CHIPS; ci++) {
+		sim_start(chips[ci]);
+		loader_t l;
+		open_loader(&l);
+		const struct chip_desc *c = l.info.chip;
+		bool esp32 = c->type == CHIP_ESP32;
+		struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+		size_t n;
+		err_t e = {0};
+
+		/* refused without a flash-encryption key in eFuse */
+		assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, false, w, &n, &e), -1);
+		assert_int_equal(e.code, ERR_CHECK);
+		e = (err_t){0};
+		burn_fe_key(&l);
+		/* development: counter 0 -> 1 */
+		assert_int_equal(field(&l, EF_CRYPT_CNT), 0);
+		assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, false, w, &n, &e), 0);
+		burn_ok(&l, w, n);
+		assert_int_equal(field(&l, EF_CRYPT_CNT), 1);
+		assert_true(l.info.security.flash_encryption);
+		if (esp32)
+			assert_int_equal(field(&l, EF_FLASH_CRYPT_CONFIG), 0xF);
+		assert_int_equal(field(&l, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 0);
+		/* enabling again burns nothing */
+		assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, false, w, &n, &e), 0);
+		struct efuse_field_plan p;
+		assert_int_equal(loader_plan_fields(&l, w, n, &p, &e), 0);
+		assert_true(p.nothing_to_do);
+
+		/* release: counter at max (odd), download-mode encryption and cache off, JTAG off */
+		assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, true, w, &n, &e), 0);
+		burn_ok(&l, w, n);
+		unsigned cw = fdesc(&l, EF_CRYPT_CNT)->width;
+		assert_int_equal(field(&l, EF_CRYPT_CNT), (1u << cw) - 1);
+		assert_true(__builtin_popcount(field(&l, EF_CRYPT_CNT)) & 1);
+		if (esp32) {
+			assert_int_equal(field(&l, EF_DISABLE_DL_ENCRYPT), 1);
+			assert_int_equal(field(&l, EF_DISABLE_DL_DECRYPT), 1);
+			assert_int_equal(field(&l, EF_DISABLE_DL_CACHE), 1);
+			assert_int_equal(field(&l, EF_JTAG_DISABLE), 1);
+			assert_int_equal(field(&l, EF_CONSOLE_DEBUG_DISABLE), 1);
+			assert_int_equal(field(&l, EF_RD_DIS) & 1, 1);      /* BLOCK1 */
+			assert_int_equal(field(&l, EF_WR_DIS) & 0x88, 0x88); /* BLOCK1, DIS_CACHE */
+		} else {
+			assert_int_equal(field(&l, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 1);
+			if (fdesc(&l, EF_DIS_PAD_JTAG)) /* S2: not in efuse.md's table */
+				assert_int_equal(field(&l, EF_DIS_PAD_JTAG), 1);
+			assert_int_equal(field(&l, EF_DIS_DIRECT_BOOT), 1);
+			if (fdesc(&l, EF_SOFT_DIS_JTAG))
+				assert_int_equal(field(&l, EF_SOFT_DIS_JTAG),
+						 (1u << fdesc(&l, EF_SOFT_DIS_JTAG)->width) - 1);
+			if (fdesc(&l, EF_DIS_DOWNLOAD_ICACHE))
+				assert_int_equal(field(&l, EF_DIS_DOWNLOAD_ICACHE), 1);
+			if (fdesc(&l, EF_DIS_DOWNLOAD_DCACHE))
+				assert_int_equal(field(&l, EF_DIS_DOWNLOAD_DCACHE), 1);
+			if (fdesc(&l, EF_DIS_USB_JTAG))
+				assert_int_equal(field(&l, EF_DIS_USB_JTAG), 1);
+			/* the cache/encrypt group is write-protected: C2 WR_DIS 1, others 2 */
+			int lockbit = c->type == CHIP_ESP32C2 ? 1 : 2;
+			assert_int_equal((field(&l, EF_WR_DIS) >> lockbit) & 1, 1);
+		}
+		assert_int_equal(field(&l, EF_SECURE_BOOT_EN) | field(&l, EF_ABS_DONE_1), 0);
+
+		/* secure boot: refused without a digest, then enabled with one. The C2 digest
+		 * shares BLOCK_KEY0 (RS, burned once) with the FE key: tested on its own below. */
+		if (c->type != CHIP_ESP32C2)
+			check_secure_boot(&l);
+		/* lockdown */
+		assert_int_equal(efuse_writes_lockdown(&l.info.efuse, l.info.rev_major, w, &n, &e), 0);
+		burn_ok(&l, w, n);
+		if (esp32) {
+			assert_int_equal(field(&l, EF_UART_DOWNLOAD_DIS), 1);
+			loader_close(&l);
+			/* next boot: no download loader any more */
+			loader_t l2;
+			struct loader_opts o;
+			loader_opts_init(&o);
+			o.port = sim_port;
+			o.connect_attempts = 2;
+			err_t e2 = {0};
+			assert_int_not_equal(loader_open(&l2, &o, &e2), 0);
+		} else {
+			assert_true(l.info.secure_download);
+			uint32_t v;
+			err_t e2 = {0};
+			/* the ROM now refuses register reads */
+			assert_int_not_equal(rom_cmd_read_reg(&l.conn, c->efuse_base, &v, &e2), 0);
+			loader_close(&l);
+			loader_t l2;
+			open_loader(&l2);
+			assert_true(l2.info.secure_download);
+			assert_false(l2.info.has_efuse);
+			loader_close(&l2);
+		}
+		sim_stop();
+	}
+}
+
+/* Refusals leave the eFuses exactly as they were. */
+static void test_refusals_all_chips(void **state)
+{
+	(void)state;
+	for (size_t ci = 0; ci < N_CHIPS; ci++) {
+		sim_start(chips[ci]);
+		loader_t l;
+		open_loader(&l);
+		const struct chip_desc *c = l.info.chip;
+		err_t e = {0};
+		enum efuse_field_id f;
+		/* unknown for this chip */
+		const char *foreign = c->type == CHIP_ESP32 ? "SPI_BOOT_CRYPT_CNT" : "FLASH_CRYPT_CNT";
+		assert_int_equal(efuse_field_parse(c, foreign, &f, &e), -1);
+		assert_int_equal(e.code, ERR_USAGE);
+		e = (err_t){0};
+		assert_int_equal(efuse_field_parse(c, "NO_SUCH_FIELD", &f, &e), -1);
+		e = (err_t){0};
+		if (c->type != CHIP_ESP32S2 && c->type != CHIP_ESP32S3) {
+			assert_int_equal(efuse_field_parse(c, "DIS_DOWNLOAD_DCACHE", &f, &e), -1);
+			e = (err_t){0};
+		}
+		struct efuse_dump before = l.info.efuse;
+		/* not representable */
+		unsigned cw = fdesc(&l, EF_CRYPT_CNT)->width;
+		struct efuse_field_write w = {EF_CRYPT_CNT, 1u << cw};
+		assert_int_not_equal(burn(&l, &w, 1, &e), 0);
+		assert_int_equal(e.code, ERR_USAGE);
+		e = (err_t){0};
+		/* a field named twice */
+		struct efuse_field_write two[2] = {{EF_CRYPT_CNT, 1}, {EF_CRYPT_CNT, 3}};
+		assert_int_not_equal(burn(&l, two, 2, &e), 0);
+		e = (err_t){0};
+		/* 1 -> 0 */
+		w.value = 1;
+		burn_ok(&l, &w, 1);
+		w.value = 2;
+		assert_int_not_equal(burn(&l, &w, 1, &e), 0);
+		assert_int_equal(e.code, ERR_CHECK);
+		assert_non_null(strstr(e.msg, "cleared"));
+		e = (err_t){0};
+		assert_int_equal(field(&l, EF_CRYPT_CNT), 1);
+		/* write-protected field: protect SECURE_VERSION (ESP32: FLASH_CRYPT_CONFIG) */
+		enum efuse_field_id victim = c->type == CHIP_ESP32 ? EF_FLASH_CRYPT_CONFIG : EF_SECURE_VERSION;
+		struct efuse_field_write wp = {EF_WR_DIS, 1u << fdesc(&l, victim)->wr_dis_bit};
+		burn_ok(&l, &wp, 1);
+		struct efuse_dump mid;
+		assert_int_equal(loader_refresh_efuse(&l, &e), 0);
+		mid = l.info.efuse;
+		struct efuse_field_write v = {victim, 1};
+		assert_int_not_equal(burn(&l, &v, 1, &e), 0);
+		assert_int_equal(e.code, ERR_CHECK);
+		assert_non_null(strstr(e.msg, "write-protected"));
+		e = (err_t){0};
+		assert_int_equal(loader_refresh_efuse(&l, &e), 0);
+		assert_memory_equal(mid.words[0], l.info.efuse.words[0], sizeof mid.words[0]);
+		/* the burns above changed exactly the counter bit and the WR_DIS bit */
+		const struct efuse_field_desc *cf = fdesc(&l, EF_CRYPT_CNT);
+		before.words[0][cf->word] |= 1u << cf->bit;
+		before.words[0][0] |= wp.value;
+		assert_memory_equal(before.words[0], l.info.efuse.words[0], sizeof before.words[0]);
+		loader_close(&l);
+		sim_stop();
+	}
+}
+
+/* An io that stops working after a number of register writes, counting program commands. */
+struct cut_io {
+	const struct efuse_io *inner;
+	const struct chip_desc *chip;
+	int writes_left; /* -1: never cut */
+	int pgm_cmds;
+};
+
+static int cut_read(void *ctx, uint32_t addr, uint32_t *v, err_t *e)
+{
+	struct cut_io *c = ctx;
+	if (c->writes_left == 0)
+		return err_set_msg(e, ERR_DEVICE, "link cut (test)");
+	return c->inner->read(c->inner->ctx, addr, v, e);
+}
+
+static int cut_write(void *ctx, uint32_t addr, uint32_t value, uint32_t delay, err_t *e)
+{
+	struct cut_io *c = ctx;
+	if (c->writes_left == 0)
+		return err_set_msg(e, ERR_DEVICE, "link cut (test)");
+	if (c->writes_left > 0)
+		c->writes_left--;
+	if (addr == c->chip->efuse_base + c->chip->efuse->cmd_off && (value & EFUSE_CMD_PGM))
+		c->pgm_cmds++;
+	return c->inner->write(c->inner->ctx, addr, value, delay, e);
+}
+
+/* Interrupt the release burn after k register writes for many k, resume, compare the end state
+ * with an uninterrupted burn, and check no program command was repeated. */
+static void test_interrupted_burn_resumes(void **state)
+{
+	(void)state;
+	const char *which[] = {"esp32", "esp32c3", "esp32c2"};
+	for (size_t ci = 0; ci < 3; ci++) {
+		/* reference: uninterrupted */
+		sim_start(which[ci]);
+		loader_t l;
+		open_loader(&l);
+		burn_fe_key(&l);
+		struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+		size_t n;
+		err_t e = {0};
+		assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, true, w, &n, &e), 0);
+		uint32_t start[8], got[8];
+		memcpy(start, l.info.efuse.words[0], sizeof start);
+		struct cut_io cio = {&l.efuse_io, l.info.chip, -1, 0};
+		struct efuse_io io = {cut_read, cut_write, &cio};
+		struct efuse_field_plan p;
+		assert_int_equal(efuse_plan_fields(l.info.chip, &l.info.efuse, w, n, &p, &e), 0);
+		assert_int_equal(efuse_burn_fields(&io, &p, NULL, &e), 0);
+		int ref_pgm = cio.pgm_cmds;
+		assert_true(ref_pgm >= 2);
+		assert_int_equal(loader_refresh_efuse(&l, &e), 0);
+		/* burned bits only: BLOCK0 also holds the (random) factory MAC on ESP32 */
+		uint32_t ref[8];
+		for (int k = 0; k < 8; k++)
+			ref[k] = l.info.efuse.words[0][k] & ~start[k];
+		loader_close(&l);
+		int total_writes = 0;
+		for (int k = 5; k < 200; k += 7) {
+			sim_start(which[ci]);
+			open_loader(&l);
+			burn_fe_key(&l);
+			memcpy(start, l.info.efuse.words[0], sizeof start);
+			assert_int_equal(efuse_plan_fields(l.info.chip, &l.info.efuse, w, n, &p, &e), 0);
+			cio = (struct cut_io){&l.efuse_io, l.info.chip, k, 0};
+			err_t ie = {0};
+			int rc = efuse_burn_fields(&io, &p, NULL, &ie);
+			if (rc == 0) {
+				total_writes = k;
+				loader_close(&l);
+				break; /* k beyond the whole burn */
+			}
+			int first = cio.pgm_cmds;
+			cio.writes_left = -1;
+			cio.pgm_cmds = 0;
+			if (efuse_burn_fields(&io, &p, NULL, &e))
+				fail_msg("%s: resume after %d writes: %s", which[ci], k, e.msg);
+			assert_int_equal(first + cio.pgm_cmds, ref_pgm);
+			assert_int_equal(loader_refresh_efuse(&l, &e), 0);
+			for (int j = 0; j < 8; j++)
+				got[j] = l.info.efuse.words[0][j] & ~start[j];
+			assert_memory_equal(ref, got, sizeof ref);
+			loader_close(&l);
+		}
+		assert_true(total_writes > 0);
+		sim_stop();
+	}
+}
+
+/* The CLI: confirmation required without a terminal, burn, summary, refusal, idempotence. */
+static void test_cli_burn_field(void **state)
+{
+	(void)state;
+	sim_start("esp32c6");
+	buf_t so = BUF_INIT, se = BUF_INIT;
+	char *argv_noyes[] = {"espfab", "efuse", "--port", sim_port, "burn-field", "SPI_BOOT_CRYPT_CNT",
+			      "1", NULL};
+	/* no terminal, no --yes: refused, nothing burned */
+	int rc = testutil_run_espfab(sim_dir, argv_noyes, &so, &se);
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(buf_terminate_str(&se), "--yes"));
+	so.len = se.len = 0;
+	char *argv[] = {"espfab", "efuse", "--port", sim_port, "burn-field", "SPI_BOOT_CRYPT_CNT", "1",
+			"DIS_DOWNLOAD_MANUAL_ENCRYPT", "1", "--yes", NULL};
+	rc = testutil_run_espfab(sim_dir, argv, &so, &se);
+	if (rc != 0)
+		fail_msg("burn-field: %d %s", rc, buf_terminate_str(&se));
+	so.len = se.len = 0;
+	char *sum[] = {"espfab", "efuse", "--port", sim_port, "summary", "--json", NULL};
+	assert_int_equal(testutil_run_espfab(sim_dir, sum, &so, &se), 0);
+	const char *out = buf_terminate_str(&so);
+	assert_non_null(strstr(out, "\"SPI_BOOT_CRYPT_CNT\": 1"));
+	assert_non_null(strstr(out, "\"DIS_DOWNLOAD_MANUAL_ENCRYPT\": 1"));
+	so.len = se.len = 0;
+	char *bad[] = {"espfab", "efuse", "--port", sim_port, "burn-field", "FLASH_CRYPT_CONFIG", "15",
+		       "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(sim_dir, bad, &so, &se), 2);
+	so.len = se.len = 0;
+	char *again[] = {"espfab", "efuse", "--port", sim_port, "burn-field", "SPI_BOOT_CRYPT_CNT", "1",
+			 "--yes", NULL};
+	assert_int_equal(testutil_run_espfab(sim_dir, again, &so, &se), 0);
+	assert_non_null(strstr(buf_terminate_str(&so), "nothing to burn"));
+	buf_free_data(&so);
+	buf_free_data(&se);
+	sim_stop();
+}
+
+/* The link drops or the chip resets at points through a three-pass BLOCK0 burn from the CLI:
+ * the loader recovers and finishes, or fails with a device error and a second run finishes;
+ * either way the fields end exactly as requested. */
+static void test_link_fault_during_burn(void **state)
+{
+	(void)state;
+	static const char *kinds[] = {"disconnect-after", "reset-after"};
+	int finished_in_first = 0, finished_in_second = 0;
+	for (int k = 0; k < 2; k++)
+		for (int bytes = 400; bytes <= 4400; bytes += 500) {
+			char fault[64];
+			snprintf(fault, sizeof fault, "%s:%d", kinds[k], bytes);
+			sim_start_fault("esp32c3", fault);
+			buf_t so = BUF_INIT, se = BUF_INIT;
+			char *argv[] = {"espfab", "efuse", "--port", sim_port, "burn-field",
+					"SPI_BOOT_CRYPT_CNT", "7", "DIS_DOWNLOAD_MANUAL_ENCRYPT", "1",
+					"WR_DIS", "4", "--yes", NULL};
+			int rc = testutil_run_espfab(sim_dir, argv, &so, &se);
+			assert_true(rc == 0 || rc == 3);
+			so.len = se.len = 0;
+			int rc2 = testutil_run_espfab(sim_dir, argv, &so, &se);
+			if (rc2 != 0)
+				fail_msg("%s: second run exit %d: %s", fault, rc2, buf_terminate_str(&se));
+			if (rc == 0) {
+				finished_in_first++;
+				assert_non_null(strstr(buf_terminate_str(&so), "nothing to burn"));
+			} else {
+				finished_in_second++;
+			}
+			so.len = se.len = 0;
+			char *sum[] = {"espfab", "efuse", "--port", sim_port, "summary", "--json", NULL};
+			assert_int_equal(testutil_run_espfab(sim_dir, sum, &so, &se), 0);
+			const char *out = buf_terminate_str(&so);
+			assert_non_null(strstr(out, "\"SPI_BOOT_CRYPT_CNT\": 7"));
+			assert_non_null(strstr(out, "\"DIS_DOWNLOAD_MANUAL_ENCRYPT\": 1"));
+			assert_non_null(strstr(out, "\"WR_DIS\": 4"));
+			buf_free_data(&so);
+			buf_free_data(&se);
+			sim_stop();
+		}
+	print_message("link faults: %d recovered within the run, %d finished by a second run\n",
+		      finished_in_first, finished_in_second);
+}
+
+int main(void)
+{
+	if (!testutil_sim_bin()) {
+		printf("espfab-sim not available\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sequence_all_chips),
+		cmocka_unit_test(test_c2_secure_boot),
+		cmocka_unit_test(test_refusals_all_chips),
+		cmocka_unit_test(test_interrupted_burn_resumes),
+		cmocka_unit_test(test_cli_burn_field),
+		cmocka_unit_test(test_link_fault_during_burn),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	sim_stop();
+	return rc;
+}

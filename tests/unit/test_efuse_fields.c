@@ -1,0 +1,191 @@
+/* BLOCK0 field table per chip against the positions written in efuse.md §2, §7, §8 (word, first
+ * bit, width, WR_DIS bit), plus field lookup by name and the field-write planning rules on a
+ * synthetic dump. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "loader/efuse.h"
+
+struct expect {
+	enum chip_type chip;
+	const char *name;
+	int word, bit, width, wr_dis; /* width 0: the chip must not have it */
+};
+
+/* Values typed from efuse.md, not from chip.c. */
+static const struct expect table[] = {
+	/* §2, C3 column */
+	{CHIP_ESP32C3, "SPI_BOOT_CRYPT_CNT", 2, 18, 3, 4},
+	{CHIP_ESP32C3, "SECURE_BOOT_KEY_REVOKE0", 2, 21, 1, 5},
+	{CHIP_ESP32C3, "SECURE_BOOT_KEY_REVOKE1", 2, 22, 1, 6},
+	{CHIP_ESP32C3, "SECURE_BOOT_KEY_REVOKE2", 2, 23, 1, 7},
+	{CHIP_ESP32C3, "SECURE_BOOT_EN", 3, 20, 1, 15},
+	{CHIP_ESP32C3, "SECURE_BOOT_AGGRESSIVE_REVOKE", 3, 21, 1, 16},
+	{CHIP_ESP32C3, "DIS_DOWNLOAD_MODE", 4, 0, 1, 18},
+	{CHIP_ESP32C3, "DIS_DIRECT_BOOT", 4, 1, 1, 18},
+	{CHIP_ESP32C3, "ENABLE_SECURITY_DOWNLOAD", 4, 5, 1, 18},
+	{CHIP_ESP32C3, "DIS_USB_SERIAL_JTAG_DOWNLOAD_MODE", 4, 4, 1, 18},
+	{CHIP_ESP32C3, "DIS_DOWNLOAD_MANUAL_ENCRYPT", 1, 20, 1, 2},
+	{CHIP_ESP32C3, "DIS_DOWNLOAD_ICACHE", 1, 10, 1, 2},
+	{CHIP_ESP32C3, "DIS_PAD_JTAG", 1, 19, 1, 2},
+	{CHIP_ESP32C3, "DIS_USB_JTAG", 1, 9, 1, 2},
+	{CHIP_ESP32C3, "SOFT_DIS_JTAG", 1, 16, 3, 31},
+	{CHIP_ESP32C3, "RD_DIS", 1, 0, 7, 0},
+	{CHIP_ESP32C3, "DIS_DOWNLOAD_DCACHE", 0, 0, 0, 0},
+	{CHIP_ESP32C3, "FLASH_CRYPT_CNT", 0, 0, 0, 0},
+	/* C6 as C3 */
+	{CHIP_ESP32C6, "SPI_BOOT_CRYPT_CNT", 2, 18, 3, 4},
+	{CHIP_ESP32C6, "DIS_DOWNLOAD_MANUAL_ENCRYPT", 1, 20, 1, 2},
+	{CHIP_ESP32C6, "ENABLE_SECURITY_DOWNLOAD", 4, 5, 1, 18},
+	{CHIP_ESP32C6, "SECURE_BOOT_EN", 3, 20, 1, 15},
+	/* H2: no DIS_DOWNLOAD_ICACHE */
+	{CHIP_ESP32H2, "SPI_BOOT_CRYPT_CNT", 2, 18, 3, 4},
+	{CHIP_ESP32H2, "DIS_DOWNLOAD_ICACHE", 0, 0, 0, 0},
+	{CHIP_ESP32H2, "SECURE_VERSION", 4, 9, 16, 18},
+	{CHIP_ESP32H2, "ENABLE_SECURITY_DOWNLOAD", 4, 5, 1, 18},
+	/* S3 differences */
+	{CHIP_ESP32S3, "DIS_USB_JTAG", 3, 22, 1, 2},
+	{CHIP_ESP32S3, "DIS_USB_SERIAL_JTAG", 3, 23, 1, 2},
+	{CHIP_ESP32S3, "DIS_DOWNLOAD_DCACHE", 1, 11, 1, 2},
+	{CHIP_ESP32S3, "SPI_BOOT_CRYPT_CNT", 2, 18, 3, 4},
+	/* S2 differences */
+	{CHIP_ESP32S2, "DIS_DOWNLOAD_MANUAL_ENCRYPT", 1, 19, 1, 2},
+	{CHIP_ESP32S2, "SOFT_DIS_JTAG", 1, 17, 1, 31},
+	{CHIP_ESP32S2, "SECURE_VERSION", 4, 11, 16, 18},
+	{CHIP_ESP32S2, "DIS_DOWNLOAD_DCACHE", 1, 11, 1, 2},
+	/* §7 ESP32 */
+	{CHIP_ESP32, "FLASH_CRYPT_CNT", 0, 20, 7, 2},
+	{CHIP_ESP32, "RD_DIS", 0, 16, 4, 0},
+	{CHIP_ESP32, "UART_DOWNLOAD_DIS", 0, 27, 1, 2},
+	{CHIP_ESP32, "FLASH_CRYPT_CONFIG", 5, 28, 4, 10},
+	{CHIP_ESP32, "CODING_SCHEME", 6, 0, 2, 10},
+	{CHIP_ESP32, "CONSOLE_DEBUG_DISABLE", 6, 2, 1, 15},
+	{CHIP_ESP32, "ABS_DONE_1", 6, 5, 1, 13},
+	{CHIP_ESP32, "JTAG_DISABLE", 6, 6, 1, 14},
+	{CHIP_ESP32, "DISABLE_DL_ENCRYPT", 6, 7, 1, 15},
+	{CHIP_ESP32, "DISABLE_DL_DECRYPT", 6, 8, 1, 15},
+	{CHIP_ESP32, "DISABLE_DL_CACHE", 6, 9, 1, 15},
+	{CHIP_ESP32, "SPI_BOOT_CRYPT_CNT", 0, 0, 0, 0},
+	{CHIP_ESP32, "ENABLE_SECURITY_DOWNLOAD", 0, 0, 0, 0},
+	/* §8 C2 */
+	/* efuse.md gives no WR_DIS number for C2, only that these two share it (-2: not checked) */
+	{CHIP_ESP32C2, "SPI_BOOT_CRYPT_CNT", 1, 7, 3, -2},
+	{CHIP_ESP32C2, "XTS_KEY_LENGTH_256", 1, 10, 1, -2},
+};
+
+static void test_positions_match_reference(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct expect *x = &table[i];
+		const struct chip_desc *c = chip_get_desc(x->chip);
+		enum efuse_field_id f = chip_efuse_field_by_name(c, x->name);
+		if (!x->width) {
+			if (f != EF_COUNT)
+				fail_msg("%s should have no %s", c->name, x->name);
+			continue;
+		}
+		if (f == EF_COUNT)
+			fail_msg("%s lacks %s", c->name, x->name);
+		const struct efuse_field_desc *d = chip_efuse_field(c, f);
+		if (d->block != 0 || d->word != x->word || d->bit != x->bit || d->width != x->width ||
+		    (x->wr_dis != -2 && d->wr_dis_bit != x->wr_dis))
+			fail_msg("%s %s: table w%d:%d width %d WR_DIS %d, efuse.md w%d:%d width %d WR_DIS %d",
+				 c->name, x->name, d->word, d->bit, d->width, d->wr_dis_bit, x->word,
+				 x->bit, x->width, x->wr_dis);
+	}
+	const struct chip_desc *c2 = chip_get_desc(CHIP_ESP32C2);
+	assert_int_equal(chip_efuse_field(c2, EF_CRYPT_CNT)->wr_dis_bit,
+			 chip_efuse_field(c2, EF_XTS_KEY_LENGTH_256)->wr_dis_bit);
+}
+
+static void dump_init(struct efuse_dump *d, enum chip_type t)
+{
+	memset(d, 0, sizeof *d);
+	d->chip = chip_get_desc(t);
+}
+
+static void test_plan_rules(void **state)
+{
+	(void)state;
+	struct efuse_dump d;
+	struct efuse_field_plan p;
+	err_t e = {0};
+	dump_init(&d, CHIP_ESP32C3);
+	const struct chip_desc *c = d.chip;
+	/* counter set in the second pass, manual-encrypt in the first, SDM in the third */
+	struct efuse_field_write w[] = {{EF_CRYPT_CNT, 1},
+					{EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, 1},
+					{EF_ENABLE_SECURITY_DOWNLOAD, 1}};
+	assert_int_equal(efuse_plan_fields(c, &d, w, 3, &p, &e), 0);
+	assert_int_equal(p.burn[0][1], 1u << 20);
+	assert_int_equal(p.burn[1][2], 1u << 18);
+	assert_int_equal(p.burn[2][4], 1u << 5);
+	assert_true(p.cuts_link);
+	/* bits already there are not planned again */
+	d.words[0][2] = 1u << 18;
+	assert_int_equal(efuse_plan_fields(c, &d, w, 1, &p, &e), 0);
+	assert_true(p.nothing_to_do);
+	/* next odd counter value from 0b001 is refused as 1->0 when asked for 0b010 */
+	struct efuse_field_write two = {EF_CRYPT_CNT, 2};
+	assert_int_equal(efuse_plan_fields(c, &d, &two, 1, &p, &e), -1);
+	assert_int_equal(e.code, ERR_CHECK);
+	/* WR_DIS 4 protects the counter */
+	e = (err_t){0};
+	d.words[0][0] = 1u << 4;
+	two.value = 3;
+	assert_int_equal(efuse_plan_fields(c, &d, &two, 1, &p, &e), -1);
+	assert_non_null(strstr(e.msg, "WR_DIS bit 4"));
+	/* a WR_DIS bit that would lock a link-cutting field burned later */
+	e = (err_t){0};
+	dump_init(&d, CHIP_ESP32C3);
+	struct efuse_field_write lk[] = {{EF_WR_DIS, 1u << 18}, {EF_ENABLE_SECURITY_DOWNLOAD, 1}};
+	assert_int_equal(efuse_plan_fields(c, &d, lk, 2, &p, &e), -1);
+}
+
+static void test_fe_writes(void **state)
+{
+	(void)state;
+	struct efuse_dump d;
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n;
+	err_t e = {0};
+	/* counter 0b011 (disabled twice over) -> 0b111 */
+	dump_init(&d, CHIP_ESP32S3);
+	d.words[0][2] = 3u << 18;
+	/* no XTS key yet: refused */
+	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), -1);
+	e = (err_t){0};
+	d.words[4][0] = 0x1234;   /* BLOCK_KEY0 data */
+	d.words[0][2] |= 4u << 24; /* KEY_PURPOSE_0 = XTS_AES_128_KEY */
+	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(w[0].field, EF_CRYPT_CNT);
+	assert_int_equal(w[0].value, 7);
+	/* ESP32: FLASH_CRYPT_CNT 0 -> 1 and FLASH_CRYPT_CONFIG 0xF */
+	dump_init(&d, CHIP_ESP32);
+	d.words[1][0] = 0x1234; /* BLOCK1: the flash-encryption key */
+	assert_int_equal(efuse_writes_fe_enable(&d, false, w, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(w[0].value, 1);
+	assert_int_equal(w[1].field, EF_FLASH_CRYPT_CONFIG);
+	assert_int_equal(w[1].value, 0xF);
+	/* ESP32 v1 cannot take secure boot v2 nor UART_DOWNLOAD_DIS */
+	assert_int_equal(efuse_writes_secure_boot(&d, 1, w, &n, &e), -1);
+	assert_int_equal(efuse_writes_lockdown(&d, 1, w, &n, &e), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_positions_match_reference),
+		cmocka_unit_test(test_plan_rules),
+		cmocka_unit_test(test_fe_writes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
