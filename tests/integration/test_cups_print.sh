@@ -20,7 +20,7 @@ fail() {
 [ "$(id -u)" -eq 0 ] || skip "needs root to run a private cupsd (filters run as user lp)"
 for tool in cupsd lpadmin lpstat pdftoppm zbarimg; do
 	command -v "$tool" >/dev/null 2>&1 ||
-		skip "$tool is missing (scripts/install-deps.sh installs cups, printer-driver-cups-pdf, poppler-utils, zbar-tools)"
+		skip "$tool is missing (.ci/install-deps.sh installs cups, printer-driver-cups-pdf, poppler-utils, zbar-tools)"
 done
 PPD=/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd
 [ -x /usr/lib/cups/backend/cups-pdf ] && [ -f "$PPD" ] ||

@@ -33,7 +33,7 @@ static const char *const payloads[] = {
 static void require_zbarimg(void)
 {
 	if (access(ZBARIMG, X_OK) != 0)
-		skip(); /* zbar-tools is in scripts/install-deps.sh */
+		skip(); /* zbar-tools is in .ci/install-deps.sh */
 }
 
 /* The text zbarimg decodes from a PNG, without the trailing newline; NULL when nothing. */
