@@ -31,75 +31,11 @@
 #include <mbedtls/x509_crt.h>
 
 #include "core/rng.h"
+#include "simrun.h"
 #include "testpki.h"
 #include "testutil.h"
 
 #define CHECK0(x) do { if ((x) != 0) { fprintf(stderr, "bench_provision: %s failed\n", #x); exit(1); } } while (0)
-
-static bool sim_accepts(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
-}
-
-/* A port the OS just gave out (bound to port 0, then released): another test's simulator or a
- * lingering socket cannot be sitting on it. */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	int port = -1;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &n) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void make_pki(const char *dir)
-{
-	mbedtls_pk_context key;
-	mbedtls_pk_init(&key);
-	CHECK0(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)));
-	CHECK0(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), rng_mbedtls_callback,
-					     NULL));
-	mbedtls_x509write_cert crt;
-	mbedtls_x509write_crt_init(&crt);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-	mbedtls_x509write_crt_set_subject_name(&crt, "CN=Sim PAI");
-	mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Sim PAI");
-	mbedtls_mpi serial;
-	mbedtls_mpi_init(&serial);
-	mbedtls_mpi_lset(&serial, 3);
-	mbedtls_x509write_crt_set_serial(&crt, &serial);
-	mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20991231235959");
-	mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0);
-	mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
-	mbedtls_x509write_crt_set_subject_key_identifier(&crt);
-	mbedtls_x509write_crt_set_authority_key_identifier(&crt);
-	unsigned char pem[4096];
-	CHECK0(mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, rng_mbedtls_callback, NULL));
-	char *p = testutil_join_path(dir, "pai_cert.pem");
-	testutil_write_file(p, pem, strlen((char *)pem));
-	free(p);
-	CHECK0(mbedtls_pk_write_key_pem(&key, pem, sizeof pem));
-	p = testutil_join_path(dir, "pai_key.pem");
-	testutil_write_file(p, pem, strlen((char *)pem));
-	chmod(p, 0600);
-	free(p);
-	testpki_write_cd(dir, "cd.der", 0xFFF1, 0x8000);
-	mbedtls_mpi_free(&serial);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
-}
 
 
 #define MAX_STEPS 32
@@ -140,42 +76,15 @@ static struct step_rec *cycle_step(struct cycle *c, const char *name)
 	return s;
 }
 
-static pid_t sim_start(const char *dir, const char *log, int *port_out)
+/* A throttled simulator on fresh flash and eFuse files, logging every command to log. */
+static void sim_start(struct simrun *s, const char *dir, const char *log)
 {
-	for (int attempt = 0; attempt < 3; attempt++) {
-		int port = free_port();
-		char port_s[16];
-		snprintf(port_s, sizeof port_s, "%d", port);
-		char *flash = testutil_join_path(dir, "flash.bin"), *efuse = testutil_join_path(dir, "efuse.bin");
-		unlink(flash);
-		unlink(efuse);
-		fflush(stdout); /* the child's freopen would flush a copy of the table */
-		pid_t pid = fork();
-		if (pid == 0) {
-			const char *argv[] = {testutil_sim_bin(), "--chip", "esp32h2", "--tcp", port_s, "--flash", flash,
-					      "--efuse", efuse, "--flash-size", "8MB", "--log", log, NULL};
-			if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout))
-				_exit(126);
-			execv(argv[0], (char *const *)argv);
-			_exit(127);
-		}
-		free(flash);
-		free(efuse);
-		for (int i = 0; i < 150; i++) {
-			if (waitpid(pid, NULL, WNOHANG) == pid)
-				break;
-			if (sim_accepts(port)) {
-				usleep(50000);
-				*port_out = port;
-				return pid;
-			}
-			usleep(20000);
-		}
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	fprintf(stderr, "bench_provision: espfab-sim did not come up\n");
-	exit(1);
+	char *flash = testutil_join_path(dir, "flash.bin"), *efuse = testutil_join_path(dir, "efuse.bin");
+	unlink(flash);
+	unlink(efuse);
+	free(flash);
+	free(efuse);
+	simrun_start(s, dir, "esp32h2", (const char *const[]){"--log", log, NULL});
 }
 
 static void cycle_run(struct cycle *c, const char *dir, const char *profile, int port)
@@ -351,7 +260,7 @@ int main(void)
 	struct cycle cycles[2];
 	for (int b = 0; b < 2; b++) {
 		char *dir = testutil_make_tmpdir();
-		make_pki(dir);
+		testpki_write_material(dir);
 		char *table = testutil_join_path(srcdir, "assets/partitions/h2-light.csv");
 		char text[2048];
 		snprintf(text, sizeof text,
@@ -367,12 +276,13 @@ int main(void)
 		testutil_write_file(profile, text, strlen(text));
 		char *log = testutil_join_path(dir, "sim.log");
 		int port = 0;
-		pid_t sim = sim_start(dir, log, &port);
+		struct simrun sim = {0};
+		sim_start(&sim, dir, log);
+		port = sim.port;
 		memset(&cycles[b], 0, sizeof cycles[b]);
 		cycles[b].baud = bauds[b];
 		cycle_run(&cycles[b], dir, profile, port);
-		kill(sim, SIGTERM);
-		waitpid(sim, NULL, 0);
+		simrun_free(&sim);
 		cycle_read_log(&cycles[b], log);
 		cycle_print(&cycles[b]);
 		free(log);

@@ -3,6 +3,7 @@
  * path; a refusal with nothing burned or written; resume after a cut link with the same
  * identity and no second burn; a dry run that leaves the chip untouched. */
 #include "testutil.h"
+#include "simrun.h"
 #include "testpki.h"
 
 #include <arpa/inet.h>
@@ -25,151 +26,11 @@
 #include "core/fileio.h"
 #include "core/rng.h"
 
-/* The running simulator, so teardown can stop it when an assertion jumped out of a test. */
-static pid_t sim_running;
-
-struct sim {
-	pid_t pid;
-	int port;
-	char *flash, *efuse;
-};
-
-static bool sim_accepts(int port)
+/* The run tests want a fast simulator, optionally with one fault. */
+static void sim_start(struct simrun *s, const char *dir, const char *chip, const char *fault)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
-}
-
-/* A port the OS just gave out (bound to port 0, then released): another test's simulator or a
- * lingering socket cannot be sitting on it. */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	int port = -1;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &n) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool sim_try_start(struct sim *s, const char *chip, const char *fault)
-{
-	s->port = free_port();
-	if (s->port <= 0)
-		return false;
-	char port[16];
-	snprintf(port, sizeof port, "%d", s->port);
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		const char *argv[16] = {testutil_sim_bin(), "--chip", chip, "--tcp", port, "--flash", s->flash,
-					"--efuse", s->efuse, "--flash-size", "8MB", "--no-throttle"};
-		int n = 12;
-		if (fault) {
-			argv[n++] = "--fault";
-			argv[n++] = fault;
-		}
-		argv[n] = NULL;
-		if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout))
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	sim_running = s->pid;
-	/* The first connection is the readiness probe; the simulator serves the next one. */
-	for (int i = 0; i < 150; i++) {
-		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-			s->pid = 0;
-			sim_running = 0;
-			return false; /* it could not listen there */
-		}
-		if (sim_accepts(s->port)) {
-			usleep(50000);
-			return true;
-		}
-		usleep(20000);
-	}
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-	s->pid = 0;
-	sim_running = 0;
-	return false;
-}
-
-static void sim_start(struct sim *s, const char *dir, const char *chip, const char *fault)
-{
-	if (!s->flash) {
-		s->flash = testutil_join_path(dir, "flash.bin");
-		s->efuse = testutil_join_path(dir, "efuse.bin");
-	}
-	for (int attempt = 0; attempt < 3; attempt++)
-		if (sim_try_start(s, chip, fault))
-			return;
-	fail_msg("espfab-sim did not come up");
-}
-
-static void sim_stop(struct sim *s)
-{
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-		sim_running = 0;
-	}
-}
-
-static void sim_free(struct sim *s)
-{
-	sim_stop(s);
-	free(s->flash);
-	free(s->efuse);
-}
-
-static void make_pki(const char *dir)
-{
-	mbedtls_pk_context key;
-	mbedtls_pk_init(&key);
-	assert_int_equal(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-	assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), rng_mbedtls_callback,
-					     NULL), 0);
-	mbedtls_x509write_cert crt;
-	mbedtls_x509write_crt_init(&crt);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-	mbedtls_x509write_crt_set_subject_name(&crt, "CN=Sim PAI");
-	mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Sim PAI");
-	mbedtls_mpi serial;
-	mbedtls_mpi_init(&serial);
-	mbedtls_mpi_lset(&serial, 3);
-	mbedtls_x509write_crt_set_serial(&crt, &serial);
-	mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20991231235959");
-	mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0);
-	mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
-	mbedtls_x509write_crt_set_subject_key_identifier(&crt);
-	mbedtls_x509write_crt_set_authority_key_identifier(&crt);
-	unsigned char pem[4096];
-	assert_int_equal(mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, rng_mbedtls_callback, NULL), 0);
-	char *p = testutil_join_path(dir, "pai_cert.pem");
-	testutil_write_file(p, pem, strlen((char *)pem));
-	free(p);
-	assert_int_equal(mbedtls_pk_write_key_pem(&key, pem, sizeof pem), 0);
-	p = testutil_join_path(dir, "pai_key.pem");
-	testutil_write_file(p, pem, strlen((char *)pem));
-	chmod(p, 0600);
-	free(p);
-	testpki_write_cd(dir, "cd.der", 0xFFF1, 0x8000);
-	mbedtls_mpi_free(&serial);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
+	const char *extra[] = {"--no-throttle", fault ? "--fault" : NULL, fault, NULL};
+	simrun_start(s, dir, chip, extra);
 }
 
 /* A profile in dir using the shipped partition table of the example. */
@@ -280,18 +141,14 @@ static int setup(void **state)
 	if (!getenv("ESPFAB_SIM_BIN") || !testutil_source_dir())
 		return 0;
 	char *dir = testutil_make_tmpdir();
-	make_pki(dir);
+	testpki_write_material(dir);
 	*state = dir;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	if (sim_running > 0) {
-		kill(sim_running, SIGKILL);
-		waitpid(sim_running, NULL, 0);
-		sim_running = 0;
-	}
+	simrun_kill_leftover();
 	if (*state) {
 		testutil_remove_tree(*state);
 		free(*state);
@@ -304,7 +161,7 @@ static void test_h2_full_run(void **state)
 	if (!*state)
 		skip();
 	const char *dir = *state;
-	struct sim s = {0};
+	struct simrun s = {0};
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
 	struct run_out r;
@@ -324,7 +181,7 @@ static void test_h2_full_run(void **state)
 	assert_true(file_contains(manifest, qr, strlen(qr)));
 	free(manifest);
 	/* No private key in the clear anywhere in flash: the DAC key went to eFuse. */
-	sim_stop(&s);
+	simrun_stop(&s);
 	uint8_t scalar[32];
 	dac_scalar(summary(&r, "folder"), scalar);
 	assert_false(file_contains(s.flash, scalar, 32));
@@ -334,7 +191,7 @@ static void test_h2_full_run(void **state)
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 /* ESP32 and C2 have neither DS nor ECDSA: the flash-encryption path burns the XTS/AES key,
@@ -347,8 +204,8 @@ static void test_flash_encryption_path(void **state)
 	static const char *const chips[] = {"esp32", "esp32c2"};
 	for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++) {
 		char *dir = testutil_make_tmpdir();
-		make_pki(dir);
-		struct sim s = {0};
+		testpki_write_material(dir);
+		struct simrun s = {0};
 		sim_start(&s, dir, chips[i], NULL);
 		char *profile = make_profile(dir, chips[i], "esp32-bridge.csv",
 					     "mode = development\npath = flash-encryption");
@@ -359,7 +216,7 @@ static void test_flash_encryption_path(void **state)
 				 (char *)r.out.data);
 		assert_string_equal(summary(&r, "result"), "ok");
 		assert_non_null(strstr((char *)r.out.data, "\"step\":\"verify-efuse\",\"state\":\"done\""));
-		sim_stop(&s);
+		simrun_stop(&s);
 		uint8_t scalar[32];
 		dac_scalar(summary(&r, "folder"), scalar);
 		assert_false(file_contains(s.flash, scalar, 32));
@@ -368,7 +225,7 @@ static void test_flash_encryption_path(void **state)
 		assert_false(file_contains(s.flash, "\x11\xba\x5e\xba", 4));
 		run_free(&r);
 		free(profile);
-		sim_free(&s);
+		simrun_free(&s);
 		testutil_remove_tree(dir);
 		free(dir);
 	}
@@ -379,7 +236,7 @@ static void test_refusal_burns_nothing(void **state)
 	if (!*state)
 		skip();
 	const char *dir = *state;
-	struct sim s = {0};
+	struct simrun s = {0};
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = make_profile(dir, "esp32c6", "h2-light.csv", "mode = development");
 	struct run_out r;
@@ -387,13 +244,13 @@ static void test_refusal_burns_nothing(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(summary(&r, "result"), "refused");
 	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "wrong chip"));
-	sim_stop(&s);
+	simrun_stop(&s);
 	assert_true(file_all_ff(s.flash));
 	run_free(&r);
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 static void test_resume_after_cut_link(void **state)
@@ -401,7 +258,7 @@ static void test_resume_after_cut_link(void **state)
 	if (!*state)
 		skip();
 	const char *dir = *state;
-	struct sim s = {0};
+	struct simrun s = {0};
 	/* Cut the link once the ECDSA key is burned and the partitions written (during readback). */
 	sim_start(&s, dir, "esp32h2", "disconnect-after:20000");
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
@@ -411,7 +268,7 @@ static void test_resume_after_cut_link(void **state)
 	espfab_run(dir, profile, s.port, NULL, &r1);
 	assert_int_equal(r1.rc, 3);
 	assert_string_equal(summary(&r1, "result"), "failed");
-	sim_stop(&s);
+	simrun_stop(&s);
 	sim_start(&s, dir, "esp32h2", NULL);
 	espfab_run(dir, profile, s.port, NULL, &r2);
 	if (r2.rc != 0)
@@ -427,7 +284,7 @@ static void test_resume_after_cut_link(void **state)
 	free(outdir);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 static void test_dry_run(void **state)
@@ -435,7 +292,7 @@ static void test_dry_run(void **state)
 	if (!*state)
 		skip();
 	const char *dir = *state;
-	struct sim s = {0};
+	struct simrun s = {0};
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
 	char *outdir = testutil_join_path(dir, "out-dry");
@@ -448,14 +305,14 @@ static void test_dry_run(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr((char *)buf_terminate_str(&r.out), "QR code: MT:"));
 	assert_int_equal(access(outdir, F_OK), -1);
-	sim_stop(&s);
+	simrun_stop(&s);
 	assert_true(file_all_ff(s.flash));
 	run_free(&r);
 	free(profile);
 	free(outdir);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 /* ESP32-C3 on the ds path (development, flash encryption off): the DS HMAC key goes to eFuse
@@ -482,7 +339,7 @@ static void test_c3_ds_with_firmware(void **state)
 	p = testutil_join_path(dir, "flasher_args.json");
 	testutil_write_file(p, fa, strlen(fa));
 	free(p);
-	struct sim s = {0};
+	struct simrun s = {0};
 	sim_start(&s, dir, "esp32c3", NULL);
 	char *profile = make_profile(dir, "esp32c3", "c3-plug.csv",
 				     "mode = development\npath = ds\nflash_encryption = no\n"
@@ -495,7 +352,7 @@ static void test_c3_ds_with_firmware(void **state)
 	assert_non_null(strstr((char *)r.out.data, "in the clear (development only)"));
 	assert_non_null(strstr((char *)r.out.data, "\"step\":\"burn-ds-hmac-key\",\"state\":\"done\""));
 	assert_non_null(strstr((char *)r.out.data, "\"step\":\"write-fw-0x20000\",\"state\":\"done\""));
-	sim_stop(&s);
+	simrun_stop(&s);
 	const char *folder = summary(&r, "folder");
 	char *hk = testutil_join_path(folder, "keys/ds_hmac_key.bin");
 	char *rk = testutil_join_path(folder, "keys/ds_rsa_key.der");
@@ -521,7 +378,7 @@ static void test_c3_ds_with_firmware(void **state)
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 /* The shipped h2-light example, with test material made by the commands espfab-profile(5)
@@ -567,7 +424,7 @@ static void test_shipped_example(void **state)
 		buf_free_data(&out);
 		buf_free_data(&err);
 	}
-	struct sim s = {0};
+	struct simrun s = {0};
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = testutil_join_path(profiles, "h2-light.ini");
 	struct run_out r;
@@ -582,7 +439,7 @@ static void test_shipped_example(void **state)
 	free(pki);
 	unlink(s.flash);
 	unlink(s.efuse);
-	sim_free(&s);
+	simrun_free(&s);
 }
 
 static void test_usage_errors(void **state)
@@ -603,7 +460,7 @@ static void test_usage_errors(void **state)
 	assert_non_null(strstr((char *)buf_terminate_str(&err), "x.ini"));
 	/* A good profile and nobody listening on the port: a device error. */
 	char *dir = testutil_make_tmpdir();
-	make_pki(dir);
+	testpki_write_material(dir);
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
 	char *a4[] = {"espfab", "run", "--profile", profile, "--port", "socket://127.0.0.1:1", NULL};
 	assert_int_equal(testutil_run_espfab(dir, a4, &out, &err), 3);

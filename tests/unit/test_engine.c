@@ -138,49 +138,6 @@ static void fake_init(struct fake_dev *f, const char *chip, unsigned rev)
 	memset(f->flash, 0xFF, f->chip.flash_size);
 }
 
-/* ---- test material: a PAI (self-signed P-256 CA with SKID) and a dummy CD ---- */
-
-static void make_pai(const char *dir)
-{
-	mbedtls_pk_context key;
-	mbedtls_pk_init(&key);
-	assert_int_equal(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-	assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), rng_mbedtls_callback,
-					     NULL), 0);
-	mbedtls_x509write_cert crt;
-	mbedtls_x509write_crt_init(&crt);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-	assert_int_equal(mbedtls_x509write_crt_set_subject_name(&crt, "CN=Test PAI"), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Test PAI"), 0);
-	mbedtls_mpi serial;
-	mbedtls_mpi_init(&serial);
-	mbedtls_mpi_lset(&serial, 7);
-	assert_int_equal(mbedtls_x509write_crt_set_serial(&crt, &serial), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20991231235959"), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN |
-								 MBEDTLS_X509_KU_CRL_SIGN), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_subject_key_identifier(&crt), 0);
-	assert_int_equal(mbedtls_x509write_crt_set_authority_key_identifier(&crt), 0);
-	unsigned char pem[4096];
-	assert_int_equal(mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, rng_mbedtls_callback, NULL), 0);
-	char *path = testutil_join_path(dir, "pai_cert.pem");
-	testutil_write_file(path, pem, strlen((char *)pem));
-	free(path);
-	assert_int_equal(mbedtls_pk_write_key_pem(&key, pem, sizeof pem), 0);
-	path = testutil_join_path(dir, "pai_key.pem");
-	testutil_write_file(path, pem, strlen((char *)pem));
-	chmod(path, 0600);
-	free(path);
-	testpki_write_cd(dir, "cd.der", 0xFFF1, 0x8000);
-	mbedtls_mpi_free(&serial);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
-}
-
 static const char *table_plain =
 	"esp_secure_cert, 0x3F, , 0xd000, 0x2000,\n"
 	"nvs, data, nvs, 0x10000, 0xC000,\n"
@@ -205,7 +162,7 @@ struct env {
 static void env_make(struct env *v, const char *chip, const char *security, bool enc_table)
 {
 	v->dir = testutil_make_tmpdir();
-	make_pai(v->dir);
+	testpki_write_material(v->dir);
 	char *t = testutil_join_path(v->dir, "parts.csv");
 	const char *table = enc_table ? table_enc : table_plain;
 	testutil_write_file(t, table, strlen(table));
