@@ -276,7 +276,7 @@ check attest-cd-cert-id    1     "SHORT"       cd.der - -- attest gen-cd -K pai_
 # ---- flash encryption
 check fe-address-unaligned 1     "0x10001"     fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10001 --aes-xts --output fe.bin fe_plain.bin
 check fe-address-not-num   2     "--address"   fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0xZZ --aes-xts --output fe.bin fe_plain.bin
-check fe-key-8-bytes       1     "key file: 8 bytes" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
+check fe-key-8-bytes       1     "key file key8.bin: key length 8 bytes, expected 16, 32 or 64" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
 check fe-input-missing     1     "missing.bin" fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10000 --aes-xts --output fe.bin missing.bin
 check fe-crypt-conf        1     "flash-crypt-conf" fe.bin - -- flashenc decrypt-flash-data --keyfile fe_key.bin --address 0x10000 --flash-crypt-conf 99 --output fe.bin fe_plain.bin
 # ---- ports and devices
