@@ -283,12 +283,13 @@ static void seccert_parse_tlv(const uint8_t *data, size_t len, unsigned flags,
 		uint32_t stored = checksum_read_u32le(h + total - SECCERT_TLV_FOOTER_LEN);
 		uint32_t calc = checksum_crc32_esp(h, total - SECCERT_TLV_FOOTER_LEN);
 		if (stored != calc) {
-			/* Skip by the length when it leads to the next entry or the end; a length
-			 * that does not was damaged too, so look for the next magic instead. */
+			/* Skip by the length when it leads to the next entry or the end. When it
+			 * does not, a magic before that point means the length was damaged (go
+			 * there); otherwise the next header is (go to it, and it is named). */
 			size_t next = off + total;
 			if (!seccert_is_end(data, len, next, flags) && !seccert_magic_at(data, len, next)) {
 				size_t m = seccert_next_magic(data, len, off + 4);
-				if (m != SIZE_MAX)
+				if (m < next)
 					next = m;
 			}
 			seccert_note_defect(img, off,
