@@ -80,7 +80,7 @@ static struct nvs_read_entry *nvs_read_push_entry(struct nvs_read_result *r, siz
 }
 
 static void nvs_read_decode_entry(struct nvs_read_result *r, const uint8_t *page, uint32_t pg,
-				  unsigned i, struct nvs_read_entry *en)
+				  unsigned i, struct nvs_read_entry *en, bool *span_trusted)
 {
 	const uint8_t *ent = page + NVS_FIRST_ENTRY_OFFSET + NVS_ENTRY_SIZE * i;
 	en->page = pg;
@@ -145,6 +145,8 @@ static void nvs_read_decode_entry(struct nvs_read_result *r, const uint8_t *page
 		buf_reserve_bytes(&en->data, 1);
 	if (checksum_read_u32le(ent + 28) != checksum_crc32_esp(ent + NVS_ENTRY_SIZE, size)) {
 		en->data_crc_ok = false;
+		/* The header's CRC holds, so its span does: the payload entries are not items. */
+		*span_trusted = true;
 		if (report)
 			nvs_read_note_problem(r, en->problem, sizeof en->problem,
 					      "page %u entry %u: key '%s': data CRC mismatch", pg,
@@ -220,10 +222,11 @@ static void nvs_read_parse_page(struct nvs_read_result *r, const uint8_t *page, 
 			i++;
 			continue;
 		}
-		nvs_read_decode_entry(r, page, pg, i, en);
+		bool span_trusted = false;
+		nvs_read_decode_entry(r, page, pg, i, en, &span_trusted);
 		/* A damaged header cannot be trusted for its span: step one slot, as ESP-IDF. */
 		if (en->crc_ok && en->span >= 1 && i + en->span <= NVS_ENTRIES_PER_PAGE &&
-		    !en->problem[0])
+		    (!en->problem[0] || span_trusted))
 			i += en->span;
 		else
 			i++;

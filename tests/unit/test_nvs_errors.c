@@ -628,6 +628,34 @@ static void test_truncated_image_decodes_whole_pages(void **state)
 	free(tmp);
 }
 
+/* A payload that fails its CRC under a sound header is one problem: the header's span is still
+ * trusted, so the payload entries are not read as (damaged) items of their own. */
+static void test_payload_damage_is_one_problem(void **state)
+{
+	(void)state;
+	err_t e = {0};
+	struct nvs_list l;
+	nvs_list_init(&l);
+	assert_int_equal(nvs_list_add_namespace(&l, "ns", &e), 0);
+	assert_int_equal(nvs_list_add_string(&l, "s", "a string that spans several entries, "
+					      "one hundred bytes or so, to be damaged in its middle",
+					      &e), 0);
+	assert_int_equal(nvs_list_add_u8(&l, "after", 7, &e), 0);
+	buf_t img = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, 0x3000, 2, &img, &e), 0);
+	img.data[64 + 32 * 2 + 32 + 40] ^= 0x20; /* entry 1 is "s"; its second payload entry */
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &r, &e), 0);
+	if (r.problem_count != 1)
+		fail_msg("%zu problems, first: %s", r.problem_count, r.first_problem);
+	assert_non_null(strstr(r.problems[0], "page 0 entry 1: key 's': data CRC mismatch"));
+	assert_null(nvs_read_find_value(&r, "ns", "s"));
+	assert_int_equal(nvs_read_find_value(&r, "ns", "after")->num, 7);
+	nvs_read_free(&r);
+	buf_free_data(&img);
+	nvs_list_free(&l);
+}
+
 /* Option spellings argparse accepts: --opt=value, unique prefixes, options before positionals;
  * and the generator's output placement (<outdir>/<output>, keys under <outdir>/keys/). */
 static void test_cli_option_forms_and_placement(void **state)
@@ -705,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_blob_key),
 		cmocka_unit_test(test_orphan_and_missing_chunks),
 		cmocka_unit_test(test_truncated_image_decodes_whole_pages),
+		cmocka_unit_test(test_payload_damage_is_one_problem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
