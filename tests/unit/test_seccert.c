@@ -694,6 +694,16 @@ static void test_legacy_layouts(void **state)
 	assert_int_equal(seccert_parse_image(out.image.data, out.image.len, 0, &img, &e), -1);
 	assert_non_null(strstr(e.msg, "device certificate"));
 	seccert_image_free(&img);
+	/* the fields are independent: with the device certificate and the key both damaged, both
+	 * are named and the CA certificate still decodes */
+	out.image.data[0x1840 + 5] ^= 1;
+	assert_int_equal(seccert_parse_image(out.image.data, out.image.len, 0, &img, &e), -1);
+	assert_int_equal(img.defect_count, 2);
+	assert_non_null(strstr(e.msg, "legacy device certificate at offset 0x40"));
+	assert_non_null(strstr(e.msg, "legacy private key at offset 0x1840: bad CRC"));
+	assert_int_equal(img.count, 1);
+	assert_non_null(seccert_find_entry(&img, SECCERT_TYPE_CA_CERT, 0));
+	seccert_image_free(&img);
 	seccert_output_free(&out);
 	seccert_spec_free(&s);
 
