@@ -401,7 +401,8 @@ static int engine_generate(struct engine_run *r, const struct journal_device *jd
 	} else {
 		int64_t seq = r->j ? jd->seq : (int64_t)r->prof.serial_start;
 		if (identity_draw(&r->id, &r->prof, &r->plan, r->chip.name, r->chip.mac, seq, e) ||
-		    gen_make_dac(&r->id, &r->prof, e) || gen_make_verifier(&r->id, e) ||
+		    (r->o->dry_run ? gen_preview_dac(&r->id, &r->prof, e) : gen_make_dac(&r->id, &r->prof, e)) ||
+		    gen_make_verifier(&r->id, e) ||
 		    gen_make_payload(&r->id, &r->prof, e))
 			goto out;
 		if (r->plan.path == PROFILE_PATH_DS && gen_make_ds_key(&r->id, e))

@@ -128,8 +128,8 @@ static int gen_compare_names(const void *a, const void *b)
 
 /* Claims the first sub-folder of dac_dir without a .claimed mark; O_EXCL makes the claim atomic,
  * so two stations sharing the folder never give one DAC to two devices. */
-static int gen_claim_dac_folder(const struct profile *p, const struct identity *id, char *out, size_t n,
-				err_t *e)
+static int gen_claim_dac_folder(const struct profile *p, const struct identity *id, bool claim, char *out,
+				size_t n, err_t *e)
 {
 	DIR *d = opendir(p->dac_dir);
 	if (!d)
@@ -157,6 +157,14 @@ static int gen_claim_dac_folder(const struct profile *p, const struct identity *
 		char sub[1024], mark[1100];
 		fileio_join_path(sub, sizeof sub, p->dac_dir, names[i]);
 		snprintf(mark, sizeof mark, "%s/.claimed", sub);
+		if (!claim) {
+			/* A dry run shows the DAC the next run would take and leaves it unclaimed. */
+			if (access(mark, F_OK) == 0)
+				continue;
+			snprintf(out, n, "%s", sub);
+			rc = 0;
+			break;
+		}
 		int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0)
 			continue;
@@ -177,10 +185,10 @@ static int gen_claim_dac_folder(const struct profile *p, const struct identity *
 	return rc;
 }
 
-static int gen_take_dac_from_dir(struct identity *id, const struct profile *p, err_t *e)
+static int gen_take_dac_from_dir(struct identity *id, const struct profile *p, bool claim, err_t *e)
 {
 	char dir[1024], used[1024];
-	if (gen_claim_dac_folder(p, id, dir, sizeof dir, e))
+	if (gen_claim_dac_folder(p, id, claim, dir, sizeof dir, e))
 		return -1;
 	buf_t raw = BUF_INIT;
 	int rc = -1;
@@ -212,7 +220,14 @@ out:
 int gen_make_dac(struct identity *id, const struct profile *p, err_t *e)
 {
 	if (p->dac_dir)
-		return gen_take_dac_from_dir(id, p, e);
+		return gen_take_dac_from_dir(id, p, true, e);
+	return gen_make_dac_signed(id, p, e);
+}
+
+int gen_preview_dac(struct identity *id, const struct profile *p, err_t *e)
+{
+	if (p->dac_dir)
+		return gen_take_dac_from_dir(id, p, false, e);
 	return gen_make_dac_signed(id, p, e);
 }
 

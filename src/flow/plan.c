@@ -407,6 +407,11 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 			    pr->factory_label);
 	else if (fc->type != PT_DATA || fc->subtype != PT_DATA_NVS)
 		plan_refuse(p, "partition '%s' is not of type data/nvs", fc->label);
+	/* The NVS key protects the factory data only while nvs_keys itself is flash-encrypted; on
+	 * the ecdsa-efuse path flash encryption is off unless the profile turns it on. */
+	if (p->nvs_encryption && !p->flash_encryption)
+		plan_refuse(p, "nvs_encryption needs flash encryption: the nvs_keys partition would hold "
+			    "the NVS key in the clear (set flash_encryption = yes)");
 	if (p->nvs_encryption) {
 		if (!nk)
 			plan_refuse(p, "nvs_encryption needs a '%s' partition in the partition table",

@@ -984,8 +984,8 @@ static void test_esp32_production(void **state)
 }
 
 /* DACs made beforehand with `espfab attest gen-att-cert -t d` in a dac_dir: each device claims
- * the next one, the third finds none left (refused, nothing burned); an extra NVS CSV's entries
- * are on the device, decoded from the readback. */
+ * the next one (a dry run before them claims none), the third finds none left (nothing burned);
+ * an extra NVS CSV's entries are on the device, decoded from the readback. */
 static void test_dac_dir_and_extra_nvs(void **state)
 {
 	if (!*state)
@@ -1035,6 +1035,26 @@ static void test_dac_dir_and_extra_nvs(void **state)
 		char *cd = chip_dir(dir, name);
 		struct simrun s = {0};
 		sim_start(&s, cd, "esp32h2");
+		if (i == 0) {
+			/* A dry run shows the first DAC and does not use it up. */
+			char portarg[64];
+			snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", s.port);
+			char *argv[] = {"espfab", "run", "--profile", profile, "--port", portarg, "--dry-run", NULL};
+			buf_t out = BUF_INIT, err = BUF_INIT;
+			if (testutil_run_espfab(dir, argv, &out, &err))
+				fail_msg("dry run: %s", (char *)buf_terminate_str(&err));
+			assert_non_null(strstr((char *)buf_terminate_str(&out), "QR code: MT:"));
+			for (int k = 0; k < 2; k++) {
+				char mark[64];
+				snprintf(mark, sizeof mark, "dac%d/.claimed", k);
+				if (file_exists_in(dacs, mark))
+					fail_msg("the dry run claimed %s", mark);
+			}
+			buf_free_data(&out);
+			buf_free_data(&err);
+			simrun_stop(&s);
+			sim_start(&s, cd, "esp32h2");
+		}
 		struct run_out r;
 		espfab_run(dir, profile, s.port, true, &r);
 		simrun_stop(&s);
