@@ -3,8 +3,8 @@
  * with its firmware written host-encrypted, production mode on each path (H2 ecdsa-efuse, S3 ds,
  * ESP32 flash encryption + secure boot) with every BLOCK0 field the plan burns read back from
  * the simulated eFuses, the confirmation a run without --yes and without a terminal must not get,
- * a dac_dir of DACs made with `espfab attest`, an extra NVS CSV, and refusals that leave chip and
- * flash untouched. After each run the device is checked from outside the engine: the flash image
+ * a dac_dir of DACs made with `espfab attest`, an extra NVS CSV, refusals that leave chip and
+ * flash untouched, and the demo's profile per chip against the shipped examples. After each run the device is checked from outside the engine: the flash image
  * is decrypted with the device's saved keys and decoded (TLV, DS parameters, NVS) and compared
  * with the saved identity, the eFuse file is decoded with the loader's field tables, the manifest
  * has the row, and neither flash nor the run's output holds a private key in any encoding. */
@@ -38,6 +38,7 @@
 #include "formats/parttable.h"
 #include "formats/payload.h"
 #include "formats/seccert.h"
+#include "flow/profile.h"
 #include "loader/chip.h"
 #include "loader/efuse.h"
 
@@ -1233,6 +1234,68 @@ static void test_refusals_touch_nothing(void **state)
 	free(nofctry);
 }
 
+/* `espfab demo` provisions each chip with the security settings of the shipped example for its
+ * path (h2-light, c3-plug for the DS chips, esp32-bridge for ESP32 and C2); its profile, run
+ * through `espfab run`, ends verified with no private key in the clear on flash. */
+static void test_demo_profiles_follow_examples(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	char *cache = testutil_join_path(dir, "cache");
+	setenv("XDG_CACHE_HOME", cache, 1);
+	static const struct {
+		const char *chip, *example, *path;
+	} cases[] = {
+		{"esp32h2", "h2-light.ini", "ecdsa-efuse"}, {"esp32s2", "c3-plug.ini", "ds"},
+		{"esp32s3", "c3-plug.ini", "ds"},	    {"esp32c3", "c3-plug.ini", "ds"},
+		{"esp32c6", "c3-plug.ini", "ds"},	    {"esp32", "esp32-bridge.ini", "flash-encryption"},
+		{"esp32c2", "esp32-bridge.ini", "flash-encryption"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "demo-%s", cases[i].chip);
+		char *cd = chip_dir(dir, name);
+		char *pd = testutil_join_path(cd, "profile");
+		char *argv[] = {"espfab", "demo", "--chip", (char *)cases[i].chip, "--write-profile", pd, NULL};
+		buf_t out = BUF_INIT, err = BUF_INIT;
+		if (testutil_run_espfab(cd, argv, &out, &err))
+			fail_msg("demo --write-profile: %s", (char *)buf_terminate_str(&err));
+		char *profile = testutil_join_path(pd, "demo.ini");
+		char rel[64];
+		snprintf(rel, sizeof rel, "assets/profiles/%s", cases[i].example);
+		char *ex = testutil_join_path(testutil_source_dir(), rel);
+		struct profile dp, xp;
+		err_t e = {0};
+		if (profile_load(profile, &dp, &e) || profile_load(ex, &xp, &e))
+			fail_msg("%s", e.msg);
+		if (dp.path != xp.path || dp.mode != xp.mode || dp.flash_encryption != xp.flash_encryption ||
+		    dp.nvs_encryption != xp.nvs_encryption)
+			fail_msg("demo --chip %s: [security] differs from %s", cases[i].chip, cases[i].example);
+		profile_free(&dp);
+		profile_free(&xp);
+		struct simrun s = {0};
+		sim_start(&s, cd, cases[i].chip);
+		struct run_out r;
+		espfab_run(cd, profile, s.port, true, &r);
+		assert_run_ok(&r, cases[i].chip);
+		assert_true(has_state(&r, "verify-efuse", "done"));
+		simrun_stop(&s);
+		struct device_check dc = {cases[i].chip, cases[i].path, NULL, false, false};
+		check_no_secret(&dc, r.folder, s.flash, &r);
+		run_free(&r);
+		simrun_free(&s);
+		buf_free_data(&out);
+		buf_free_data(&err);
+		free(ex);
+		free(profile);
+		free(pd);
+		free(cd);
+	}
+	unsetenv("XDG_CACHE_HOME");
+	free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1244,6 +1307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_esp32_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_and_extra_nvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_touch_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_profiles_follow_examples, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
