@@ -984,6 +984,34 @@ static void test_esp32_production(void **state)
 	simrun_free(&s);
 }
 
+/* dacs/sub: a DAC made with `espfab attest gen-att-cert -t d` for PID pid, signed by the CA
+ * files (in dir) ca_cert/ca_key, and dir/pai_cert.pem beside it as its PAI. */
+static void make_dac_folder(const char *dir, const char *dacs, const char *sub, const char *ca_cert,
+			    const char *ca_key, const char *pid)
+{
+	char *d = testutil_join_path(dacs, sub);
+	mkdir(d, 0700);
+	char *ca = testutil_join_path(dir, ca_cert), *cak = testutil_join_path(dir, ca_key);
+	char *argv[] = {"espfab", "attest", "gen-att-cert", "-t", "d", "-c", (char *)sub, "-V", "0xFFF1", "-P",
+			(char *)pid, "-C", ca, "-K", cak, "-o", "DAC_cert.pem", "-O", "DAC_key.pem", "-l", "3650", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	if (testutil_run_espfab(d, argv, &out, &err))
+		fail_msg("gen-att-cert -t d: %s", (char *)buf_terminate_str(&err));
+	buf_t b = BUF_INIT;
+	char *pai = testutil_join_path(dir, "pai_cert.pem");
+	testutil_read_file(pai, &b);
+	char *to = testutil_join_path(d, "PAI_cert.pem");
+	testutil_write_file(to, b.data, b.len);
+	buf_free_data(&b);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	free(to);
+	free(pai);
+	free(ca);
+	free(cak);
+	free(d);
+}
+
 /* DACs made beforehand with `espfab attest gen-att-cert -t d` in a dac_dir: each device claims
  * the next one (a dry run before them claims none), the third finds none left (nothing burned);
  * an extra NVS CSV's entries are on the device, decoded from the readback. */
@@ -997,27 +1025,7 @@ static void test_dac_dir_and_extra_nvs(void **state)
 	for (int i = 0; i < 2; i++) {
 		char sub[32];
 		snprintf(sub, sizeof sub, "dac%d", i);
-		char *d = testutil_join_path(dacs, sub);
-		mkdir(d, 0700);
-		char *pai = testutil_join_path(dir, "pai_cert.pem"), *paik = testutil_join_path(dir, "pai_key.pem");
-		char cn[32];
-		snprintf(cn, sizeof cn, "Sim DAC %d", i);
-		char *argv[] = {"espfab", "attest", "gen-att-cert", "-t", "d", "-c", cn, "-V", "0xFFF1", "-P", "0x8000",
-				"-C", pai, "-K", paik, "-o", "DAC_cert.pem", "-O", "DAC_key.pem", "-l", "3650", NULL};
-		buf_t out = BUF_INIT, err = BUF_INIT;
-		if (testutil_run_espfab(d, argv, &out, &err))
-			fail_msg("gen-att-cert -t d: %s", (char *)buf_terminate_str(&err));
-		buf_t b = BUF_INIT;
-		testutil_read_file(pai, &b);
-		char *to = testutil_join_path(d, "PAI_cert.pem");
-		testutil_write_file(to, b.data, b.len);
-		buf_free_data(&b);
-		buf_free_data(&out);
-		buf_free_data(&err);
-		free(to);
-		free(pai);
-		free(paik);
-		free(d);
+		make_dac_folder(dir, dacs, sub, "pai_cert.pem", "pai_key.pem", "0x8000");
 	}
 	const char *csv = "key,type,encoding,value\n"
 			  "app-cfg,namespace,,\n"
@@ -1122,6 +1130,74 @@ static void test_dac_dir_and_extra_nvs(void **state)
 	free(macs[1]);
 	free(profile);
 	free(dacs);
+}
+
+/* A dac_dir folder whose DAC would make a device that fails attestation is refused before
+ * anything is burned, and stays unclaimed: a key that is not the certificate's, a DAC for
+ * another product, a DAC not signed by the PAI beside it. */
+static void test_dac_dir_bad_material(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	/* Another CA (a PAA made with espfab attest) to sign the stray DAC. */
+	char *argv[] = {"espfab", "attest", "gen-att-cert", "-t", "a", "-c", "Other CA", "-o", "other_cert.pem", "-O",
+			"other_key.pem", "-l", "3650", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	if (testutil_run_espfab(dir, argv, &out, &err))
+		fail_msg("gen-att-cert -t a: %s", (char *)buf_terminate_str(&err));
+	buf_free_data(&out);
+	buf_free_data(&err);
+	static const struct {
+		const char *why;
+	} cases[] = {{"DAC_key does not belong to DAC_cert"}, {"the profile makes 0xFFF1/0x8000"},
+		     {"not signed by PAI_cert"}};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "bad%zu", i);
+		char *dacs = testutil_join_path(dir, name);
+		mkdir(dacs, 0700);
+		if (i == 0) {
+			make_dac_folder(dir, dacs, "a", "pai_cert.pem", "pai_key.pem", "0x8000");
+			make_dac_folder(dir, dacs, "other", "pai_cert.pem", "pai_key.pem", "0x8000");
+			/* a's key replaced by other's; other is then not a folder of its own */
+			char *from = testutil_join_path(dacs, "other/DAC_key.pem"), *to = testutil_join_path(dacs, "a/DAC_key.pem");
+			assert_int_equal(rename(from, to), 0);
+			char *od = testutil_join_path(dacs, "other");
+			testutil_remove_tree(od);
+			free(od);
+			free(from);
+			free(to);
+		} else if (i == 1) {
+			make_dac_folder(dir, dacs, "a", "pai_cert.pem", "pai_key.pem", "0x8001");
+		} else {
+			make_dac_folder(dir, dacs, "a", "other_cert.pem", "other_key.pem", "0x8000");
+		}
+		char pname[48], attn[64];
+		snprintf(pname, sizeof pname, "%s.ini", name);
+		snprintf(attn, sizeof attn, "dac_dir = %s", name);
+		char *profile = make_profile(dir, pname, "esp32h2", "h2-light.csv", attn, "mode = development", NULL);
+		char *cd = chip_dir(dir, name);
+		struct simrun s = {0};
+		sim_start(&s, cd, "esp32h2");
+		struct run_out r;
+		espfab_run(dir, profile, s.port, true, &r);
+		simrun_stop(&s);
+		if (r.rc != 1 || !strstr((char *)buf_terminate_str(&r.err), cases[i].why))
+			fail_msg("case %zu: exit %d, wanted '%s': %s", i, r.rc, cases[i].why, (char *)r.err.data);
+		assert_false(has_state(&r, "burn-ecdsa-key", "running"));
+		struct efuse_dump d;
+		simefuse_load(s.efuse, "esp32h2", &d);
+		struct efuse_key_status ks;
+		efuse_key_status(&d, d.chip->efuse->first_key_block, &ks);
+		assert_true(ks.empty);
+		assert_false(file_exists_in(dacs, "a/.claimed"));
+		run_free(&r);
+		simrun_free(&s);
+		free(cd);
+		free(profile);
+		free(dacs);
+	}
 }
 
 /* Refusals, each on a fresh chip: the eFuse file and the flash image are byte for byte what
@@ -1306,6 +1382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_s3_ds_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_esp32_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_and_extra_nvs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dac_dir_bad_material, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_touch_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_profiles_follow_examples, setup, teardown),
 	};
