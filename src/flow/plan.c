@@ -368,6 +368,13 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 			    "and secure boot (secure_boot_digest in the profile)", chip->name);
 	if (production && p->dac_key_in_flash && !p->flash_encryption)
 		plan_refuse(p, "production mode with the DAC key in flash needs flash encryption");
+	/* ESP32-C2: both keys live in the halves of BLOCK_KEY0, whose Reed-Solomon check bits cover
+	 * the whole block, so they can only be burned together; one at a time, the first burn
+	 * write-protects the block and the chip keeps a flash-encryption key without secure boot. */
+	if (!strcmp(caps->name, "esp32c2") && p->flash_encryption && p->secure_boot)
+		plan_refuse(p, "esp32c2: the flash-encryption key and the secure-boot digest share "
+			    "BLOCK_KEY0 and must be burned in one operation, which the device layer cannot "
+			    "do yet (burning one would leave the other impossible)");
 	if (p->secure_boot && chip->rev_major < caps->sb_min_rev)
 		plan_refuse(p, "secure boot v2 needs %s revision v%u.0 or later (this is v%u.%u)",
 			    chip->name, caps->sb_min_rev, chip->rev_major, chip->rev_minor);

@@ -1230,7 +1230,16 @@ static void test_refusals_touch_nothing(void **state)
 		{"esp32", "esp32", "esp32-bridge.csv", "path = flash-encryption\nmode = production",
 		 "needs flash encryption and secure boot", false},
 		{"esp32h2", "esp32h2", NULL, "mode = development", "no 'fctry' partition", false},
+		/* C2's two keys share one Reed-Solomon block: refused rather than half burned. */
+		{"esp32c2", "esp32c2", "esp32-bridge.csv",
+		 "path = flash-encryption\nmode = production\nsecure_boot_digest = sb_digest.bin",
+		 "must be burned in one operation", false},
 	};
+	uint8_t digest[32];
+	memset(digest, 0x5A, sizeof digest);
+	char *dp = testutil_join_path(dir, "sb_digest.bin");
+	testutil_write_file(dp, digest, sizeof digest);
+	free(dp);
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char name[16];
 		snprintf(name, sizeof name, "refuse%zu", i);
