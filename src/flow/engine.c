@@ -529,6 +529,24 @@ static int engine_step_data(struct engine_run *r, const struct plan_step *s, buf
 	return rc;
 }
 
+/* Every firmware image is read, patched and encrypted once before the confirmation: a missing
+ * file or a flash setting the chip does not have, found only at its write step, would come after
+ * the eFuses were burned. */
+static int engine_check_firmware(struct engine_run *r)
+{
+	for (int i = 0; i < r->plan.n_steps; i++) {
+		const struct plan_step *s = &r->plan.steps[i];
+		if (s->kind != PLAN_STEP_WRITE || s->source != PLAN_SRC_FIRMWARE)
+			continue;
+		buf_t data = BUF_INIT;
+		int rc = engine_step_data(r, s, &data);
+		buf_wipe_data(&data);
+		if (rc)
+			return err_prepend_context(r->e, "refused before anything was burned: step %s", s->id);
+	}
+	return 0;
+}
+
 static int engine_write(struct engine_run *r)
 {
 	struct flow_progress pr = {engine_progress, r};
@@ -687,6 +705,8 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 		rc = engine_generate(&r, &jd, found);
 	if (rc == 0)
 		res->resumed = found && jd.identity_saved;
+	if (rc == 0 && (rc = engine_check_firmware(&r)) != 0)
+		refused = true;
 	if (rc == 0 && o->dry_run) {
 		engine_skip_rest(&r);
 		rc = engine_finish(&r, res);

@@ -1223,18 +1223,25 @@ static void test_refusals_touch_nothing(void **state)
 	static const struct {
 		const char *sim, *chips, *table, *security, *why;
 		bool preburn;
+		const char *more;
 	} cases[] = {
-		{"esp32c3", "esp32h2", "h2-light.csv", "mode = development", "wrong chip", false},
+		{"esp32c3", "esp32h2", "h2-light.csv", "mode = development", "wrong chip", false, NULL},
 		{"esp32h2", "esp32h2", "h2-light.csv", "path = ecdsa-efuse\nmode = development",
-		 "already holds a key with purpose 1", true},
+		 "already holds a key with purpose 1", true, NULL},
 		{"esp32", "esp32", "esp32-bridge.csv", "path = flash-encryption\nmode = production",
-		 "needs flash encryption and secure boot", false},
-		{"esp32h2", "esp32h2", NULL, "mode = development", "no 'fctry' partition", false},
+		 "needs flash encryption and secure boot", false, NULL},
+		{"esp32h2", "esp32h2", NULL, "mode = development", "no 'fctry' partition", false, NULL},
 		/* C2's two keys share one Reed-Solomon block: refused rather than half burned. */
 		{"esp32c2", "esp32c2", "esp32-bridge.csv",
 		 "path = flash-encryption\nmode = production\nsecure_boot_digest = sb_digest.bin",
-		 "must be burned in one operation", false},
+		 "must be burned in one operation", false, NULL},
+		/* Firmware the chip cannot take (the ESP32-H2 flash runs at 64m at most): found before
+		 * the ECDSA key is burned, not at the write step after it. */
+		{"esp32h2", "esp32h2", "h2-light.csv", "path = ecdsa-efuse\nmode = development",
+		 "'80m' is not a frequency of esp32h2", false, "[firmware]\nflasher_args = flasher_args.json"},
 	};
+	uint32_t boot;
+	make_firmware(dir, "esp32h2", "h2-light.csv", &boot);
 	uint8_t digest[32];
 	memset(digest, 0x5A, sizeof digest);
 	char *dp = testutil_join_path(dir, "sb_digest.bin");
@@ -1275,7 +1282,8 @@ static void test_refusals_touch_nothing(void **state)
 		snprintf(pname, sizeof pname, "refuse%zu.ini", i);
 		char *profile;
 		if (cases[i].table) {
-			profile = make_profile(dir, pname, cases[i].chips, cases[i].table, NULL, cases[i].security, NULL);
+			profile = make_profile(dir, pname, cases[i].chips, cases[i].table, NULL, cases[i].security,
+					       cases[i].more);
 		} else {
 			/* make_profile resolves tables under assets/: write this one by hand */
 			char body[2048];
