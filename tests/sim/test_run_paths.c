@@ -1,13 +1,15 @@
 /* `espfab run --profile P --port socket://… --json --yes` against espfab-sim, for every chip on the
  * security paths it supports: S2/S3/C6 on the ds path with flash encryption, C3 on the ds path
- * with its firmware written host-encrypted, production mode on each path (H2 ecdsa-efuse, S3 ds,
- * ESP32 flash encryption + secure boot) with every BLOCK0 field the plan burns read back from
- * the simulated eFuses, the confirmation a run without --yes and without a terminal must not get,
- * a dac_dir of DACs made with `espfab attest`, an extra NVS CSV, refusals that leave chip and
- * flash untouched, and the demo's profile per chip against the shipped examples. After each run the device is checked from outside the engine: the flash image
- * is decrypted with the device's saved keys and decoded (TLV, DS parameters, NVS) and compared
- * with the saved identity, the eFuse file is decoded with the loader's field tables, the manifest
- * has the row, and neither flash nor the run's output holds a private key in any encoding. */
+ * with its firmware written host-encrypted, ESP32/C2 on the flash-encryption path, production
+ * mode on each path (H2 ecdsa-efuse, S2/S3/C3/C6 ds, ESP32 flash encryption + secure boot) with
+ * every BLOCK0 field the plan burns read back from the simulated eFuses, the confirmation a run
+ * without --yes and without a terminal must not get, a dac_dir of DACs made with `espfab
+ * attest` (and bad ones refused), an extra NVS CSV, refusals that leave chip and flash
+ * untouched, and the demo's profile per chip against the shipped examples. After each run the
+ * device is checked from outside the engine: the flash image is decrypted with the device's
+ * saved keys and decoded (TLV, DS parameters, NVS) and compared with the saved identity, the
+ * eFuse file is decoded with the loader's field tables, the manifest has the row, and neither
+ * flash nor the run's output holds a private key in any encoding. */
 #include "testutil.h"
 #include "secretscan.h"
 #include "simefuse.h"
@@ -443,6 +445,9 @@ static int step_key_purpose(const char *chip, int block, int purpose)
 {
 	if (!strcmp(chip, "esp32"))
 		return block == 0 ? KP_ESP32_FLASH_ENCRYPTION : KP_ESP32_SECURE_BOOT_V2;
+	if (!strcmp(chip, "esp32c2")) /* the plan's C2 codes (plan.c) */
+		return purpose == 1 ? KP_XTS_AES_128_KEY : purpose == 2 ? KP_C2_XTS_AES_128_KEY_DERIVED
+									: KP_C2_SECURE_BOOT_DIGEST;
 	return purpose;
 }
 
@@ -494,7 +499,7 @@ static void check_key_blocks(const struct device_check *dc, const char *folder, 
 		struct efuse_key_status ks;
 		efuse_key_status(d, d->chip->efuse->first_key_block + block, &ks);
 		if (strcmp(dc->chip, "esp32"))
-			assert_int_equal(ks.purpose, purpose);
+			assert_int_equal(ks.purpose, kp);
 		assert_true(ks.write_protected);
 		if (rd != ks.read_protected)
 			fail_msg("%s: key block %d read protection %d, the plan said %d", id, block, ks.read_protected, rd);
@@ -781,6 +786,35 @@ static void test_ds_chips(void **state)
 	}
 }
 
+/* ESP32 and C2 on the flash-encryption path as the shipped esp32-bridge example has it
+ * (development, NVS encryption): decoded from outside like the others. */
+static void test_fe_chips_development(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	static const char *const chips[] = {"esp32", "esp32c2"};
+	for (size_t i = 0; i < sizeof chips / sizeof *chips; i++) {
+		char *cd = chip_dir(dir, chips[i]);
+		struct simrun s = {0};
+		sim_start(&s, cd, chips[i]);
+		char name[64];
+		snprintf(name, sizeof name, "fe-%s.ini", chips[i]);
+		char *profile = make_profile(dir, name, chips[i], "esp32-bridge.csv", NULL,
+					     "path = flash-encryption\nmode = development\nnvs_encryption = yes", NULL);
+		struct run_out r;
+		espfab_run(dir, profile, s.port, true, &r);
+		assert_run_ok(&r, chips[i]);
+		simrun_stop(&s);
+		struct device_check dc = {chips[i], "flash-encryption", "esp32-bridge.csv", true, true};
+		check_device(&dc, dir, &s, &r, NULL, NULL);
+		run_free(&r);
+		free(profile);
+		simrun_free(&s);
+		free(cd);
+	}
+}
+
 /* C3 on the ds path with flash encryption and its firmware: bootloader, partition table and app
  * are encrypted on the host with the device's key, the counter is odd so the bootloader finds
  * encryption on and does not encrypt again, and the readback decrypts to the build. */
@@ -880,52 +914,74 @@ static void test_h2_production(void **state)
 	simrun_free(&s);
 }
 
-/* Production on the ds path (S3): HMAC and XTS keys read-protected, flash encryption in release
- * mode (counter at its maximum, download-mode encryption and caches off, JTAG off, direct boot
- * off, the group locked) and Secure Download Mode last, each read back field by field. */
-static void test_s3_ds_production(void **state)
+/* Production on the ds path (S2, S3, C3, C6): HMAC and XTS keys read-protected, flash
+ * encryption in release mode (counter at its maximum, download-mode encryption and caches off,
+ * JTAG off, direct boot off, the group locked) and Secure Download Mode last, each read back
+ * field by field from the eFuse file. */
+static void test_ds_production(void **state)
 {
 	if (!*state)
 		skip();
 	const char *dir = *state;
-	uint32_t boot;
-	make_firmware(dir, "esp32s3", "c3-plug.csv", &boot);
-	struct simrun s = {0};
-	sim_start(&s, dir, "esp32s3");
-	char *profile = make_profile(dir, "s3p.ini", "esp32s3", "c3-plug.csv", NULL,
-				     "path = ds\nmode = production\nnvs_encryption = yes",
-				     "[firmware]\nflasher_args = flasher_args.json");
-	struct run_out r;
-	espfab_run(dir, profile, s.port, true, &r);
-	assert_run_ok(&r, "s3 production");
-	assert_true(has_state(&r, "lockdown", "done"));
-	simrun_stop(&s);
-	struct device_check dc = {"esp32s3", "ds", "c3-plug.csv", true, true};
-	check_device(&dc, dir, &s, &r, NULL, NULL);
-	check_firmware_encrypted("esp32s3", dir, r.folder, s.flash, boot);
-	assert_true(json_is_true(json_object_get(plan_step(&r, "burn-ds-hmac-key"), "read_protect")));
-	assert_true(json_is_true(json_object_get(plan_step(&r, "burn-fe-key"), "read_protect")));
-	struct efuse_dump d;
-	simefuse_load(s.efuse, "esp32s3", &d);
-	const struct efuse_field_desc *cf = chip_efuse_field(d.chip, EF_CRYPT_CNT);
-	assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), (1u << cf->width) - 1);
-	static const enum efuse_field_id ones[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_DIS_DOWNLOAD_ICACHE,
-						   EF_DIS_DOWNLOAD_DCACHE, EF_DIS_PAD_JTAG, EF_DIS_USB_JTAG,
-						   EF_DIS_DIRECT_BOOT, EF_ENABLE_SECURITY_DOWNLOAD};
-	for (size_t i = 0; i < sizeof ones / sizeof *ones; i++)
-		if (efuse_field_value(&d, ones[i]) != 1)
-			fail_msg("%s reads %u after a production run", chip_efuse_field(d.chip, ones[i])->name,
-				 efuse_field_value(&d, ones[i]));
-	const struct efuse_field_desc *sj = chip_efuse_field(d.chip, EF_SOFT_DIS_JTAG);
-	assert_int_equal(efuse_field_value(&d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
-	/* The cache/encrypt group is write-protected. */
-	const struct efuse_field_desc *ic = chip_efuse_field(d.chip, EF_DIS_DOWNLOAD_ICACHE);
-	assert_true(efuse_field_value(&d, EF_WR_DIS) & (1u << ic->wr_dis_bit));
-	/* No secure boot was asked for: none burned. */
-	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
-	run_free(&r);
-	free(profile);
-	simrun_free(&s);
+	static const char *const chips[] = {"esp32s2", "esp32s3", "esp32c3", "esp32c6"};
+	for (size_t c = 0; c < sizeof chips / sizeof *chips; c++) {
+		const char *chip = chips[c];
+		uint32_t boot;
+		make_firmware(dir, chip, "c3-plug.csv", &boot);
+		char *cd = chip_dir(dir, chip);
+		struct simrun s = {0};
+		sim_start(&s, cd, chip);
+		char name[64];
+		snprintf(name, sizeof name, "prod-%s.ini", chip);
+		char *profile = make_profile(dir, name, chip, "c3-plug.csv", NULL,
+					     "path = ds\nmode = production\nnvs_encryption = yes",
+					     "[firmware]\nflasher_args = flasher_args.json");
+		struct run_out r;
+		espfab_run(dir, profile, s.port, true, &r);
+		assert_run_ok(&r, chip);
+		assert_true(has_state(&r, "lockdown", "done"));
+		simrun_stop(&s);
+		struct device_check dc = {chip, "ds", "c3-plug.csv", true, true};
+		check_device(&dc, dir, &s, &r, NULL, NULL);
+		check_firmware_encrypted(chip, dir, r.folder, s.flash, boot);
+		assert_true(json_is_true(json_object_get(plan_step(&r, "burn-ds-hmac-key"), "read_protect")));
+		assert_true(json_is_true(json_object_get(plan_step(&r, "burn-fe-key"), "read_protect")));
+		struct efuse_dump d;
+		simefuse_load(s.efuse, chip, &d);
+		const struct efuse_field_desc *cf = chip_efuse_field(d.chip, EF_CRYPT_CNT);
+		assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), (1u << cf->width) - 1);
+		/* Every chip has these; the cache and JTAG fields where the chip has them. */
+		static const enum efuse_field_id core[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_ENABLE_SECURITY_DOWNLOAD};
+		static const enum efuse_field_id more[] = {EF_DIS_PAD_JTAG, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE,
+							   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT};
+		for (size_t i = 0; i < sizeof core / sizeof *core + sizeof more / sizeof *more; i++) {
+			bool is_core = i < sizeof core / sizeof *core;
+			enum efuse_field_id f = is_core ? core[i] : more[i - sizeof core / sizeof *core];
+			if (!efuse_field_present(d.chip, f)) {
+				if (is_core)
+					fail_msg("%s has no eFuse field %d", chip, (int)f);
+				continue;
+			}
+			if (efuse_field_value(&d, f) != 1)
+				fail_msg("%s: %s reads %u after a production run", chip, chip_efuse_field(d.chip, f)->name,
+					 efuse_field_value(&d, f));
+		}
+		if (efuse_field_present(d.chip, EF_SOFT_DIS_JTAG)) {
+			const struct efuse_field_desc *sj = chip_efuse_field(d.chip, EF_SOFT_DIS_JTAG);
+			assert_int_equal(efuse_field_value(&d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
+		}
+		/* The cache/encrypt group is write-protected. */
+		const struct efuse_field_desc *ic = chip_efuse_field(d.chip, EF_DIS_DOWNLOAD_ICACHE);
+		if (!efuse_field_present(d.chip, EF_DIS_DOWNLOAD_ICACHE))
+			ic = chip_efuse_field(d.chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT);
+		assert_true(efuse_field_value(&d, EF_WR_DIS) & (1u << ic->wr_dis_bit));
+		/* No secure boot was asked for: none burned. */
+		assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
+		run_free(&r);
+		free(profile);
+		simrun_free(&s);
+		free(cd);
+	}
 }
 
 /* Production on the flash-encryption path (ESP32 v3): FE key and secure-boot digest burned,
@@ -1394,9 +1450,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_finds_secrets),
 		cmocka_unit_test_setup_teardown(test_ds_chips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fe_chips_development, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_c3_ds_flash_encryption_firmware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_production, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_s3_ds_production, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ds_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_esp32_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_and_extra_nvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_bad_material, setup, teardown),
