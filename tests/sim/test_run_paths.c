@@ -559,6 +559,20 @@ static void check_no_secret(const struct device_check *dc, const char *folder, c
 		free(p);
 	}
 	secretscan_assert_file_clean(&sc, flash_path);
+	/* The station's records: journal (and its WAL) and manifest, next to the device folders. */
+	char *outdir = strdup(folder);
+	for (int up = 0; up < 2; up++)
+		*strrchr(outdir, '/') = '\0';
+	static const char *const records[] = {"manifest.csv", "journal.db", "journal.db-wal"};
+	for (size_t i = 0; i < sizeof records / sizeof *records; i++)
+		if (file_exists_in(outdir, records[i])) {
+			char *rp = testutil_join_path(outdir, records[i]);
+			secretscan_assert_file_clean(&sc, rp);
+			free(rp);
+		} else if (i < 2) {
+			fail_msg("%s/%s missing", outdir, records[i]);
+		}
+	free(outdir);
 	secretscan_assert_clean(&sc, "the run's stdout", r->out.data, r->out.len);
 	secretscan_assert_clean(&sc, "the run's stderr", r->err.data, r->err.len);
 	secretscan_free(&sc);
