@@ -1,15 +1,16 @@
 /* `espfab run --profile P --port socket://… --json --yes` against espfab-sim, for every chip on the
  * security paths it supports: S2/S3/C6 on the ds path with flash encryption, C3 on the ds path
  * with its firmware written host-encrypted, ESP32/C2 on the flash-encryption path, production
- * mode on each path (H2 ecdsa-efuse, S2/S3/C3/C6 ds, ESP32 flash encryption + secure boot) with
- * every BLOCK0 field the plan burns read back from the simulated eFuses, the confirmation a run
- * without --yes and without a terminal must not get, a dac_dir of DACs made with `espfab
- * attest` (and bad ones refused), an extra NVS CSV, refusals that leave chip and flash
- * untouched, and the demo's profile per chip against the shipped examples. After each run the
- * device is checked from outside the engine: the flash image is decrypted with the device's
- * saved keys and decoded (TLV, DS parameters, NVS) and compared with the saved identity, the
- * eFuse file is decoded with the loader's field tables, the manifest has the row, and neither
- * flash nor the run's output holds a private key in any encoding. */
+ * mode on each path (H2 ecdsa-efuse without and with flash encryption, S2/S3/C3/C6 ds, ESP32
+ * flash encryption + secure boot) with every BLOCK0 field the plan burns read back from the
+ * simulated eFuses, the confirmation a run without --yes and without a terminal must not get, a
+ * dac_dir of DACs made with `espfab attest` (and bad ones refused), an extra NVS CSV, refusals
+ * that leave chip and flash untouched, and the demo's profile per chip against the shipped
+ * examples. After each run the device is checked from outside the engine: the flash image is
+ * decrypted with the device's saved keys and decoded (TLV, DS parameters, NVS) and compared with
+ * the saved identity, the eFuse file is decoded with the loader's field tables, the manifest has
+ * the row, and neither flash, journal, manifest nor the run's output holds a private key in any
+ * encoding. */
 #include "testutil.h"
 #include "secretscan.h"
 #include "simefuse.h"
@@ -405,7 +406,10 @@ static void check_secure_cert(const struct device_check *dc, const char *folder,
 {
 	const struct parttable_entry *pe = find_part(t, "esp_secure_cert");
 	buf_t plain = BUF_INIT, want = BUF_INIT;
-	bool enc = dc->fe && strcmp(dc->path, "ecdsa-efuse");
+	/* Encrypted whenever the plan has flash encryption and the table flags it (the
+	 * ecdsa-efuse path with flash_encryption = yes too); the key in it only off that path. */
+	bool enc = json_is_true(json_object_get(plan_step(r, "write-esp_secure_cert"), "encrypted"));
+	assert_int_equal(enc, dc->fe && (pe->flags & PARTTABLE_FLAG_ENCRYPTED));
 	partition_plain(dc, folder, flash, pe, enc, &plain);
 	struct seccert_image img;
 	memset(&img, 0, sizeof img);
@@ -618,6 +622,8 @@ static void check_device(const struct device_check *dc, const char *dir, const s
  * binary form as `espfab parttable` writes it, and an app; flasher_args.json naming them. */
 static void make_firmware(const char *dir, const char *chip, const char *table, uint32_t *boot_off)
 {
+	/* flash clocks the chip has (the ESP32-H2's are 48m/24m/16m/12m, C2's 60m/30m/...) */
+	const char *freq = !strcmp(chip, "esp32h2") ? "48m" : !strcmp(chip, "esp32c2") ? "60m" : "80m";
 	*boot_off = (!strcmp(chip, "esp32") || !strcmp(chip, "esp32s2")) ? 0x1000 : 0x0;
 	uint8_t img[0x3000];
 	for (size_t i = 0; i < sizeof img; i++)
@@ -646,11 +652,19 @@ static void make_firmware(const char *dir, const char *chip, const char *table, 
 	free(p);
 	char fa[512];
 	snprintf(fa, sizeof fa,
-		 "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", \"flash_freq\": \"80m\"}, "
+		 "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", \"flash_freq\": \"%s\"}, "
 		 "\"flash_files\": {\"0x%x\": \"bootloader.bin\", \"0x8000\": \"partition-table.bin\", "
 		 "\"0x20000\": \"app.bin\"}, \"extra_esptool_args\": {\"chip\": \"%s\"}}",
-		 *boot_off, chip);
+		 freq, *boot_off, chip);
 	p = testutil_join_path(dir, "flasher_args.json");
+	testutil_write_file(p, fa, strlen(fa));
+	/* The same build with a clock of another chip, which this one does not have. */
+	snprintf(fa, sizeof fa,
+		 "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", \"flash_freq\": \"%s\"}, "
+		 "\"flash_files\": {\"0x%x\": \"bootloader.bin\", \"0x20000\": \"app.bin\"}}",
+		 !strcmp(chip, "esp32h2") ? "80m" : "48m", *boot_off);
+	free(p);
+	p = testutil_join_path(dir, "flasher_args_badfreq.json");
 	testutil_write_file(p, fa, strlen(fa));
 	free(p);
 }
@@ -928,6 +942,40 @@ static void test_h2_production(void **state)
 	simrun_free(&s);
 }
 
+/* Flash encryption in release mode and Secure Download Mode, from the eFuse file of a GEN2
+ * chip: counter at its maximum, download-mode encryption and caches off, JTAG off, direct boot
+ * off, the group write-protected, SDM on. */
+static void check_release_mode(const char *chip, const struct efuse_dump *d)
+{
+	const struct efuse_field_desc *cf = chip_efuse_field(d->chip, EF_CRYPT_CNT);
+	assert_int_equal(efuse_field_value(d, EF_CRYPT_CNT), (1u << cf->width) - 1);
+	/* Every chip has these; the cache and JTAG fields where the chip has them. */
+	static const enum efuse_field_id core[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_ENABLE_SECURITY_DOWNLOAD};
+	static const enum efuse_field_id more[] = {EF_DIS_PAD_JTAG, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE,
+						   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT};
+	for (size_t i = 0; i < sizeof core / sizeof *core + sizeof more / sizeof *more; i++) {
+		bool is_core = i < sizeof core / sizeof *core;
+		enum efuse_field_id f = is_core ? core[i] : more[i - sizeof core / sizeof *core];
+		if (!efuse_field_present(d->chip, f)) {
+			if (is_core)
+				fail_msg("%s has no eFuse field %d", chip, (int)f);
+			continue;
+		}
+		if (efuse_field_value(d, f) != 1)
+			fail_msg("%s: %s reads %u after a production run", chip, chip_efuse_field(d->chip, f)->name,
+				 efuse_field_value(d, f));
+	}
+	if (efuse_field_present(d->chip, EF_SOFT_DIS_JTAG)) {
+		const struct efuse_field_desc *sj = chip_efuse_field(d->chip, EF_SOFT_DIS_JTAG);
+		assert_int_equal(efuse_field_value(d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
+	}
+	/* The cache/encrypt group is write-protected. */
+	const struct efuse_field_desc *ic = chip_efuse_field(d->chip, EF_DIS_DOWNLOAD_ICACHE);
+	if (!efuse_field_present(d->chip, EF_DIS_DOWNLOAD_ICACHE))
+		ic = chip_efuse_field(d->chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT);
+	assert_true(efuse_field_value(d, EF_WR_DIS) & (1u << ic->wr_dis_bit));
+}
+
 /* Production on the ds path (S2, S3, C3, C6): HMAC and XTS keys read-protected, flash
  * encryption in release mode (counter at its maximum, download-mode encryption and caches off,
  * JTAG off, direct boot off, the group locked) and Secure Download Mode last, each read back
@@ -962,33 +1010,7 @@ static void test_ds_production(void **state)
 		assert_true(json_is_true(json_object_get(plan_step(&r, "burn-fe-key"), "read_protect")));
 		struct efuse_dump d;
 		simefuse_load(s.efuse, chip, &d);
-		const struct efuse_field_desc *cf = chip_efuse_field(d.chip, EF_CRYPT_CNT);
-		assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), (1u << cf->width) - 1);
-		/* Every chip has these; the cache and JTAG fields where the chip has them. */
-		static const enum efuse_field_id core[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_ENABLE_SECURITY_DOWNLOAD};
-		static const enum efuse_field_id more[] = {EF_DIS_PAD_JTAG, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE,
-							   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT};
-		for (size_t i = 0; i < sizeof core / sizeof *core + sizeof more / sizeof *more; i++) {
-			bool is_core = i < sizeof core / sizeof *core;
-			enum efuse_field_id f = is_core ? core[i] : more[i - sizeof core / sizeof *core];
-			if (!efuse_field_present(d.chip, f)) {
-				if (is_core)
-					fail_msg("%s has no eFuse field %d", chip, (int)f);
-				continue;
-			}
-			if (efuse_field_value(&d, f) != 1)
-				fail_msg("%s: %s reads %u after a production run", chip, chip_efuse_field(d.chip, f)->name,
-					 efuse_field_value(&d, f));
-		}
-		if (efuse_field_present(d.chip, EF_SOFT_DIS_JTAG)) {
-			const struct efuse_field_desc *sj = chip_efuse_field(d.chip, EF_SOFT_DIS_JTAG);
-			assert_int_equal(efuse_field_value(&d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
-		}
-		/* The cache/encrypt group is write-protected. */
-		const struct efuse_field_desc *ic = chip_efuse_field(d.chip, EF_DIS_DOWNLOAD_ICACHE);
-		if (!efuse_field_present(d.chip, EF_DIS_DOWNLOAD_ICACHE))
-			ic = chip_efuse_field(d.chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT);
-		assert_true(efuse_field_value(&d, EF_WR_DIS) & (1u << ic->wr_dis_bit));
+		check_release_mode(chip, &d);
 		/* No secure boot was asked for: none burned. */
 		assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
 		run_free(&r);
@@ -996,6 +1018,38 @@ static void test_ds_production(void **state)
 		simrun_free(&s);
 		free(cd);
 	}
+}
+
+/* Production on the ecdsa-efuse path with flash encryption asked for (H2): the DAC key in its
+ * block, the XTS key read-protected, firmware and esp_secure_cert host-encrypted, release mode
+ * and Secure Download Mode read back. */
+static void test_h2_production_flash_encryption(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	uint32_t boot;
+	make_firmware(dir, "esp32h2", "c3-plug.csv", &boot);
+	struct simrun s = {0};
+	sim_start(&s, dir, "esp32h2");
+	char *profile = make_profile(dir, "h2fe.ini", "esp32h2", "c3-plug.csv", NULL,
+				     "path = ecdsa-efuse\nmode = production\nflash_encryption = yes\nnvs_encryption = yes",
+				     "[firmware]\nflasher_args = flasher_args.json");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, true, &r);
+	assert_run_ok(&r, "h2 production with flash encryption");
+	assert_true(has_state(&r, "lockdown", "done"));
+	simrun_stop(&s);
+	struct device_check dc = {"esp32h2", "ecdsa-efuse", "c3-plug.csv", true, true};
+	check_device(&dc, dir, &s, &r, NULL, NULL);
+	check_firmware_encrypted("esp32h2", dir, r.folder, s.flash, boot);
+	struct efuse_dump d;
+	simefuse_load(s.efuse, "esp32h2", &d);
+	check_release_mode("esp32h2", &d);
+	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
+	run_free(&r);
+	free(profile);
+	simrun_free(&s);
 }
 
 /* Production on the flash-encryption path (ESP32 v3): FE key and secure-boot digest burned,
@@ -1305,10 +1359,10 @@ static void test_refusals_touch_nothing(void **state)
 		{"esp32c2", "esp32c2", "esp32-bridge.csv",
 		 "path = flash-encryption\nmode = production\nsecure_boot_digest = sb_digest.bin",
 		 "must be burned in one operation", false, NULL},
-		/* Firmware the chip cannot take (the ESP32-H2 flash runs at 64m at most): found before
-		 * the ECDSA key is burned, not at the write step after it. */
+		/* Firmware the chip cannot take (a flash clock it does not have): found before the
+		 * ECDSA key is burned, not at the write step after it. */
 		{"esp32h2", "esp32h2", "h2-light.csv", "path = ecdsa-efuse\nmode = development",
-		 "'80m' is not a frequency of esp32h2", false, "[firmware]\nflasher_args = flasher_args.json"},
+		 "'80m' is not a frequency of esp32h2", false, "[firmware]\nflasher_args = flasher_args_badfreq.json"},
 	};
 	uint32_t boot;
 	make_firmware(dir, "esp32h2", "h2-light.csv", &boot);
@@ -1468,6 +1522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_c3_ds_flash_encryption_firmware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ds_production, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_h2_production_flash_encryption, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_esp32_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_and_extra_nvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_bad_material, setup, teardown),
