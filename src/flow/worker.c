@@ -32,8 +32,10 @@ struct flow_worker {
 	/* ids of the current plan's eFuse steps: the chip is re-read after each (CHIP event) */
 	char burn_steps[WORKER_MAX_BURN_STEPS][48];
 	int n_burn_steps;
-	/* the last device provisioned: what PRINT puts on the label */
+	/* the last device provisioned and the profile it was made with: what PRINT puts on the
+	 * label, even when another profile has been chosen since */
 	struct engine_result last;
+	char *last_profile;
 	bool have_last;
 };
 
@@ -230,6 +232,8 @@ static void worker_run(struct flow_worker *w, bool plan_only)
 	engine_run_device(&o, w->dev, &h, &res, &e);
 	if (!plan_only && res.code == 0 && res.qr[0]) {
 		w->last = res;
+		free(w->last_profile);
+		w->last_profile = mem_strdup(w->profile);
 		w->have_last = true;
 	}
 	if (!plan_only)
@@ -328,8 +332,8 @@ static int worker_render_label(struct flow_worker *w, enum label_print_format fo
 	bool have_p = false;
 	struct label_template t;
 	label_template_init_default(&t);
-	if (w->profile) {
-		if (profile_load(w->profile, &p, e))
+	if (w->last_profile) {
+		if (profile_load(w->last_profile, &p, e))
 			return -1;
 		have_p = true;
 		if (p.label_template && label_template_load_file(p.label_template, &t, e)) {
@@ -459,5 +463,6 @@ void flow_worker_stop(struct flow_worker *w)
 	pthread_join(w->thread, NULL);
 	free(w->port);
 	free(w->profile);
+	free(w->last_profile);
 	free(w);
 }

@@ -79,7 +79,7 @@ cmp -s "$T/i1.norm" "$T/i2.norm" || { diff "$T/i1.norm" "$T/i2.norm" | head; fai
 start_sim "$T/sim3.log"
 printf '[product]\nvendor_id = 0xFFF1\n' > "$T/p.ini"
 tm new-session -d -s baud -x 80 -y 24 \
-	"cd '$T' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' tui --port 'socket://$ADDR' --baud 921600 --profile '$T/p.ini'; echo \$? > '$T/exit'; sleep 60" ||
+	"cd '$T' && LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' tui --port 'socket://$ADDR' --baud 921600 --profile '$T/p.ini' 2> '$T/tui.err'; echo \$? > '$T/exit'; sleep 60" ||
 	fail "tmux did not start"
 for i in $(seq 100); do tm capture-pane -p -t baud | grep -qF "Serial port" && break; sleep 0.1; done
 tm send-keys -t baud Enter
@@ -89,5 +89,6 @@ tm capture-pane -p -t baud | grep -qF "ESP32-H2" || fail "the TUI never showed t
 tm send-keys -t baud q
 for i in $(seq 50); do [ -f "$T/exit" ] && break; sleep 0.1; done
 [ "$(cat "$T/exit" 2>/dev/null)" = 0 ] || fail "espfab tui exited $(cat "$T/exit" 2>/dev/null)"
+grep -q "Sanitizer" "$T/tui.err" && { cat "$T/tui.err"; fail "sanitizer report from espfab tui"; }
 stop_sim
 echo "ok: inspect and tui --baud switch the link; inspect defaults to 115200; bad values are usage errors"

@@ -77,4 +77,5 @@ grep -q "FLASH_ENC empty" "$T/final" && fail "final panel still shows BLOCK1 emp
 tm send-keys -t efuse q
 for i in $(seq 100); do [ -f "$T/exit" ] && break; sleep 0.1; done
 [ "$(cat "$T/exit" 2>/dev/null)" = 0 ] || fail "espfab demo exited $(cat "$T/exit" 2>/dev/null)"
+grep -q "Sanitizer" "$T/stderr" && fail "sanitizer report from espfab demo"
 echo "ok: ESP32 key blocks BLOCK1-3 with roles; panel re-read after the eFuse burns (BLOCK1 burned, FE ON)"

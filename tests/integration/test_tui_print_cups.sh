@@ -151,7 +151,7 @@ for i in $(seq 100); do grep -q "^tcp " "$T/sim.out" && break; sleep 0.1; done
 ADDR=$(sed -n 's/^tcp //p' "$T/sim.out")
 [ -n "$ADDR" ] || fail "espfab-sim did not start"
 tm new-session -d -s tui -x 80 -y 24 \
-	"cd '$T' && $ENVV CUPS_SERVER='$CUPS_SERVER' '$ESPFAB' tui --port 'socket://$ADDR' --profile '$KEPT/demo.ini' --printer '$QUEUE'; echo \$? > '$T/tui.exit'; sleep 60" ||
+	"cd '$T' && $ENVV CUPS_SERVER='$CUPS_SERVER' '$ESPFAB' tui --port 'socket://$ADDR' --profile '$KEPT/demo.ini' --printer '$QUEUE' 2> '$T/tui.err'; echo \$? > '$T/tui.exit'; sleep 60" ||
 	fail "tmux did not start"
 wait_for tui "Serial port" 10
 tm send-keys -t tui Enter
@@ -184,4 +184,5 @@ got=$(zbarimg -q --raw "$T/raw/job.bin" 2>/dev/null | head -1)
 tm send-keys -t tui q
 for i in $(seq 100); do [ -f "$T/tui.exit" ] && break; sleep 0.1; done
 [ "$(cat "$T/tui.exit" 2>/dev/null)" = 0 ] || fail "espfab tui exited $(cat "$T/tui.exit" 2>/dev/null)"
+grep -q "Sanitizer" "$T/tui.err" && { cat "$T/tui.err"; fail "sanitizer report from espfab tui"; }
 echo "ok: the TUI printed the provisioned device's label through CUPS ($QUEUE, raw socket printer): $got"

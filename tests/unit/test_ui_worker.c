@@ -196,6 +196,23 @@ static const struct ui_kv *find_kv(const struct ui_kv *kv, size_t n, const char 
 	return NULL;
 }
 
+/* The panel line's value; the test fails when the line is missing. */
+static const char *kv_value(const struct ui_kv *kv, size_t n, const char *key)
+{
+	const struct ui_kv *k = find_kv(kv, n, key);
+	if (!k)
+		fail_msg("the device panel has no '%s' line", key);
+	return k ? k->value : "";
+}
+
+static int kv_warn(const struct ui_kv *kv, size_t n, const char *key)
+{
+	const struct ui_kv *k = find_kv(kv, n, key);
+	if (!k)
+		fail_msg("the device panel has no '%s' line", key);
+	return k ? k->warn : -1;
+}
+
 static bool file_starts_with(const char *path, const void *magic, size_t n)
 {
 	buf_t b = BUF_INIT;
@@ -260,11 +277,10 @@ static void test_worker_rereads_efuses_and_prints(void **state)
 	struct ui_kv kv[40];
 	size_t n = ui_model_describe_chip(&m, kv, 40);
 	assert_null(find_kv(kv, n, "KEY0"));
-	assert_non_null(find_kv(kv, n, "BLOCK1"));
-	assert_string_equal(find_kv(kv, n, "BLOCK1")->value, "FLASH_ENC empty");
-	assert_string_equal(find_kv(kv, n, "BLOCK2")->value, "SECURE_BOOT empty");
-	assert_string_equal(find_kv(kv, n, "BLOCK3")->value, "USER empty");
-	assert_non_null(strstr(find_kv(kv, n, "FE counter")->value, "FE off"));
+	assert_string_equal(kv_value(kv, n, "BLOCK1"), "FLASH_ENC empty");
+	assert_string_equal(kv_value(kv, n, "BLOCK2"), "SECURE_BOOT empty");
+	assert_string_equal(kv_value(kv, n, "BLOCK3"), "USER empty");
+	assert_non_null(strstr(kv_value(kv, n, "FE counter"), "FE off"));
 	assert_string_equal(m.chip_after, "");
 
 	/* RUN: after each eFuse step a CHIP read from the chip follows its STEP done */
@@ -308,12 +324,12 @@ static void test_worker_rereads_efuses_and_prints(void **state)
 	assert_true(the_fake.detects > detects_before);
 	/* the model now holds the burned state: what the device panel draws */
 	n = ui_model_describe_chip(&m, kv, 40);
-	assert_non_null(strstr(find_kv(kv, n, "BLOCK1")->value, "FLASH_ENC"));
-	assert_null(strstr(find_kv(kv, n, "BLOCK1")->value, "empty"));
-	assert_non_null(strstr(find_kv(kv, n, "BLOCK1")->value, "WR"));
-	assert_int_equal(find_kv(kv, n, "BLOCK1")->warn, 1);
-	assert_non_null(strstr(find_kv(kv, n, "FE counter")->value, "FE ON"));
-	assert_string_equal(find_kv(kv, n, "BLOCK2")->value, "SECURE_BOOT empty");
+	assert_non_null(strstr(kv_value(kv, n, "BLOCK1"), "FLASH_ENC"));
+	assert_null(strstr(kv_value(kv, n, "BLOCK1"), "empty"));
+	assert_non_null(strstr(kv_value(kv, n, "BLOCK1"), "WR"));
+	assert_int_equal(kv_warn(kv, n, "BLOCK1"), 1);
+	assert_non_null(strstr(kv_value(kv, n, "FE counter"), "FE ON"));
+	assert_string_equal(kv_value(kv, n, "BLOCK2"), "SECURE_BOOT empty");
 	assert_true(!strncmp(m.chip_after, "burn-", 5));
 	assert_true(m.done);
 	assert_int_equal(m.result, 0);
