@@ -13,6 +13,9 @@
 #include "label/label_term.h"
 #include "label/qr.h"
 
+/* how long a PRINT may stay unanswered before p sends another */
+#define UI_PRINT_PATIENCE_MS 20000
+
 struct result_state {
 	WINDOW *wqr, *winfo;
 	int inverted;        /* glyph ink marks light modules */
@@ -191,7 +194,8 @@ static void result_draw(struct ui_app *a, unsigned dirty)
  * state, shown on the status line and here). */
 static void result_print(struct ui_app *a)
 {
-	if (a->model.print_state == UI_PRINT_PENDING) {
+	/* a backend busy with a run drops the command (it logs why): after a while p may send again */
+	if (a->model.print_state == UI_PRINT_PENDING && ui_app_now_ms() - a->print_sent_ms < UI_PRINT_PATIENCE_MS) {
 		ui_app_set_status(a, 0, "still printing the last label");
 		return;
 	}
@@ -205,6 +209,7 @@ static void result_print(struct ui_app *a)
 	if (ui_app_send(a, evq_make_text(EVQ_CMD_PRINT, target[0] ? target : NULL)))
 		return;
 	ui_model_print_sent(&a->model);
+	a->print_sent_ms = ui_app_now_ms();
 	ui_app_set_status(a, 0, "printing the label...");
 }
 

@@ -135,6 +135,7 @@ struct ui_app {
 	char profile[512];
 	int started;             /* DETECT + PLAN sent for the current device */
 	struct ui_text_input input; /* a line being typed (port path, profile path, BURN) */
+	long long print_sent_ms; /* when the pending PRINT was sent */
 	int mouse_y, mouse_x, mouse_double; /* the last click */
 	/* autopilot: an action to do once now_ms reaches at_ms */
 	long long auto_at_ms;
