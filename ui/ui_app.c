@@ -429,6 +429,10 @@ static void ui_app_event(struct ui_app *a, const struct evq_msg *m)
 		a->auto_at_ms = a->now_ms + UI_AUTO_PAUSE_MS;
 		break;
 	case EVQ_EV_DONE:
+		if (ui_model_is_print_answer(m)) {
+			ui_app_set_status(a, a->model.print_state == UI_PRINT_FAILED, "%s", a->model.print_text);
+			break;
+		}
 		if (a->input.active && a->input.purpose == UI_ACT_CONFIRM)
 			a->input.active = 0;
 		if (!a->model.done && a->model.planned) {
@@ -563,7 +567,6 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 		}
 		ui_app_autopilot(a);
 	}
-	ui_print_finish(a->printing);
 	for (int i = 0; i < UI_SCR_COUNT; i++)
 		if (a->screens[i]->fini)
 			a->screens[i]->fini(a);

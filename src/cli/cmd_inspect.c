@@ -15,6 +15,7 @@
 #include "core/checksum.h"
 #include "core/fileio.h"
 #include "formats/parttable.h"
+#include "loader/loader.h"
 #include "ui_app.h"
 #include "ui_inspect.h"
 
@@ -27,7 +28,7 @@
 
 static void inspect_print_usage(FILE *f)
 {
-	fprintf(f, "usage: espfab inspect (--port PORT | FILE) [--json] [--offset TABLE_OFFSET]\n"
+	fprintf(f, "usage: espfab inspect (--port PORT [--baud B] | FILE) [--json] [--offset TABLE_OFFSET]\n"
 		   "                      [--manifest CSV] [--mac MAC]\n");
 }
 
@@ -189,11 +190,11 @@ static void inspect_name_problems(const json_t *view, const char *source, err_t 
 /* Reads what the inspector decodes from a device: the partition table sector and every data
  * partition worth decoding, placed at their offsets in an image that is erased flash elsewhere,
  * so the file path of ui_inspect_decode applies unchanged. */
-static int inspect_read_device(const char *port, uint32_t toff, buf_t *img, char *mac, size_t mac_n,
-			       err_t *e)
+static int inspect_read_device(const char *port, unsigned baud, uint32_t toff, buf_t *img, char *mac,
+			       size_t mac_n, err_t *e)
 {
 	struct flow_device *dev = NULL;
-	if (device_rom_open(port, &dev, e))
+	if (device_rom_open_baud(port, baud, &dev, e))
 		return -1;
 	struct plan_chip chip;
 	memset(&chip, 0, sizeof chip);
@@ -252,6 +253,7 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 {
 	const char *file = NULL, *port = NULL, *manifest = NULL, *mac = NULL;
 	int json = 0;
+	unsigned baud = 0; /* 0: the ROM loader's 115200 */
 	uint32_t offset = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -282,6 +284,16 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		} else if (!strcmp(a, "--port") || !strcmp(a, "-p")) {
 			NEED_VALUE();
 			port = val;
+		} else if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
+			NEED_VALUE();
+			/* the loader's own parser: --baud means what it means for flash, info and run */
+			struct loader_opts lo;
+			loader_opts_init(&lo);
+			char *av[] = {"--baud", (char *)val};
+			int k = 0;
+			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+				return ERR_USAGE;
+			baud = lo.baud;
 		} else if (!strcmp(a, "--offset")) {
 			NEED_VALUE();
 			if (cli_parse_u32(val, "--offset", &offset, e))
@@ -310,11 +322,16 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		err_set_msg(e, ERR_USAGE, "give either --port PORT or FILE");
 		return ERR_USAGE;
 	}
+	if (baud && !port) {
+		inspect_print_usage(stderr);
+		err_set_msg(e, ERR_USAGE, "--baud applies to --port only");
+		return ERR_USAGE;
+	}
 	buf_t data = BUF_INIT;
 	char devmac[20] = "";
 	if (port) {
 #if INSPECT_HAVE_DEVICE
-		if (inspect_read_device(port, offset ? offset : PARTTABLE_DEFAULT_OFFSET, &data, devmac,
+		if (inspect_read_device(port, baud, offset ? offset : PARTTABLE_DEFAULT_OFFSET, &data, devmac,
 					sizeof devmac, e)) {
 			buf_wipe_data(&data);
 			return e->code ? e->code : ERR_DEVICE;
