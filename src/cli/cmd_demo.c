@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -243,6 +244,7 @@ static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pi
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC))
 		return err_set_msg(e, ERR_DEVICE, "pipe: %s", strerror(errno));
+	pid_t parent = getpid();
 	*pid = fork();
 	if (*pid < 0) {
 		close(pfd[0]);
@@ -259,6 +261,10 @@ static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pi
 			dup2(null, STDIN_FILENO);
 		/* its own process group: the terminal's ^C goes to the TUI only */
 		setpgid(0, 0);
+		/* but it must not outlive the demo when a hangup or kill ends it without cleanup */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
 		execl(sim, sim, "--chip", chip, "--tcp", "0", "--flash", flash, "--efuse", efuse,
 		      (char *)NULL);
 		_exit(127);
