@@ -65,72 +65,6 @@ static void inspect_print_text(const json_t *view)
 	}
 }
 
-/* A file that starts as an NVS page (a known page state and a sound header CRC) but is not a
- * whole number of pages is a cut NVS partition: decoded as NVS, so its whole pages are shown and
- * the cut named, rather than passed over as unknown data. */
-static bool inspect_is_cut_nvs(const uint8_t *p, size_t n)
-{
-	if (n < 32 || n % 4096 == 0)
-		return false;
-	uint32_t st = checksum_read_u32le(p);
-	if (st != 0xFFFFFFFEu && st != 0xFFFFFFFCu && st != 0xFFFFFFF8u && st != 0xFFFFFFF0u)
-		return false;
-	return checksum_read_u32le(p + 28) == checksum_crc32_esp(p + 4, 24);
-}
-
-/* The partition table's formats for the partitions a cut flash image holds only in part. */
-static const char *inspect_part_format(const json_t *p)
-{
-	const char *name = json_string_value(json_object_get(p, "name"));
-	json_int_t type = json_integer_value(json_object_get(p, "type"));
-	json_int_t sub = json_integer_value(json_object_get(p, "subtype"));
-	if (type == PARTTABLE_TYPE_DATA && sub == 0x02)
-		return "nvs";
-	if (type == PARTTABLE_TYPE_DATA && sub == 0x04)
-		return "nvs_keys";
-	if (name && !strcmp(name, "esp_secure_cert"))
-		return "esp_secure_cert";
-	return "";
-}
-
-/* A flash image that ends inside a partition: the part it holds is decoded and the cut named.
- * (A partition wholly past the end is simply not in the image.) */
-static void inspect_decode_cut_partitions(json_t *view, const uint8_t *data, size_t len)
-{
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(view, "partitions"), i, p) {
-		const char *st = json_string_value(json_object_get(p, "status"));
-		json_int_t off = json_integer_value(json_object_get(p, "offset"));
-		json_int_t size = json_integer_value(json_object_get(p, "size"));
-		if (!st || strcmp(st, "outside image") || off < 0 || (size_t)off >= len)
-			continue;
-		const char *fmt = inspect_part_format(p);
-		json_t *np = ui_inspect_decode_partition(json_string_value(json_object_get(p, "name")),
-							 data + off, len - (size_t)off, fmt);
-		char msg[160];
-		snprintf(msg, sizeof msg, "image truncated: the partition at 0x%llx has only %zu of its "
-			 "%lld bytes", (unsigned long long)off, len - (size_t)off, (long long)size);
-		const char *prob = json_string_value(json_object_get(np, "problem"));
-		char *joined = NULL;
-		if (prob) {
-			joined = malloc(strlen(msg) + strlen(prob) + 3);
-			if (!joined)
-				abort();
-			sprintf(joined, "%s; %s", msg, prob);
-		}
-		json_object_set_new(np, "problem", json_string(joined ? joined : msg));
-		free(joined);
-		json_object_set_new(np, "status", json_string("corrupt"));
-		const char *keys[] = {"type", "subtype", "offset", "size"};
-		for (size_t k = 0; k < 4; k++)
-			json_object_set(np, keys[k], json_object_get(p, keys[k]));
-		json_array_set_new(json_object_get(view, "partitions"), i, np);
-		json_object_set_new(view, "problems",
-				    json_integer(json_integer_value(json_object_get(view, "problems")) + 1));
-	}
-}
-
 /* Every problem of the view in one message for stderr (the view keeps them per partition). */
 static void inspect_name_problems(const json_t *view, const char *source, err_t *e)
 {
@@ -349,23 +283,6 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 	}
 	struct ui_inspect_opts io = {file ? file : port, offset, mac ? NULL : manifest};
 	json_t *view = ui_inspect_decode(data.data, data.len, &io, e);
-	if (view && inspect_is_cut_nvs(data.data, data.len)) {
-		json_t *parts = json_object_get(view, "partitions");
-		json_t *p0 = json_array_get(parts, 0);
-		const char *fmt = json_string_value(json_object_get(p0, "format"));
-		if (json_array_size(parts) == 1 && fmt && !strcmp(fmt, "none")) {
-			json_t *np = ui_inspect_decode_partition(NULL, data.data, data.len, "nvs");
-			json_object_set(np, "offset", json_object_get(p0, "offset"));
-			json_object_set(np, "size", json_object_get(p0, "size"));
-			const char *st = json_string_value(json_object_get(np, "status"));
-			bool bad = st && !strcmp(st, "corrupt");
-			json_array_set_new(parts, 0, np);
-			json_object_set_new(view, "kind", json_string("nvs"));
-			json_object_set_new(view, "problems", json_integer(bad ? 1 : 0));
-		}
-	}
-	if (view)
-		inspect_decode_cut_partitions(view, data.data, data.len);
 	if (view && mac && manifest && ui_inspect_diff_manifest(view, manifest, mac, e)) {
 		json_decref(view);
 		view = NULL;
