@@ -200,9 +200,11 @@ static int attest_check_params(const struct attest_cert_params *p, const mbedtls
  * Matter profile require. mbedTLS 2.28's certificate writer always adds a NULL here, so the TBS
  * is written and signed below instead of by mbedtls_x509write_crt_der (which would have to sign
  * a certificate that is then thrown away). */
-static const uint8_t attest_sig_alg[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+static const uint8_t attest_sig_alg[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+					  0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
 
 #define ATTEST_SEQUENCE (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
+#define ATTEST_EXPLICIT(n) (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | (n))
 
 /* Issuer key pairs already found consistent. mbedtls_pk_check_pair multiplies the private scalar
  * by the generator on a freshly loaded group, which costs as much as the signature itself, and a
@@ -278,7 +280,8 @@ static int attest_write_time(unsigned char **c, unsigned char *start, const char
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(c, start, (const unsigned char *)z + (utc ? 2 : 0),
 								 utc ? 13 : 15));
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(c, start, len));
-	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(c, start, utc ? MBEDTLS_ASN1_UTC_TIME : MBEDTLS_ASN1_GENERALIZED_TIME));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(c, start,
+							 utc ? MBEDTLS_ASN1_UTC_TIME : MBEDTLS_ASN1_GENERALIZED_TIME));
 	return (int)len;
 }
 
@@ -303,7 +306,7 @@ static int attest_write_tbs(const struct attest_tbs *t, unsigned char *buf, size
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_SEQUENCE));
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
-	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_EXPLICIT(3)));
 	/* mbedtls_pk_write_pubkey_der writes at the end of the space it is given. */
 	ret = mbedtls_pk_write_pubkey_der(t->subject_key, buf, (size_t)(c - buf));
 	if (ret < 0)
@@ -323,7 +326,7 @@ static int attest_write_tbs(const struct attest_tbs *t, unsigned char *buf, size
 	MBEDTLS_ASN1_CHK_ADD(sub, mbedtls_asn1_write_int(&c, buf, MBEDTLS_X509_CRT_VERSION_3));
 	len += sub;
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, sub));
-	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_EXPLICIT(0)));
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
 	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_SEQUENCE));
 	*tbs = c;
@@ -346,7 +349,8 @@ static int attest_sign_tbs(const unsigned char *tbs, size_t tbs_len, mbedtls_pk_
 	unsigned char *c = tail + sizeof tail, *h = head + sizeof head;
 	size_t tail_len = 0, head_len = 0;
 	MBEDTLS_ASN1_CHK_ADD(tail_len, mbedtls_asn1_write_bitstring(&c, tail, sig, sig_len * 8));
-	MBEDTLS_ASN1_CHK_ADD(tail_len, mbedtls_asn1_write_raw_buffer(&c, tail, attest_sig_alg, sizeof attest_sig_alg));
+	MBEDTLS_ASN1_CHK_ADD(tail_len,
+			     mbedtls_asn1_write_raw_buffer(&c, tail, attest_sig_alg, sizeof attest_sig_alg));
 	MBEDTLS_ASN1_CHK_ADD(head_len, mbedtls_asn1_write_len(&h, head, tbs_len + tail_len));
 	MBEDTLS_ASN1_CHK_ADD(head_len, mbedtls_asn1_write_tag(&h, head, ATTEST_SEQUENCE));
 	buf_append_bytes(der, h, head_len);
