@@ -1018,6 +1018,7 @@ int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efus
 	writes_add(w, n, chip, EF_DIS_DOWNLOAD_ICACHE, 1);
 	writes_add(w, n, chip, EF_DIS_DOWNLOAD_DCACHE, 1);
 	writes_add(w, n, chip, EF_DIS_PAD_JTAG, 1);
+	writes_add(w, n, chip, EF_HARD_DIS_JTAG, 1); /* S2's DIS_PAD_JTAG */
 	writes_add(w, n, chip, EF_DIS_USB_JTAG, 1);
 	const struct efuse_field_desc *sj = chip_efuse_field(chip, EF_SOFT_DIS_JTAG);
 	if (sj)
@@ -1038,8 +1039,8 @@ int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efus
 	if (xl && xl->wr_dis_bit >= 0) {
 		const struct efuse_field_desc *sb = chip_efuse_field(chip, EF_SECURE_BOOT_EN);
 		int kb = chip->efuse->first_key_block;
-		bool digest = false;
-		for (int k = 4; k < 8; k++)
+		bool digest = false; /* upper half readable, beside a 128-bit key (not a 256-bit key's) */
+		for (int k = 4; k < 8 && !efuse_field_value(d, EF_XTS_KEY_LENGTH_256); k++)
 			digest |= d->words[kb][k] != 0;
 		if (sb && sb->wr_dis_bit == xl->wr_dis_bit && digest &&
 		    !efuse_field_value(d, EF_SECURE_BOOT_EN) && !wr_dis_set(d, xl->wr_dis_bit))

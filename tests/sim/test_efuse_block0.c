@@ -409,8 +409,10 @@ static void test_sequence_all_chips(void **state)
 			assert_int_equal(field(&l, EF_WR_DIS) & 0x88, 0x88); /* BLOCK1, DIS_CACHE */
 		} else {
 			assert_int_equal(field(&l, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 1);
-			if (fdesc(&l, EF_DIS_PAD_JTAG)) /* S2: not in efuse.md's table */
+			if (fdesc(&l, EF_DIS_PAD_JTAG)) /* S2: HARD_DIS_JTAG instead */
 				assert_int_equal(field(&l, EF_DIS_PAD_JTAG), 1);
+			if (c->type == CHIP_ESP32S2)
+				assert_int_equal(field(&l, EF_HARD_DIS_JTAG), 1);
 			assert_int_equal(field(&l, EF_DIS_DIRECT_BOOT), 1);
 			if (fdesc(&l, EF_SOFT_DIS_JTAG))
 				assert_int_equal(field(&l, EF_SOFT_DIS_JTAG),

@@ -966,7 +966,7 @@ static void check_release_mode(const char *chip, const struct efuse_dump *d)
 	/* Every chip has these; the cache and JTAG fields where the chip has them. */
 	static const enum efuse_field_id core[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_ENABLE_SECURITY_DOWNLOAD};
 	static const enum efuse_field_id more[] = {EF_DIS_PAD_JTAG, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE,
-						   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT};
+						   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT, EF_HARD_DIS_JTAG};
 	for (size_t i = 0; i < sizeof core / sizeof *core + sizeof more / sizeof *more; i++) {
 		bool is_core = i < sizeof core / sizeof *core;
 		enum efuse_field_id f = is_core ? core[i] : more[i - sizeof core / sizeof *core];
