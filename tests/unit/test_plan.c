@@ -157,6 +157,13 @@ static const struct plan_case cases[] = {
 	 "detect generate confirm burn-fe-key-sb-digest burn-sb-enable burn-fe-enable write-fw-0x0 "
 	 "write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert write-fctry verify-flash verify-efuse lockdown result",
 	 "write-fw-0x0 write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert", "detect"},
+	/* Development with secure boot on a C2: still one burn (the block takes only one), the key
+	 * half left readable, no lockdown. */
+	{"c2 dev with secure boot", "esp32c2", 1, 0, false, FE, DEV, SW_AUTO, false, true, NULL, L(layout_enc),
+	 L(images_std), NULL, FE,
+	 "detect generate confirm burn-fe-key-sb-digest burn-sb-enable burn-fe-enable write-fw-0x0 "
+	 "write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert write-fctry verify-flash verify-efuse result",
+	 NULL, "detect"},
 	/* Explicit paths. */
 	{"h2 forced ds", "esp32h2", 1, 0, false, DS, DEV, SW_AUTO, false, false, NULL, L(layout_enc), NOIMG,
 	 NULL, DS, NULL, NULL, NULL},
