@@ -102,6 +102,13 @@ static int device_rom_burn_key(struct flow_device *d, int block, uint8_t purpose
 	req.key_len = len;
 	req.purpose = kp;
 	req.read_protect = read_protect;
+	/* C2 shared block: the derived key's 16 bytes, then the secure-boot digest for the upper
+	 * half, burned in the same Reed-Solomon-coded operation */
+	if (kp == KP_C2_XTS_AES_128_KEY_DERIVED && len > 16) {
+		req.key_len = 16;
+		req.sb_digest = key + 16;
+		req.sb_digest_len = len - 16;
+	}
 	struct efuse_key_plan plan;
 	if (loader_plan_key(&r->l, &req, &plan, e) || loader_burn_key(&r->l, &plan, e))
 		return -1;

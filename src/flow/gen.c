@@ -571,7 +571,8 @@ int gen_build_images(const struct identity *id, const struct profile *p, const s
 	if (s && out->n_keys < 4)
 		gen_add_key(out, s, id->fe_key, id->fe_key_len);
 	s = gen_burn_step(plan, PLAN_KEY_SB_DIGEST);
-	if (s) {
+	const struct plan_step *both = gen_burn_step(plan, PLAN_KEY_FE_AND_SB_DIGEST);
+	if (s || both) {
 		buf_t d = BUF_INIT;
 		if (fileio_read_file(p->secure_boot_digest, &d, e))
 			goto fail;
@@ -581,7 +582,21 @@ int gen_build_images(const struct identity *id, const struct profile *p, const s
 			buf_free_data(&d);
 			goto fail;
 		}
-		gen_add_key(out, s, d.data, d.len);
+		if (s && out->n_keys < 4)
+			gen_add_key(out, s, d.data, d.len);
+		if (both && out->n_keys < 4) {
+			/* C2: the 16-byte key for the low half, then the first 16 bytes of the SHA-256
+			 * digest for the high half (espefuse burns those of a 32-byte digest) */
+			if (id->fe_key_len != 16) {
+				err_set_msg(e, ERR_CHECK, "the ESP32-C2 shared key block needs a 16-byte "
+					    "flash-encryption key (have %zu bytes)", id->fe_key_len);
+				buf_free_data(&d);
+				goto fail;
+			}
+			struct gen_key *k = gen_add_key(out, both, id->fe_key, 16);
+			memcpy(k->bytes + 16, d.data, 16);
+			k->len = 32;
+		}
 		buf_free_data(&d);
 	}
 	return 0;

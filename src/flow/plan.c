@@ -368,13 +368,6 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 			    "and secure boot (secure_boot_digest in the profile)", chip->name);
 	if (production && p->dac_key_in_flash && !p->flash_encryption)
 		plan_refuse(p, "production mode with the DAC key in flash needs flash encryption");
-	/* ESP32-C2: both keys live in the halves of BLOCK_KEY0, whose Reed-Solomon check bits cover
-	 * the whole block, so they can only be burned together; one at a time, the first burn
-	 * write-protects the block and the chip keeps a flash-encryption key without secure boot. */
-	if (!strcmp(caps->name, "esp32c2") && p->flash_encryption && p->secure_boot)
-		plan_refuse(p, "esp32c2: the flash-encryption key and the secure-boot digest share "
-			    "BLOCK_KEY0 and must be burned in one operation, which the device layer cannot "
-			    "do yet (burning one would leave the other impossible)");
 	if (p->secure_boot && chip->rev_major < caps->sb_min_rev)
 		plan_refuse(p, "secure boot v2 needs %s revision v%u.0 or later (this is v%u.%u)",
 			    chip->name, caps->sb_min_rev, chip->rev_major, chip->rev_minor);
@@ -457,7 +450,15 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 	if (p->path == PROFILE_PATH_DS)
 		needs[n_needs++] = (struct plan_key_need){PLAN_KEY_DS_HMAC, PLAN_PURPOSE_HMAC_DOWN_DS, false,
 							  production, "burn-ds-hmac-key", "DS HMAC key"};
-	if (p->flash_encryption) {
+	/* ESP32-C2: both keys live in the halves of BLOCK_KEY0, whose Reed-Solomon check bits cover
+	 * the whole block, so they are burned together in one step; one at a time, the second
+	 * could never follow. */
+	bool c2_shared = c2 && p->flash_encryption && p->secure_boot;
+	if (c2_shared)
+		needs[n_needs++] = (struct plan_key_need){
+			PLAN_KEY_FE_AND_SB_DIGEST, PLAN_C2_XTS_128_DERIVED, true, production,
+			"burn-fe-key-sb-digest", "flash-encryption key and secure-boot digest"};
+	if (p->flash_encryption && !c2_shared) {
 		uint8_t purpose = esp32 ? 0
 				  : c2  ? (p->fe_scheme == PLAN_FE_XTS_128_DERIVED ? PLAN_C2_XTS_128_DERIVED
 										   : PLAN_C2_XTS_128)
@@ -465,23 +466,38 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 		needs[n_needs++] = (struct plan_key_need){PLAN_KEY_FLASH_ENC, purpose, true, production,
 							  "burn-fe-key", "flash-encryption key"};
 	}
-	if (p->secure_boot)
+	if (p->secure_boot && !c2_shared)
 		needs[n_needs++] = (struct plan_key_need){
 			PLAN_KEY_SB_DIGEST,
 			esp32 ? 0 : c2 ? PLAN_C2_SB_DIGEST_HIGH : PLAN_PURPOSE_SECURE_BOOT_DIGEST0, false, false,
 			"burn-sb-digest", "secure-boot key digest"};
 	plan_assign_keys(in, caps, needs, n_needs, p);
-	if (p->flash_encryption) {
-		s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
-				  production ? "enable flash encryption in release mode (counter, download-mode "
-					       "encryption and cache off, JTAG off)"
-					     : "enable flash encryption in development mode (counter = 1)");
-		s->done = fe_done;
+	for (int i = 0; i < p->n_steps && c2_shared; i++) {
+		struct plan_step *ks = &p->steps[i];
+		if (ks->key != PLAN_KEY_FE_AND_SB_DIGEST)
+			continue;
+		snprintf(ks->text, sizeof ks->text,
+			 "burn BLOCK_KEY0 once, both halves (Reed-Solomon coded): flash-encryption key in the "
+			 "low 128 bits (purpose 2%s), secure-boot digest in the high 128 bits (purpose 3, "
+			 "readable)", production ? ", read-protected" : "");
 	}
-	if (p->secure_boot) {
-		s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
-				  "enable secure boot v2 and write-protect RD_DIS");
-		s->done = sb_done;
+	/* C2 release mode write-protects XTS_KEY_LENGTH_256, and with it SECURE_BOOT_EN (one WR_DIS
+	 * bit): secure boot goes first there. Elsewhere flash encryption goes first: on the ESP32
+	 * its release mode read-protects BLOCK1, which secure boot's RD_DIS lock would forbid. */
+	for (int pass = 0; pass < 2; pass++) {
+		bool sb_pass = (pass == 0) == c2_shared;
+		if (!sb_pass && p->flash_encryption) {
+			s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
+					  production ? "enable flash encryption in release mode (counter, "
+						       "download-mode encryption and cache off, JTAG off)"
+						     : "enable flash encryption in development mode (counter = 1)");
+			s->done = fe_done;
+		}
+		if (sb_pass && p->secure_boot) {
+			s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
+					  "enable secure boot v2 and write-protect RD_DIS");
+			s->done = sb_done;
+		}
 	}
 
 	/* Firmware first (ascending offsets), then the identity partitions. */
@@ -586,6 +602,7 @@ const char *plan_name_key_role(enum plan_key_role role)
 	case PLAN_KEY_DS_HMAC: return "ds-hmac-key";
 	case PLAN_KEY_FLASH_ENC: return "flash-encryption-key";
 	case PLAN_KEY_SB_DIGEST: return "secure-boot-digest";
+	case PLAN_KEY_FE_AND_SB_DIGEST: return "fe-key-and-sb-digest";
 	default: return "none";
 	}
 }

@@ -96,6 +96,10 @@ enum plan_key_role {
 	PLAN_KEY_DS_HMAC,    /* HMAC key the DS peripheral decrypts its parameters with */
 	PLAN_KEY_FLASH_ENC,  /* flash-encryption key */
 	PLAN_KEY_SB_DIGEST,  /* secure-boot v2 public-key digest */
+	/* ESP32-C2: the derived flash-encryption key (low 128 bits of BLOCK_KEY0) and the secure-boot
+	 * digest (high 128 bits) in one burn; the key bytes are the 16-byte key, then the digest's
+	 * first 16 bytes. The step's purpose is the key's (2): the digest half needs none. */
+	PLAN_KEY_FE_AND_SB_DIGEST,
 };
 
 enum plan_source {

@@ -97,7 +97,9 @@ static const struct efuse_field_desc s2_fields[EF_COUNT] = {
 	GEN2_COMMON_FIELDS,
 	[EF_DIS_DOWNLOAD_ICACHE] = F("DIS_DOWNLOAD_ICACHE", 0, 1, 10, 1, 2),
 	[EF_DIS_DOWNLOAD_DCACHE] = F("DIS_DOWNLOAD_DCACHE", 0, 1, 11, 1, 2),
-	[EF_SOFT_DIS_JTAG] = F("SOFT_DIS_JTAG", 0, 1, 17, 1, 31),
+	/* S2: both JTAG bits sit in the WR_DIS 2 group (espefuse esp32s2.yaml), not 31 */
+	[EF_SOFT_DIS_JTAG] = F("SOFT_DIS_JTAG", 0, 1, 17, 1, 2),
+	[EF_HARD_DIS_JTAG] = F("HARD_DIS_JTAG", 0, 1, 18, 1, 2),
 	[EF_DIS_DOWNLOAD_MANUAL_ENCRYPT] = F("DIS_DOWNLOAD_MANUAL_ENCRYPT", 0, 1, 19, 1, 2),
 	[EF_SECURE_VERSION] = F("SECURE_VERSION", 0, 4, 11, 16, 18),
 };

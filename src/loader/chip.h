@@ -89,6 +89,7 @@ enum efuse_field_id {
 	EF_DISABLE_DL_CACHE,   /* ESP32 */
 	EF_FLASH_CRYPT_CONFIG, /* ESP32 */
 	EF_CONSOLE_DEBUG_DISABLE, /* ESP32 */
+	EF_HARD_DIS_JTAG,      /* S2: JTAG off for good (the others have DIS_PAD_JTAG) */
 	EF_COUNT,
 };
 

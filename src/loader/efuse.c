@@ -254,6 +254,14 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 	const char *pn = chip_purpose_name(req->purpose);
 	struct efuse_security sec;
 	efuse_security_state(d, &sec);
+	bool with_digest = req->sb_digest != NULL;
+	if (with_digest && (chip->efuse->family != EFUSE_FAMILY_C2 ||
+			    req->purpose != KP_C2_XTS_AES_128_KEY_DERIVED))
+		return err_set_msg(e, ERR_USAGE,
+				   "a secure-boot digest shares its key block only on the ESP32-C2, "
+				   "beside an XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS key (not %s on "
+				   "the %s)",
+				   pn, chip->name);
 	if (req->read_protect && !chip_purpose_wants_read_protect(req->purpose))
 		return err_set_msg(e, ERR_USAGE,
 				   "%s must stay readable (the ROM reads it); --read-protect refused", pn);
@@ -308,6 +316,26 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 	} else if (efuse_key_block_bytes(chip, req->purpose, req->key, req->key_len, bytes, &blen, e)) {
 		return -1;
 	}
+	if (with_digest) {
+		/* the digest's own layout puts it in bytes 16..31, as is (not reversed) */
+		uint8_t hi[32];
+		size_t hlen;
+		if (efuse_key_block_bytes(chip, KP_C2_SECURE_BOOT_DIGEST, req->sb_digest,
+					  req->sb_digest_len, hi, &hlen, e)) {
+			mbedtls_platform_zeroize(bytes, sizeof bytes);
+			return err_prepend_context(e, "the digest for the upper half of %s", b->name);
+		}
+		bool zero = true;
+		for (int i = 16; i < 32; i++) {
+			bytes[i] = hi[i];
+			zero &= hi[i] == 0;
+		}
+		if (zero) {
+			mbedtls_platform_zeroize(bytes, sizeof bytes);
+			return err_set_msg(e, ERR_CHECK, "refusing to burn an all-zero secure-boot digest "
+							 "into the upper half of %s", b->name);
+		}
+	}
 	for (int w = 0; w < 8; w++)
 		plan->data[w] = (uint32_t)bytes[4 * w] | (uint32_t)bytes[4 * w + 1] << 8 |
 				(uint32_t)bytes[4 * w + 2] << 16 | (uint32_t)bytes[4 * w + 3] << 24;
@@ -337,6 +365,13 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 						   "cannot resume on %s: it is read-protected, so its "
 						   "content cannot be compared with the key",
 						   b->name);
+			/* the digest half stays readable: it must be this digest */
+			for (int w = 4; w < 8 && with_digest; w++)
+				if (d->words[idx][w] != plan->data[w])
+					return err_set_msg(e, ERR_CHECK,
+							   "cannot resume on %s: its upper half holds a "
+							   "different secure-boot digest",
+							   b->name);
 			plan->nothing_to_do = true;
 		} else {
 			for (int w = 0; w < b->words; w++)
@@ -354,6 +389,7 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 	plan->reversed = chip_purpose_is_reversed(req->purpose);
 	plan->read_protect = req->read_protect;
 	plan->write_protect = !req->no_write_protect;
+	plan->with_digest = with_digest;
 	if (chip->efuse->family == EFUSE_FAMILY_GEN2 && req->purpose != KP_USER)
 		set_field_bits(chip, plan->blk0_purpose,
 			       chip_efuse_purpose_field((unsigned)b->key_index), (uint32_t)req->purpose);
@@ -387,6 +423,12 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 				    : "left readable",
 		 plan->write_protect ? "write-protected" : "left writable",
 		 plan->purpose_lock ? ", purpose locked" : "");
+	if (with_digest) {
+		size_t sl = strlen(plan->summary);
+		snprintf(plan->summary + sl, sizeof plan->summary - sl,
+			 "; in the same burn its upper half takes the first 16 bytes of the "
+			 "secure-boot digest (as is), left readable for the ROM");
+	}
 	return 0;
 }
 
@@ -410,6 +452,12 @@ int efuse_plan_refresh(struct efuse_key_plan *plan, const struct efuse_dump *d, 
 	}
 	if (plan->read_protect && ks.purpose == plan->purpose &&
 	    ks.write_protected == plan->write_protect) {
+		for (int w = 4; w < 8 && plan->with_digest; w++)
+			if (d->words[plan->block_idx][w] != plan->data[w])
+				return err_set_msg(e, ERR_CHECK,
+						   "%s: its upper half holds a different secure-boot "
+						   "digest",
+						   b->name);
 		plan->skip_data = plan->nothing_to_do = true;
 		return 0;
 	}
@@ -652,10 +700,11 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 		return -1;
 	struct efuse_key_status ks;
 	efuse_key_status(&d, plan->block_idx, &ks);
-	for (int w = 0; w < 8 && !plan->read_protect; w++)
+	/* what stays readable must read back exactly: the whole block, or the digest half */
+	for (int w = plan->read_protect ? (plan->with_digest ? 4 : 8) : 0; w < 8; w++)
 		if (d.words[plan->block_idx][w] != plan->data[w])
-			return err_set_msg(e, ERR_DEVICE, "%s does not hold the key after the burn",
-					   ks.name);
+			return err_set_msg(e, ERR_DEVICE, "%s does not hold the %s after the burn",
+					   ks.name, w >= 4 && plan->with_digest ? "digest" : "key");
 	if (plan->read_protect != ks.read_protected || plan->write_protect != ks.write_protected)
 		return err_set_msg(e, ERR_DEVICE, "%s protection bits did not take (read-protected %s, "
 						  "write-protected %s)",
@@ -969,6 +1018,7 @@ int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efus
 	writes_add(w, n, chip, EF_DIS_DOWNLOAD_ICACHE, 1);
 	writes_add(w, n, chip, EF_DIS_DOWNLOAD_DCACHE, 1);
 	writes_add(w, n, chip, EF_DIS_PAD_JTAG, 1);
+	writes_add(w, n, chip, EF_HARD_DIS_JTAG, 1); /* S2's DIS_PAD_JTAG */
 	writes_add(w, n, chip, EF_DIS_USB_JTAG, 1);
 	const struct efuse_field_desc *sj = chip_efuse_field(chip, EF_SOFT_DIS_JTAG);
 	if (sj)
@@ -981,6 +1031,27 @@ int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efus
 		ic = chip_efuse_field(chip, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT);
 	if (ic && ic->wr_dis_bit >= 0)
 		writes_add(w, n, chip, EF_WR_DIS, 1u << ic->wr_dis_bit);
+	/* C2 (flash-encryption.md §5; ESP-IDF counts it for release mode): write-protect
+	 * XTS_KEY_LENGTH_256, so a derived 128-bit key can never be switched to a 256-bit one. Its
+	 * WR_DIS bit also locks the counter, DIS_DOWNLOAD_MANUAL_ENCRYPT and SECURE_BOOT_EN: with
+	 * a secure-boot digest in the key block, secure boot must be enabled first or never. */
+	const struct efuse_field_desc *xl = chip_efuse_field(chip, EF_XTS_KEY_LENGTH_256);
+	if (xl && xl->wr_dis_bit >= 0) {
+		const struct efuse_field_desc *sb = chip_efuse_field(chip, EF_SECURE_BOOT_EN);
+		int kb = chip->efuse->first_key_block;
+		bool digest = false; /* upper half readable, beside a 128-bit key (not a 256-bit key's) */
+		for (int k = 4; k < 8 && !efuse_field_value(d, EF_XTS_KEY_LENGTH_256); k++)
+			digest |= d->words[kb][k] != 0;
+		if (sb && sb->wr_dis_bit == xl->wr_dis_bit && digest &&
+		    !efuse_field_value(d, EF_SECURE_BOOT_EN) && !wr_dis_set(d, xl->wr_dis_bit))
+			return err_set_msg(e, ERR_CHECK,
+					   "refusing flash-encryption release mode on the %s before secure "
+					   "boot: WR_DIS bit %d (XTS_KEY_LENGTH_256) would also lock "
+					   "SECURE_BOOT_EN off while BLOCK_KEY0 holds a secure-boot digest; "
+					   "enable secure boot first",
+					   chip->name, xl->wr_dis_bit);
+		writes_add(w, n, chip, EF_WR_DIS, 1u << xl->wr_dis_bit);
+	}
 	return 0;
 }
 

@@ -79,6 +79,15 @@ struct efuse_burn_req {
 	 * this key (readable) and do only the missing steps (purpose, protection). A read-protected
 	 * block is accepted only when purpose and protection are already complete. */
 	bool resume;
+	/* ESP32-C2 only, with purpose XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS: the secure-boot
+	 * v2 digest for the upper half of BLOCK_KEY0, burned in the same operation as the key in the
+	 * lower half (espefuse burn_key with two BLOCK_KEY0 groups). The block is Reed-Solomon
+	 * coded, so its 256 bits can be programmed once only: burned one at a time, the second half
+	 * could never follow. 32 bytes (the SHA-256 of the public key; its first 16 are burned, as
+	 * is) or 16. The digest stays readable for the ROM: read_protect sets RD_DIS bit 0 (the
+	 * lower half) only. NULL: the upper half stays empty. */
+	const uint8_t *sb_digest;
+	size_t sb_digest_len;
 };
 
 /* What a burn will do, prepared and checked without touching the chip. */
@@ -94,6 +103,7 @@ struct efuse_key_plan {
 	bool read_protect, write_protect, purpose_lock;
 	bool reversed;
 	int purpose;
+	bool with_digest;       /* C2: the upper half holds the secure-boot digest (readable) */
 	bool skip_data;         /* resume: the key data is already in the block */
 	bool nothing_to_do;     /* resume: everything was already burned */
 	char summary[512];      /* human description, never the key bytes */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "loader/efuse.h"
+#include "loader/efuse_rs.h"
 #include "loader/loader.h"
 #include "testutil.h"
 
@@ -243,6 +244,121 @@ static void test_c2_secure_boot(void **state)
 	sim_stop();
 }
 
+static void raw_wr(loader_t *l, uint32_t off, uint32_t v)
+{
+	err_t e = {0};
+	if (l->efuse_io.write(l->efuse_io.ctx, l->info.chip->efuse_base + off, v, 0, &e))
+		fail_msg("write 0x%x: %s", off, e.msg);
+}
+
+static uint32_t raw_rd(loader_t *l, uint32_t off)
+{
+	uint32_t v = 0;
+	err_t e = {0};
+	if (l->efuse_io.read(l->efuse_io.ctx, l->info.chip->efuse_base + off, &v, &e))
+		fail_msg("read 0x%x: %s", off, e.msg);
+	return v;
+}
+
+static void raw_wait_idle(loader_t *l)
+{
+	for (int i = 0; i < 200 && (raw_rd(l, l->info.chip->efuse->cmd_off) & 3); i++)
+		usleep(1000);
+	assert_int_equal(raw_rd(l, l->info.chip->efuse->cmd_off) & 3, 0);
+}
+
+/* The C2's BLOCK_KEY0 is Reed-Solomon coded over all 256 bits, so it can be programmed once:
+ * the simulator, like the chip, ORs a second program into the fuses (parity included) and its
+ * reload reports the block failed in RD_RS_ERR (BLOCK3: count bits 10:8, fail bit 11). espfab
+ * refuses that second burn; the combined one-shot burn of both halves reads back clean. */
+static void test_c2_key_block_burns_once(void **state)
+{
+	(void)state;
+	sim_start("esp32c2");
+	loader_t l;
+	open_loader(&l);
+	const struct efuse_layout *lay = l.info.chip->efuse;
+	/* the key half alone, left readable and writable (as a careless first burn would) */
+	uint8_t key[16], dig[32];
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)(0x5A + 3 * i);
+	for (int i = 0; i < 32; i++)
+		dig[i] = (uint8_t)(0xE0 - i);
+	struct efuse_burn_req req = {.chip_name = "esp32c2", .block = "BLOCK_KEY0", .key = key,
+				     .key_len = 16, .purpose = KP_C2_XTS_AES_128_KEY_DERIVED,
+				     .no_write_protect = true};
+	struct efuse_key_plan kp;
+	err_t e = {0};
+	if (loader_plan_key(&l, &req, &kp, &e) || loader_burn_key(&l, &kp, &e))
+		fail_msg("key half: %s", e.msg);
+	assert_int_equal(raw_rd(&l, lay->rs_err0_off), 0);
+	/* espfab will not add the digest now */
+	struct efuse_burn_req dreq = {.chip_name = "esp32c2", .block = "BLOCK_KEY0", .key = dig,
+				      .key_len = 32, .purpose = KP_C2_SECURE_BOOT_DIGEST,
+				      .no_write_protect = true};
+	assert_int_equal(loader_plan_key(&l, &dreq, &kp, &e), -1);
+	assert_non_null(strstr(e.msg, "not empty"));
+	/* a raw second program of the upper half with its own parity, as a tool unaware of the
+	 * coding would send it */
+	uint8_t hi[32] = {0};
+	memcpy(hi + 16, dig, 16);
+	uint32_t check[3];
+	efuse_rs_check_words(hi, check);
+	raw_wait_idle(&l);
+	for (int w = 0; w < 8; w++)
+		raw_wr(&l, lay->pgm_data_off + 4u * (unsigned)w,
+		       (uint32_t)hi[4 * w] | (uint32_t)hi[4 * w + 1] << 8 | (uint32_t)hi[4 * w + 2] << 16 |
+			       (uint32_t)hi[4 * w + 3] << 24);
+	for (int w = 0; w < 3; w++)
+		raw_wr(&l, lay->check_value_off + 4u * (unsigned)w, check[w]);
+	raw_wr(&l, lay->conf_off, EFUSE_CONF_WRITE);
+	raw_wr(&l, lay->cmd_off, EFUSE_CMD_PGM | 3u << 2);
+	raw_wait_idle(&l);
+	raw_wr(&l, lay->conf_off, EFUSE_CONF_READ);
+	raw_wr(&l, lay->cmd_off, EFUSE_CMD_READ);
+	raw_wait_idle(&l);
+	uint32_t err = raw_rd(&l, lay->rs_err0_off);
+	assert_true(((err >> 8) & 7) != 0);
+	assert_int_equal((err >> 11) & 1, 1);
+	assert_int_equal(err & 0xFF, 0); /* BLOCK1, BLOCK2 untouched */
+	loader_close(&l);
+
+	/* the same two halves in one burn: no RS error, key hidden, digest readable */
+	sim_start("esp32c2");
+	open_loader(&l);
+	req.no_write_protect = false;
+	req.read_protect = true;
+	req.sb_digest = dig;
+	req.sb_digest_len = 32;
+	if (loader_plan_key(&l, &req, &kp, &e) || loader_burn_key(&l, &kp, &e))
+		fail_msg("both halves: %s", e.msg);
+	assert_int_equal(raw_rd(&l, lay->rs_err0_off), 0);
+	assert_int_equal(loader_refresh_efuse(&l, &e), 0);
+	const uint32_t *kw = l.info.efuse.words[lay->first_key_block];
+	for (int w = 0; w < 4; w++)
+		assert_int_equal(kw[w], 0);
+	for (int w = 4; w < 8; w++)
+		assert_int_equal(kw[w], (uint32_t)dig[4 * (w - 4)] | (uint32_t)dig[4 * (w - 4) + 1] << 8 |
+						(uint32_t)dig[4 * (w - 4) + 2] << 16 |
+						(uint32_t)dig[4 * (w - 4) + 3] << 24);
+	assert_int_equal(field(&l, EF_RD_DIS), 1);
+	assert_int_equal(field(&l, EF_WR_DIS) & 0x80, 0x80);
+	/* secure boot accepts the digest half; then release mode locks it with the counter */
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n;
+	assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, true, w, &n, &e), -1);
+	assert_int_equal(efuse_writes_secure_boot(&l.info.efuse, l.info.rev_major, w, &n, &e), 0);
+	burn_ok(&l, w, n);
+	assert_int_equal(field(&l, EF_SECURE_BOOT_EN), 1);
+	assert_int_equal(efuse_writes_fe_enable(&l.info.efuse, true, w, &n, &e), 0);
+	burn_ok(&l, w, n);
+	assert_int_equal(field(&l, EF_CRYPT_CNT), 7);
+	assert_int_equal(field(&l, EF_WR_DIS) & 0x87, 0x87);
+	assert_int_equal(field(&l, EF_XTS_KEY_LENGTH_256), 0);
+	loader_close(&l);
+	sim_stop();
+}
+
 /* The whole provisioning sequence on each chip, checking every field after every step. */
 static void test_sequence_all_chips(void **state)
 {
@@ -293,8 +409,10 @@ static void test_sequence_all_chips(void **state)
 			assert_int_equal(field(&l, EF_WR_DIS) & 0x88, 0x88); /* BLOCK1, DIS_CACHE */
 		} else {
 			assert_int_equal(field(&l, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 1);
-			if (fdesc(&l, EF_DIS_PAD_JTAG)) /* S2: not in efuse.md's table */
+			if (fdesc(&l, EF_DIS_PAD_JTAG)) /* S2: HARD_DIS_JTAG instead */
 				assert_int_equal(field(&l, EF_DIS_PAD_JTAG), 1);
+			if (c->type == CHIP_ESP32S2)
+				assert_int_equal(field(&l, EF_HARD_DIS_JTAG), 1);
 			assert_int_equal(field(&l, EF_DIS_DIRECT_BOOT), 1);
 			if (fdesc(&l, EF_SOFT_DIS_JTAG))
 				assert_int_equal(field(&l, EF_SOFT_DIS_JTAG),
@@ -594,6 +712,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequence_all_chips),
 		cmocka_unit_test(test_c2_secure_boot),
+		cmocka_unit_test(test_c2_key_block_burns_once),
 		cmocka_unit_test(test_refusals_all_chips),
 		cmocka_unit_test(test_interrupted_burn_resumes),
 		cmocka_unit_test(test_cli_burn_field),

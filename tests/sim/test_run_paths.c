@@ -44,6 +44,7 @@
 #include "flow/profile.h"
 #include "loader/chip.h"
 #include "loader/efuse.h"
+#include "loader/loader.h"
 
 /* ---- the run ---- */
 
@@ -489,6 +490,8 @@ static void check_key_blocks(const struct device_check *dc, const char *folder, 
 			read_in(folder, "keys/fe_key.bin", &key);
 		} else if (!strcmp(id, "burn-sb-digest")) {
 			testutil_read_file(sb_digest, &key);
+		} else if (!strcmp(id, "burn-fe-key-sb-digest")) {
+			read_in(folder, "keys/fe_key.bin", &key);
 		} else {
 			fail_msg("unexpected burn step %s", id);
 		}
@@ -498,6 +501,17 @@ static void check_key_blocks(const struct device_check *dc, const char *folder, 
 		err_t e = {0};
 		if (efuse_key_block_bytes(d->chip, kp, key.data, key.len, want, &wlen, &e))
 			fail_msg("%s: %s", id, e.msg);
+		if (!strcmp(id, "burn-fe-key-sb-digest")) {
+			/* C2: the upper half is the digest's, laid out as for a digest alone */
+			buf_t dg = BUF_INIT;
+			uint8_t hi[32];
+			size_t hlen;
+			testutil_read_file(sb_digest, &dg);
+			if (efuse_key_block_bytes(d->chip, KP_C2_SECURE_BOOT_DIGEST, dg.data, dg.len, hi, &hlen, &e))
+				fail_msg("%s: %s", id, e.msg);
+			memcpy(want + 16, hi + 16, 16);
+			buf_free_data(&dg);
+		}
 		simefuse_key_bytes(d, block, got);
 		testutil_assert_bytes_equal(id, got, wlen, want, wlen);
 		struct efuse_key_status ks;
@@ -952,7 +966,7 @@ static void check_release_mode(const char *chip, const struct efuse_dump *d)
 	/* Every chip has these; the cache and JTAG fields where the chip has them. */
 	static const enum efuse_field_id core[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_ENABLE_SECURITY_DOWNLOAD};
 	static const enum efuse_field_id more[] = {EF_DIS_PAD_JTAG, EF_DIS_DOWNLOAD_ICACHE, EF_DIS_DOWNLOAD_DCACHE,
-						   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT};
+						   EF_DIS_USB_JTAG, EF_DIS_DIRECT_BOOT, EF_HARD_DIS_JTAG};
 	for (size_t i = 0; i < sizeof core / sizeof *core + sizeof more / sizeof *more; i++) {
 		bool is_core = i < sizeof core / sizeof *core;
 		enum efuse_field_id f = is_core ? core[i] : more[i - sizeof core / sizeof *core];
@@ -1106,6 +1120,134 @@ static void test_esp32_production(void **state)
 	free(profile);
 	free(dp);
 	simrun_free(&s);
+}
+
+/* Production on the flash-encryption path (ESP32-C2): the 128-bit flash-encryption key and the
+ * secure-boot digest share BLOCK_KEY0, burned in one operation (its Reed-Solomon code allows
+ * one); secure boot on, flash encryption in release mode, Secure Download Mode last. Read back
+ * field by field from the eFuse file, and the key block once more through the ROM's READ_REG
+ * on a copy of the chip with Secure Download Mode cleared: the key half reads zero, the digest
+ * half reads the digest, no RS error. */
+static void test_c2_production(void **state)
+{
+	if (!*state)
+		skip();
+	const char *dir = *state;
+	uint32_t boot;
+	make_firmware(dir, "esp32c2", "esp32-bridge.csv", &boot);
+	uint8_t digest[32];
+	for (int i = 0; i < 32; i++)
+		digest[i] = (uint8_t)(0xC3 ^ (11 * i));
+	char *dp = testutil_join_path(dir, "sb_digest.bin");
+	testutil_write_file(dp, digest, sizeof digest);
+	char *cd = chip_dir(dir, "c2prod");
+	struct simrun s = {0};
+	sim_start(&s, cd, "esp32c2");
+	char *profile = make_profile(dir, "c2p.ini", "esp32c2", "esp32-bridge.csv", NULL,
+				     "path = flash-encryption\nmode = production\nnvs_encryption = yes\n"
+				     "secure_boot_digest = sb_digest.bin",
+				     "[firmware]\nflasher_args = flasher_args.json");
+	struct run_out r;
+	espfab_run(dir, profile, s.port, true, &r);
+	assert_run_ok(&r, "c2 production");
+	/* one key burn for both halves, shown as irreversible; no separate digest burn */
+	json_t *kb = plan_step(&r, "burn-fe-key-sb-digest");
+	assert_non_null(kb);
+	assert_true(json_is_true(json_object_get(kb, "irreversible")));
+	assert_true(json_is_true(json_object_get(kb, "read_protect")));
+	assert_null(plan_step(&r, "burn-fe-key"));
+	assert_null(plan_step(&r, "burn-sb-digest"));
+	assert_true(has_state(&r, "burn-fe-key-sb-digest", "done"));
+	assert_true(has_state(&r, "burn-sb-enable", "done"));
+	assert_true(has_state(&r, "burn-fe-enable", "done"));
+	assert_true(has_state(&r, "lockdown", "done"));
+	simrun_stop(&s);
+	struct device_check dc = {"esp32c2", "flash-encryption", "esp32-bridge.csv", true, true};
+	check_device(&dc, dir, &s, &r, dp, NULL);
+	check_firmware_encrypted("esp32c2", dir, r.folder, s.flash, boot);
+	buf_t fek = BUF_INIT;
+	read_in(r.folder, "keys/fe_key.bin", &fek);
+	assert_int_equal(fek.len, 16); /* XTS-AES-128 derived from 128 eFuse bits */
+
+	struct efuse_dump d;
+	simefuse_load(s.efuse, "esp32c2", &d);
+	const struct efuse_block_desc *kblk = &d.chip->efuse->blocks[d.chip->efuse->first_key_block];
+	/* the block as burned: key reversed in the low half, digest bytes 0..15 as is in the high */
+	uint8_t raw[32];
+	simefuse_key_bytes(&d, 0, raw);
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(raw[i], fek.data[15 - i]);
+		assert_int_equal(raw[16 + i], digest[i]);
+	}
+	/* RD_DIS: bit 0 (low half) only, the ROM reads the digest; WR_DIS: the block (7), RD_DIS
+	 * (0, by secure boot), the JTAG/ICACHE group (1) and the counter group with
+	 * XTS_KEY_LENGTH_256 and SECURE_BOOT_EN (2) */
+	uint32_t rd = efuse_field_value(&d, EF_RD_DIS), wr = efuse_field_value(&d, EF_WR_DIS);
+	assert_int_equal(rd, 1u << kblk->rd_dis_bit);
+	assert_false(rd & (1u << kblk->rd_dis_bit2));
+	assert_int_equal(wr & (1u << kblk->wr_dis_bit | 0x7u), 1u << kblk->wr_dis_bit | 0x7u);
+	assert_true(wr & (1u << chip_efuse_field(d.chip, EF_XTS_KEY_LENGTH_256)->wr_dis_bit));
+	assert_true(wr & (1u << chip_efuse_field(d.chip, EF_SECURE_BOOT_EN)->wr_dis_bit));
+	struct efuse_key_status ks;
+	efuse_key_status(&d, d.chip->efuse->first_key_block, &ks);
+	assert_int_equal(ks.purpose, KP_C2_XTS_AES_128_KEY_DERIVED);
+	assert_true(ks.read_protected && ks.write_protected);
+	assert_int_equal(efuse_field_value(&d, EF_XTS_KEY_LENGTH_256), 0);
+	/* secure boot on, counter at its maximum, release mode and SDM */
+	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 1);
+	const struct efuse_field_desc *cf = chip_efuse_field(d.chip, EF_CRYPT_CNT);
+	assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), (1u << cf->width) - 1);
+	static const enum efuse_field_id ones[] = {EF_DIS_DOWNLOAD_MANUAL_ENCRYPT, EF_DIS_DOWNLOAD_ICACHE,
+						   EF_DIS_PAD_JTAG, EF_DIS_DIRECT_BOOT,
+						   EF_ENABLE_SECURITY_DOWNLOAD};
+	for (size_t i = 0; i < sizeof ones / sizeof *ones; i++)
+		if (efuse_field_value(&d, ones[i]) != 1)
+			fail_msg("%s reads %u after a C2 production run", chip_efuse_field(d.chip, ones[i])->name,
+				 efuse_field_value(&d, ones[i]));
+	check_release_mode("esp32c2", &d);
+	assert_int_equal(efuse_field_value(&d, EF_DIS_DOWNLOAD_MODE), 0);
+
+	/* Through the ROM: a copy of the chip with SDM cleared (BLOCK0 has no RS code), so READ_REG
+	 * answers; what software reads is what the ROM's secure-boot check reads. */
+	char *cd2 = chip_dir(dir, "c2prod-readback");
+	buf_t ef = BUF_INIT;
+	testutil_read_file(s.efuse, &ef);
+	const struct efuse_field_desc *sdm = chip_efuse_field(d.chip, EF_ENABLE_SECURITY_DOWNLOAD);
+	ef.data[4 * sdm->word + sdm->bit / 8] &= (uint8_t)~(1u << (sdm->bit % 8));
+	char *efp = testutil_join_path(cd2, "efuse.bin");
+	testutil_write_file(efp, ef.data, ef.len);
+	struct simrun s2 = {0};
+	sim_start(&s2, cd2, "esp32c2");
+	loader_t l;
+	struct loader_opts o;
+	loader_opts_init(&o);
+	char portarg[64];
+	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", s2.port);
+	o.port = portarg;
+	err_t e = {0};
+	if (loader_open(&l, &o, &e))
+		fail_msg("loader_open on the readback copy: %s", e.msg);
+	assert_true(l.info.has_efuse);
+	const uint32_t *kw = l.info.efuse.words[d.chip->efuse->first_key_block];
+	for (int w = 0; w < 4; w++)
+		assert_int_equal(kw[w], 0);
+	for (int w = 4; w < 8; w++)
+		assert_int_equal(kw[w], checksum_read_u32le(digest + 4 * (w - 4)));
+	uint32_t rs;
+	assert_int_equal(rom_cmd_read_reg(&l.conn, d.chip->efuse_base + d.chip->efuse->rs_err0_off, &rs, &e), 0);
+	assert_int_equal(rs, 0); /* BLOCK_KEY0 programmed once: its parity matches (no fail bit 11) */
+	loader_close(&l);
+	simrun_stop(&s2);
+	simrun_free(&s2);
+	free(efp);
+	buf_free_data(&ef);
+	free(cd2);
+	buf_wipe_data(&fek);
+	run_free(&r);
+	free(profile);
+	free(dp);
+	simrun_free(&s);
+	free(cd);
 }
 
 /* dacs/sub: a DAC made with `espfab attest gen-att-cert -t d` for PID pid, signed by the CA
@@ -1355,10 +1497,11 @@ static void test_refusals_touch_nothing(void **state)
 		{"esp32", "esp32", "esp32-bridge.csv", "path = flash-encryption\nmode = production",
 		 "needs flash encryption and secure boot", false, NULL},
 		{"esp32h2", "esp32h2", NULL, "mode = development", "no 'fctry' partition", false, NULL},
-		/* C2's two keys share one Reed-Solomon block: refused rather than half burned. */
+		/* C2's two keys share one Reed-Solomon block, burnable once: a block that already
+		 * holds something (here another secure-boot digest) is refused, nothing burned. */
 		{"esp32c2", "esp32c2", "esp32-bridge.csv",
 		 "path = flash-encryption\nmode = production\nsecure_boot_digest = sb_digest.bin",
-		 "must be burned in one operation", false, NULL},
+		 "BLOCK_KEY0 is already used", true, "[firmware]\nflasher_args = flasher_args.json"},
 		/* Firmware the chip cannot take (a flash clock it does not have): found before the
 		 * ECDSA key is burned, not at the write step after it. */
 		{"esp32h2", "esp32h2", "h2-light.csv", "path = ecdsa-efuse\nmode = development",
@@ -1378,7 +1521,8 @@ static void test_refusals_touch_nothing(void **state)
 		struct simrun s = {0};
 		sim_start(&s, cd, cases[i].sim);
 		if (cases[i].preburn) {
-			/* Someone else's ECDSA key already in BLOCK_KEY0. */
+			/* Someone else's ECDSA key (C2: secure-boot digest) already in BLOCK_KEY0. */
+			bool c2 = !strcmp(cases[i].sim, "esp32c2");
 			uint8_t k[32];
 			for (int j = 0; j < 32; j++)
 				k[j] = (uint8_t)(j + 1);
@@ -1386,8 +1530,8 @@ static void test_refusals_touch_nothing(void **state)
 			testutil_write_file(kp, k, sizeof k);
 			char portarg[64];
 			snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", s.port);
-			char *argv[] = {"espfab", "efuse", "--port", portarg, "burn-key", "BLOCK_KEY0", kp, "ECDSA_KEY",
-					"--do-not-confirm", NULL};
+			char *argv[] = {"espfab", "efuse", "--port", portarg, "burn-key", "BLOCK_KEY0", kp,
+					c2 ? "SECURE_BOOT_DIGEST" : "ECDSA_KEY", "--do-not-confirm", NULL};
 			buf_t out = BUF_INIT, err = BUF_INIT;
 			int rc = testutil_run_espfab(cd, argv, &out, &err);
 			if (rc)
@@ -1524,6 +1668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ds_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_h2_production_flash_encryption, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_esp32_production, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_c2_production, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_and_extra_nvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dac_dir_bad_material, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_touch_nothing, setup, teardown),

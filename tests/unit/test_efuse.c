@@ -70,8 +70,12 @@ static int model_read(void *ctx, uint32_t addr, uint32_t *v, err_t *e)
 	uint32_t rd_dis = (m->regs[l->blocks[0].read_off / 4 + rdf->word] >> rdf->bit);
 	for (int b = 1; b < l->n_blocks; b++) {
 		const struct efuse_block_desc *bd = &l->blocks[b];
-		if (off >= bd->read_off && off < bd->read_off + 4u * bd->words && bd->rd_dis_bit >= 0 &&
-		    ((rd_dis >> bd->rd_dis_bit) & 1))
+		if (off < bd->read_off || off >= bd->read_off + 4u * bd->words || bd->rd_dis_bit < 0)
+			continue;
+		/* C2 BLOCK_KEY0: RD_DIS bit 0 hides the lower half, bit 1 the upper (efuse.md §8) */
+		int bit = bd->rd_dis_bit2 >= 0 && (off - bd->read_off) / 4 >= 4 ? bd->rd_dis_bit2
+										 : bd->rd_dis_bit;
+		if ((rd_dis >> bit) & 1)
 			*v = 0;
 	}
 	return 0;
@@ -331,6 +335,155 @@ static void test_burn_c2_xts(void **state)
 	assert_false(sec.flash_encryption);
 }
 
+/* C2 BLOCK_KEY0 holding both halves, written in one program command (espefuse burn_key
+ * BLOCK_KEY0 key XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS BLOCK_KEY0 digest
+ * SECURE_BOOT_DIGEST): the 16-byte key reversed in bytes 0..15, the first 16 digest bytes as
+ * they are in bytes 16..31, one Reed-Solomon parity over all 32; RD_DIS bit 0 only (the ROM
+ * reads the digest), WR_DIS bit 7, no XTS_KEY_LENGTH_256. Then the BLOCK0 writes that follow
+ * it: secure boot, then flash-encryption release mode with XTS_KEY_LENGTH_256 locked. */
+static void test_burn_c2_key_and_digest(void **state)
+{
+	(void)state;
+	uint8_t key16[16], digest[32];
+	for (int i = 0; i < 16; i++)
+		key16[i] = (uint8_t)(0xA1 + i);
+	for (int i = 0; i < 32; i++)
+		digest[i] = (uint8_t)(0x30 + 5 * i);
+	struct model m;
+	model_init(&m, CHIP_ESP32C2);
+	struct efuse_io io = model_io(&m);
+	struct efuse_dump d;
+	err_t e = {0};
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	struct efuse_burn_req req = {.chip_name = "esp32c2", .block = "BLOCK_KEY0", .key = key16,
+				     .key_len = 16, .purpose = KP_C2_XTS_AES_128_KEY_DERIVED,
+				     .read_protect = true, .sb_digest = digest, .sb_digest_len = 32};
+	struct efuse_key_plan plan;
+	if (efuse_plan_key(m.chip, &d, &req, &plan, &e))
+		fail_msg("%s", e.msg);
+	assert_true(plan.with_digest);
+	assert_non_null(strstr(plan.summary, "digest"));
+	/* block words: key bytes reversed, then the digest's first half in file order */
+	assert_int_equal(plan.data[0], 0xADAEAFB0); /* bytes 0..3 = key[15], key[14], ... */
+	assert_int_equal(plan.data[3], 0xA1A2A3A4);
+	assert_int_equal(plan.data[4], 0x3F3A3530); /* digest 30 35 3a 3f */
+	assert_int_equal(plan.data[7], 0x7B76716C); /* digest bytes 12..15 */
+	for (int w = 0; w < 8; w++)
+		assert_int_equal(plan.blk0_purpose[w], 0); /* no purpose field, 128-bit key length */
+	/* BLOCK0 w1 bits 1:0 = RD_DIS: only bit 0; w0 bit 7 = WR_DIS of BLOCK_KEY0 */
+	assert_int_equal(plan.blk0_protect[1], 0x1);
+	assert_int_equal(plan.blk0_protect[0], 0x80);
+	assert_int_equal(efuse_burn_plan(&io, &plan, &e), 0);
+	assert_false(m.bad_parity_seen);
+	assert_int_equal(m.programs, 2); /* the whole block once, then the protection bits */
+	/* raw fuses: both halves, written by that one program command */
+	const struct efuse_block_desc *b = &m.chip->efuse->blocks[3];
+	for (int w = 0; w < 8; w++)
+		assert_int_equal(m.regs[b->read_off / 4 + w], plan.data[w]);
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	for (int w = 0; w < 4; w++)
+		assert_int_equal(d.words[3][w], 0); /* key hidden */
+	for (int w = 4; w < 8; w++)
+		assert_int_equal(d.words[3][w], plan.data[w]); /* digest readable */
+	assert_int_equal(efuse_field_value(&d, EF_RD_DIS), 1);
+	assert_int_equal(efuse_field_value(&d, EF_WR_DIS), 0x80);
+	assert_int_equal(efuse_field_value(&d, EF_XTS_KEY_LENGTH_256), 0);
+	struct efuse_key_status ks;
+	efuse_key_status(&d, 3, &ks);
+	assert_int_equal(ks.purpose, KP_C2_XTS_AES_128_KEY_DERIVED);
+	assert_true(ks.read_protected && ks.write_protected && !ks.empty);
+
+	/* the block is spent: a second combined burn is refused; a resume with the same digest has
+	 * nothing to do, with another digest it is refused */
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "not empty"));
+	req.resume = true;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), 0);
+	assert_true(plan.nothing_to_do);
+	uint8_t other[32];
+	memcpy(other, digest, 32);
+	other[9] ^= 0x40;
+	req.sb_digest = other;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "different secure-boot digest"));
+
+	/* release mode before secure boot would lock SECURE_BOOT_EN off (shared WR_DIS bit 2) */
+	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+	size_t n;
+	assert_int_equal(efuse_writes_fe_enable(&d, true, w, &n, &e), -1);
+	assert_non_null(strstr(e.msg, "SECURE_BOOT_EN"));
+	/* secure boot: SECURE_BOOT_EN and the RD_DIS lock (WR_DIS bit 0) */
+	assert_int_equal(efuse_writes_secure_boot(&d, 1, w, &n, &e), 0);
+	struct efuse_field_plan fp;
+	assert_int_equal(efuse_plan_fields(m.chip, &d, w, n, &fp, &e), 0);
+	assert_int_equal(efuse_burn_fields(&io, &fp, NULL, &e), 0);
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 1);
+	assert_int_equal(efuse_field_value(&d, EF_WR_DIS), 0x81);
+	/* release mode: counter 0b111, download encryption/cache off, pad JTAG off, direct boot
+	 * off; WR_DIS 1 (JTAG/ICACHE group) and 2 (counter, XTS_KEY_LENGTH_256, SECURE_BOOT_EN) */
+	assert_int_equal(efuse_writes_fe_enable(&d, true, w, &n, &e), 0);
+	assert_int_equal(efuse_plan_fields(m.chip, &d, w, n, &fp, &e), 0);
+	assert_int_equal(efuse_burn_fields(&io, &fp, NULL, &e), 0);
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	/* C2 BLOCK0 w1: CRYPT_CNT 9:7, DIS_PAD_JTAG 4, DIS_DOWNLOAD_ICACHE 5,
+	 * DIS_DOWNLOAD_MANUAL_ENCRYPT 6, DIS_DIRECT_BOOT 15, SECURE_BOOT_EN 21 (esp32c2.yaml) */
+	assert_int_equal(d.words[0][1] & 0x7 << 7, 0x7 << 7);
+	assert_int_equal(d.words[0][1] & (1u << 4 | 1u << 5 | 1u << 6 | 1u << 15 | 1u << 21),
+			 1u << 4 | 1u << 5 | 1u << 6 | 1u << 15 | 1u << 21);
+	assert_int_equal((d.words[0][1] >> 10) & 1, 0); /* the key stays 128-bit derived */
+	assert_int_equal(d.words[0][0], 0x87);
+	assert_false(m.bad_parity_seen);
+}
+
+/* The refusals of a combined C2 burn. */
+static void test_c2_key_and_digest_refusals(void **state)
+{
+	(void)state;
+	uint8_t key16[16], digest[32], zero[32] = {0};
+	memset(key16, 0x42, sizeof key16);
+	memset(digest, 0x24, sizeof digest);
+	struct model m;
+	struct efuse_dump d;
+	struct efuse_key_plan plan;
+	err_t e = {0};
+	model_init(&m, CHIP_ESP32C2);
+	struct efuse_io io = model_io(&m);
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	struct efuse_burn_req req = {.chip_name = "esp32c2", .block = "BLOCK_KEY0", .key = key16,
+				     .key_len = 16, .purpose = KP_C2_XTS_AES_128_KEY_DERIVED,
+				     .read_protect = true, .sb_digest = digest, .sb_digest_len = 20};
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "digest"));
+	req.sb_digest = zero;
+	req.sb_digest_len = 32;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "all-zero"));
+	/* a 256-bit XTS key fills the whole block: no room for a digest */
+	req.sb_digest = digest;
+	req.purpose = KP_XTS_AES_128_KEY;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_int_equal(e.code, ERR_USAGE);
+	/* no other chip shares a block this way */
+	model_init(&m, CHIP_ESP32C3);
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	uint8_t k32[32];
+	memset(k32, 0x42, sizeof k32);
+	struct efuse_burn_req r3 = {.chip_name = "esp32c3", .block = "BLOCK_KEY0", .key = k32,
+				    .key_len = 32, .purpose = KP_XTS_AES_128_KEY, .read_protect = true,
+				    .sb_digest = digest, .sb_digest_len = 32};
+	assert_int_equal(efuse_plan_key(m.chip, &d, &r3, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "ESP32-C2"));
+	/* the digest half already burned (a digest-only burn left writable): not empty */
+	model_init(&m, CHIP_ESP32C2);
+	m.regs[(0x060 + 16) / 4] = 0x24242424;
+	assert_int_equal(efuse_read_dump(&io, m.chip, &d, &e), 0);
+	req.purpose = KP_C2_XTS_AES_128_KEY_DERIVED;
+	assert_int_equal(efuse_plan_key(m.chip, &d, &req, &plan, &e), -1);
+	assert_non_null(strstr(e.msg, "not empty"));
+	assert_int_equal(m.programs, 0);
+}
+
 /* An interrupted burn (data in, purpose and protection missing) is finished with resume;
  * a block holding another key is not. */
 static void test_resume(void **state)
@@ -389,6 +542,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_burn_esp32_flash_encryption),
 		cmocka_unit_test(test_burn_c2_xts),
+		cmocka_unit_test(test_burn_c2_key_and_digest),
+		cmocka_unit_test(test_c2_key_and_digest_refusals),
 		cmocka_unit_test(test_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,11 @@ static const struct expect table[] = {
 	{CHIP_ESP32S3, "SPI_BOOT_CRYPT_CNT", 2, 18, 3, 4},
 	/* S2 differences */
 	{CHIP_ESP32S2, "DIS_DOWNLOAD_MANUAL_ENCRYPT", 1, 19, 1, 2},
-	{CHIP_ESP32S2, "SOFT_DIS_JTAG", 1, 17, 1, 31},
+	/* esp32s2.yaml: SOFT_DIS_JTAG and HARD_DIS_JTAG are in the WR_DIS 2 group */
+	{CHIP_ESP32S2, "SOFT_DIS_JTAG", 1, 17, 1, 2},
+	{CHIP_ESP32S2, "HARD_DIS_JTAG", 1, 18, 1, 2},
+	{CHIP_ESP32S2, "DIS_PAD_JTAG", 0, 0, 0, 0},
+	{CHIP_ESP32C3, "HARD_DIS_JTAG", 0, 0, 0, 0},
 	{CHIP_ESP32S2, "SECURE_VERSION", 4, 11, 16, 18},
 	{CHIP_ESP32S2, "DIS_DOWNLOAD_DCACHE", 1, 11, 1, 2},
 	/* §7 ESP32 */
@@ -73,9 +77,13 @@ static const struct expect table[] = {
 	{CHIP_ESP32, "SPI_BOOT_CRYPT_CNT", 0, 0, 0, 0},
 	{CHIP_ESP32, "ENABLE_SECURITY_DOWNLOAD", 0, 0, 0, 0},
 	/* §8 C2 */
-	/* efuse.md gives no WR_DIS number for C2, only that these two share it (-2: not checked) */
-	{CHIP_ESP32C2, "SPI_BOOT_CRYPT_CNT", 1, 7, 3, -2},
-	{CHIP_ESP32C2, "XTS_KEY_LENGTH_256", 1, 10, 1, -2},
+	/* efuse.md gives no WR_DIS number for C2, only that these two share it; espefuse
+	 * esp32c2.yaml: WR_DIS 2, shared with DIS_DOWNLOAD_MANUAL_ENCRYPT and SECURE_BOOT_EN */
+	{CHIP_ESP32C2, "SPI_BOOT_CRYPT_CNT", 1, 7, 3, 2},
+	{CHIP_ESP32C2, "XTS_KEY_LENGTH_256", 1, 10, 1, 2},
+	{CHIP_ESP32C2, "SECURE_BOOT_EN", 1, 21, 1, 2},
+	{CHIP_ESP32C2, "DIS_DOWNLOAD_MANUAL_ENCRYPT", 1, 6, 1, 2},
+	{CHIP_ESP32C2, "RD_DIS", 1, 0, 2, 0},
 };
 
 static void test_positions_match_reference(void **state)
@@ -167,6 +175,23 @@ static void test_fe_writes(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(w[0].field, EF_CRYPT_CNT);
 	assert_int_equal(w[0].value, 7);
+	/* S2 release: JTAG off both ways, SOFT_DIS_JTAG (w1:17) and HARD_DIS_JTAG (w1:18), and
+	 * their group locked with the counter's (WR_DIS 2) */
+	dump_init(&d, CHIP_ESP32S2);
+	d.words[4][0] = 0x1234;
+	d.words[0][2] |= 4u << 24;
+	assert_int_equal(efuse_writes_fe_enable(&d, true, w, &n, &e), 0);
+	bool hard = false, soft = false;
+	for (size_t i = 0; i < n; i++) {
+		hard |= w[i].field == EF_HARD_DIS_JTAG && w[i].value == 1;
+		soft |= w[i].field == EF_SOFT_DIS_JTAG && w[i].value == 1;
+		assert_int_not_equal(w[i].field, EF_DIS_PAD_JTAG);
+	}
+	assert_true(hard && soft);
+	struct efuse_field_plan fp;
+	assert_int_equal(efuse_plan_fields(d.chip, &d, w, n, &fp, &e), 0);
+	assert_int_equal(fp.want[1] & (3u << 17), 3u << 17);
+	assert_int_equal(fp.want[0] & (1u << 2), 1u << 2);
 	/* ESP32: FLASH_CRYPT_CNT 0 -> 1 and FLASH_CRYPT_CONFIG 0xF */
 	dump_init(&d, CHIP_ESP32);
 	d.words[1][0] = 0x1234; /* BLOCK1: the flash-encryption key */

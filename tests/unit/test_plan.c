@@ -150,9 +150,20 @@ static const struct plan_case cases[] = {
 	 "detect generate confirm burn-fe-key burn-sb-digest burn-fe-enable burn-sb-enable write-fw-0x0 "
 	 "write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert write-fctry verify-flash verify-efuse lockdown result",
 	 NULL, "detect"},
-	/* Both keys share BLOCK_KEY0: refused until they can be burned in one operation. */
+	/* Both keys share BLOCK_KEY0: one burn for both halves; secure boot is enabled before the
+	 * release mode that locks SECURE_BOOT_EN with XTS_KEY_LENGTH_256. */
 	{"c2 prod with secure boot", "esp32c2", 1, 0, false, AUTO, PROD, SW_AUTO, false, true, NULL, L(layout_enc),
-	 L(images_std), "must be burned in one operation", FE, NULL, NULL, NULL},
+	 L(images_std), NULL, FE,
+	 "detect generate confirm burn-fe-key-sb-digest burn-sb-enable burn-fe-enable write-fw-0x0 "
+	 "write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert write-fctry verify-flash verify-efuse lockdown result",
+	 "write-fw-0x0 write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert", "detect"},
+	/* Development with secure boot on a C2: still one burn (the block takes only one), the key
+	 * half left readable, no lockdown. */
+	{"c2 dev with secure boot", "esp32c2", 1, 0, false, FE, DEV, SW_AUTO, false, true, NULL, L(layout_enc),
+	 L(images_std), NULL, FE,
+	 "detect generate confirm burn-fe-key-sb-digest burn-sb-enable burn-fe-enable write-fw-0x0 "
+	 "write-fw-0x8000 write-fw-0x20000 write-esp_secure_cert write-fctry verify-flash verify-efuse result",
+	 NULL, "detect"},
 	/* Explicit paths. */
 	{"h2 forced ds", "esp32h2", 1, 0, false, DS, DEV, SW_AUTO, false, false, NULL, L(layout_enc), NOIMG,
 	 NULL, DS, NULL, NULL, NULL},
@@ -413,19 +424,35 @@ static void test_key_block_assignment(void **state)
 	assert_int_equal(p.fe_scheme, PLAN_FE_ESP32_AES);
 	assert_true(p.secure_boot);
 
-	/* C2 with secure boot: both share BLOCK_KEY0, the FE key is the 128-bit derived one (the
-	 * plan is refused as a whole until the block can be burned in one go, but its keys are
-	 * laid out). */
+	/* C2 with secure boot: both share BLOCK_KEY0 and go in one step, the FE key is the
+	 * 128-bit derived one (purpose 2), read-protected in production; no separate burns. */
 	c = cases[8];
 	make_chip(&c, &chip);
 	make_profile(&c, &prof);
 	in = (struct plan_input){&prof, &chip, c.layout, c.n_layout, c.images, c.n_images, false};
-	assert_int_equal(plan_build(&in, &p, &e), -1);
-	assert_int_equal(p.n_refusals, 1);
+	if (plan_build(&in, &p, &e))
+		fail_msg("%s", e.msg);
 	assert_int_equal(p.fe_scheme, PLAN_FE_XTS_128_DERIVED);
-	assert_int_equal(plan_find_step(&p, "burn-fe-key")->purpose, 2);
-	assert_int_equal(plan_find_step(&p, "burn-sb-digest")->purpose, 3);
-	assert_int_equal(plan_find_step(&p, "burn-sb-digest")->block, 0);
+	const struct plan_step *both = plan_find_step(&p, "burn-fe-key-sb-digest");
+	assert_non_null(both);
+	assert_int_equal(both->key, PLAN_KEY_FE_AND_SB_DIGEST);
+	assert_int_equal(both->purpose, 2);
+	assert_int_equal(both->block, 0);
+	assert_true(both->read_protect);
+	assert_true(both->irreversible);
+	assert_non_null(strstr(both->text, "high 128 bits"));
+	assert_string_equal(plan_name_key_role(both->key), "fe-key-and-sb-digest");
+	assert_null(plan_find_step(&p, "burn-fe-key"));
+	assert_null(plan_find_step(&p, "burn-sb-digest"));
+	/* The block already used: refused (eFuse bits cannot be cleared) ... */
+	chip.key[0].empty = false;
+	assert_int_equal(plan_build(&in, &p, &e), -1);
+	assert_non_null(strstr(e.msg, "BLOCK_KEY0 is already used"));
+	/* ... unless it is this device's own interrupted run. */
+	in.resume_efuse = true;
+	if (plan_build(&in, &p, &e))
+		fail_msg("%s", e.msg);
+	assert_true(plan_find_step(&p, "burn-fe-key-sb-digest")->done);
 
 	/* H2: the ECDSA key block number and the DAC-in-flash flag. */
 	c = cases[0];
