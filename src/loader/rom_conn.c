@@ -233,11 +233,15 @@ static int rom_exec_retry(rom_conn_t *c, uint8_t op, const uint8_t *data, size_t
 				rom_exec_drain_duplicate(c, resp);
 			return 0;
 		}
-		timed_out |= c->last_fail == ROM_FAIL_TIMEOUT;
+		/* The ROM rejects a command it does not know at once; a reject that only comes
+		 * after a timeout is the tail of an earlier command's reject burst, held up on
+		 * the line, not an answer to this one. */
 		bool retryable = c->last_fail == ROM_FAIL_TIMEOUT ||
+				 (c->last_fail == ROM_FAIL_UNSUPPORTED && timed_out) ||
 				 (c->last_fail == ROM_FAIL_STATUS &&
 				  (c->last_error == ROM_ERR_CHECKSUM ||
 				   c->last_error == ROM_ERR_RECEIVE));
+		timed_out |= c->last_fail == ROM_FAIL_TIMEOUT;
 		if (!retryable || attempt >= 2)
 			return -1;
 		c->retries++;
