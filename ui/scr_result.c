@@ -13,6 +13,9 @@
 #include "label/label_term.h"
 #include "label/qr.h"
 
+/* how long a PRINT may stay unanswered before p sends another */
+#define UI_PRINT_PATIENCE_MS 20000
+
 struct result_state {
 	WINDOW *wqr, *winfo;
 	int inverted;        /* glyph ink marks light modules */
@@ -158,6 +161,14 @@ static void result_draw_info(struct ui_app *a, struct result_state *s)
 	if (m->done)
 		ui_term_putf(w, y++, 2, wd - 4, "Result  %s", m->result ? "failed" : "ok");
 	y++;
+	if (m->print_state != UI_PRINT_NONE) {
+		int at = ui_term_attr(a, m->print_state == UI_PRINT_FAILED ? UI_C_ERROR
+					 : m->print_state == UI_PRINT_OK   ? UI_C_OK
+									   : UI_C_RUNNING);
+		wattron(w, at);
+		ui_term_putf(w, y++, 2, wd - 4, "Label   %s", m->print_text);
+		wattroff(w, at);
+	}
 	ui_term_putf(w, y++, 2, wd - 4, "QR: %s", s->inverted ? "light on dark (inverted)" : "dark on light");
 	y++;
 	ui_term_put(w, y++, 2, wd - 4, 0, "p  print the label");
@@ -169,7 +180,7 @@ static void result_draw_info(struct ui_app *a, struct result_state *s)
 static void result_draw(struct ui_app *a, unsigned dirty)
 {
 	struct result_state *s = result_get(a);
-	if (dirty & (UI_DIRTY_PAYLOAD | UI_DIRTY_DONE | UI_DIRTY_CHIP)) {
+	if (dirty & (UI_DIRTY_PAYLOAD | UI_DIRTY_DONE | UI_DIRTY_CHIP | UI_DIRTY_PRINT)) {
 		result_render(a, s);
 		result_draw_qr(a, s);
 		result_draw_info(a, s);
@@ -178,36 +189,28 @@ static void result_draw(struct ui_app *a, unsigned dirty)
 	}
 }
 
-/* The label is printed from here (the backend has no PRINT): the label module on a thread of
- * its own, the outcome as a log event. */
+/* PRINT goes to the backend, which renders the label of the device it provisioned and sends it
+ * to the printer or file; its DONE comes back through the event queue (the model's print
+ * state, shown on the status line and here). */
 static void result_print(struct ui_app *a)
 {
-	if (!a->events) {
-		ui_app_set_status(a, 1, "printing needs the event queue");
-		return;
-	}
-	if (a->printing && !ui_print_is_done(a->printing)) {
+	/* a backend busy with a run drops the command (it logs why): after a while p may send again */
+	if (a->model.print_state == UI_PRINT_PENDING && ui_app_now_ms() - a->print_sent_ms < UI_PRINT_PATIENCE_MS) {
 		ui_app_set_status(a, 0, "still printing the last label");
 		return;
 	}
-	ui_print_finish(a->printing);
-	a->printing = NULL;
-	struct ui_print_job job;
-	memset(&job, 0, sizeof job);
-	snprintf(job.qr, sizeof job.qr, "%s", a->model.qr);
-	snprintf(job.manual, sizeof job.manual, "%s", a->model.manual);
-	ui_model_get_serial(&a->model, job.serial, sizeof job.serial);
-	if (!strcmp(job.serial, "-"))
-		job.serial[0] = 0;
-	snprintf(job.profile, sizeof job.profile, "%s", a->profile);
-	snprintf(job.printer, sizeof job.printer, "%s", a->opt->printer ? a->opt->printer : "");
-	snprintf(job.to_file, sizeof job.to_file, "%s", a->opt->label_file ? a->opt->label_file : "");
-	err_t e = {0};
-	a->printing = ui_print_start(a->events, &job, &e);
-	if (!a->printing)
-		ui_app_set_status(a, 1, "%s", e.msg);
-	else
-		ui_app_set_status(a, 0, "printing the label...");
+	/* a file name without a '/' is made a path, so the backend cannot take it for a queue */
+	char target[1100] = "";
+	const char *f = a->opt->label_file;
+	if (f && *f)
+		snprintf(target, sizeof target, "%s%s", strchr(f, '/') ? "" : "./", f);
+	else if (a->opt->printer && *a->opt->printer)
+		snprintf(target, sizeof target, "%s", a->opt->printer);
+	if (ui_app_send(a, evq_make_text(EVQ_CMD_PRINT, target[0] ? target : NULL)))
+		return;
+	ui_model_print_sent(&a->model);
+	a->print_sent_ms = ui_app_now_ms();
+	ui_app_set_status(a, 0, "printing the label...");
 }
 
 static int result_key(struct ui_app *a, enum ui_action act, int ch)

@@ -9,6 +9,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,25 @@
 #define UI_TICK_MS 200
 #define UI_AUTO_PAUSE_MS 1200
 #define UI_AUTO_KEY_MS 180
+
+/* A closed terminal window or a kill must not end the program mid-step with the simulator and
+ * the demo's files left behind: the loop sees the flag, aborts the run and unwinds normally. */
+static volatile sig_atomic_t ui_app_hangup;
+
+static void ui_app_on_hangup(int sig)
+{
+	ui_app_hangup = sig;
+}
+
+static void ui_app_catch_hangup(struct sigaction old[2])
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = ui_app_on_hangup;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: poll() returns EINTR at once */
+	sigaction(SIGHUP, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
 
 long long ui_app_now_ms(void)
 {
@@ -429,6 +449,10 @@ static void ui_app_event(struct ui_app *a, const struct evq_msg *m)
 		a->auto_at_ms = a->now_ms + UI_AUTO_PAUSE_MS;
 		break;
 	case EVQ_EV_DONE:
+		if (ui_model_is_print_answer(m)) {
+			ui_app_set_status(a, a->model.print_state == UI_PRINT_FAILED, "%s", a->model.print_text);
+			break;
+		}
 		if (a->input.active && a->input.purpose == UI_ACT_CONFIRM)
 			a->input.active = 0;
 		if (!a->model.done && a->model.planned) {
@@ -532,16 +556,23 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 	a->auto_at_ms = ui_app_now_ms() + UI_AUTO_PAUSE_MS;
 
 	long long last_tick = 0;
+	struct sigaction old_sa[2];
+	ui_app_hangup = 0;
+	ui_app_catch_hangup(old_sa);
 	while (!a->quit) {
 		a->now_ms = ui_app_now_ms();
 		ui_app_draw(a);
 		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {events ? evq_get_fd(events) : -1, POLLIN, 0}};
 		int rc = poll(fds, events ? 2 : 1, UI_TICK_MS);
-		if (rc < 0 && errno != EINTR)
+		if (ui_app_hangup || (rc < 0 && errno != EINTR) ||
+		    (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+			/* the terminal is gone: nobody can confirm or watch, so the run stops at the
+			 * next step boundary and the journal keeps what was done */
+			if (a->model.running)
+				ui_app_send(a, evq_msg_new(EVQ_CMD_ABORT));
 			break;
+		}
 		a->now_ms = ui_app_now_ms();
-		if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-			break;
 		int ch;
 		/* wgetch on our own window: a getch() would refresh the untouched stdscr over
 		 * the screen */
@@ -563,7 +594,6 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 		}
 		ui_app_autopilot(a);
 	}
-	ui_print_finish(a->printing);
 	for (int i = 0; i < UI_SCR_COUNT; i++)
 		if (a->screens[i]->fini)
 			a->screens[i]->fini(a);
@@ -574,6 +604,8 @@ int ui_app_run(const struct ui_options *o, evq_t *cmds, evq_t *events, err_t *e)
 	delscreen(scr);
 	ui_model_free(&a->model);
 	free(a);
+	sigaction(SIGHUP, &old_sa[0], NULL);
+	sigaction(SIGTERM, &old_sa[1], NULL);
 	return 0;
 }
 

@@ -122,12 +122,19 @@ static void ui_decode_seccert(json_t *part, const uint8_t *p, size_t n)
 
 /* ---- NVS ---- */
 
+/* Whole pages with a known page state; or a cut partition (not a whole number of pages) whose
+ * first header is sound, so its whole pages are decoded and the cut named rather than passing
+ * it over as unknown data. */
 static int ui_is_nvs(const uint8_t *p, size_t n)
 {
-	if (n < UI_NVS_PAGE || n % UI_NVS_PAGE)
+	if (n < 32)
 		return 0;
-	uint32_t st = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-	return st == 0xFFFFFFFEu || st == 0xFFFFFFFCu || st == 0xFFFFFFF8u || st == 0xFFFFFFF0u;
+	uint32_t st = checksum_read_u32le(p);
+	if (st != 0xFFFFFFFEu && st != 0xFFFFFFFCu && st != 0xFFFFFFF8u && st != 0xFFFFFFF0u)
+		return 0;
+	if (n >= UI_NVS_PAGE && n % UI_NVS_PAGE == 0)
+		return 1;
+	return checksum_read_u32le(p + 28) == checksum_crc32_esp(p + 4, 24);
 }
 
 static json_t *ui_nvs_value_json(const struct nvs_read_value *v)
@@ -188,26 +195,15 @@ static void ui_decode_nvs(json_t *part, const uint8_t *p, size_t n)
 		if (!pg->blank) {
 			json_object_set_new(o, "seq", json_integer(pg->seq));
 			json_object_set_new(o, "header_crc_ok", json_boolean(pg->header_crc_ok));
-			if (!pg->header_crc_ok) {
-				char msg[96];
-				snprintf(msg, sizeof msg, "page %u: header CRC mismatch", (unsigned)pg->index);
-				json_array_append_new(problems, json_string(msg));
-			}
 		}
 		json_object_set_new(o, "written", json_integer(pg->written));
 		json_object_set_new(o, "erased", json_integer(pg->erased));
 		json_object_set_new(o, "free", json_integer(pg->empty));
 		json_array_append_new(pages, o);
 	}
-	for (size_t i = 0; i < r.entry_count; i++) {
-		const struct nvs_read_entry *en = &r.entries[i];
-		if (!en->problem[0])
-			continue;
-		char msg[256];
-		snprintf(msg, sizeof msg, "page %u entry %u (%s): %s", (unsigned)en->page, en->slot,
-			 en->key[0] ? en->key : "?", en->problem);
-		json_array_append_new(problems, json_string(msg));
-	}
+	/* the reader's own list: every page, entry, blob and truncation problem, in order */
+	for (size_t i = 0; i < r.problem_count; i++)
+		json_array_append_new(problems, json_string(r.problems[i]));
 	json_t *nss = json_object();
 	for (size_t i = 0; i < r.value_count; i++) {
 		const struct nvs_read_value *v = &r.values[i];
@@ -221,17 +217,12 @@ static void ui_decode_nvs(json_t *part, const uint8_t *p, size_t n)
 	}
 	json_object_set_new(d, "namespaces", nss);
 	json_object_set_new(d, "pages", pages);
-	size_t np = json_array_size(problems);
-	if (r.problem_count > np && r.first_problem[0] && np == 0)
-		json_array_append_new(problems, json_string(r.first_problem));
 	json_object_set_new(d, "problems", problems);
 	json_object_set_new(part, "decoded", d);
-	int bad = json_array_size(problems) > 0 || r.problem_count > 0;
+	int bad = r.problem_count > 0;
 	json_object_set_new(part, "status", json_string(bad ? "corrupt" : "ok"));
 	if (bad)
-		json_object_set_new(part, "problem",
-				    json_string(r.first_problem[0] ? r.first_problem
-						: json_string_value(json_array_get(problems, 0))));
+		json_object_set_new(part, "problem", json_string(r.first_problem));
 	nvs_read_free(&r);
 }
 
@@ -306,6 +297,26 @@ static const char *ui_part_format(const struct parttable_entry *pe)
 	return "";
 }
 
+/* A flash image that ends inside a partition: the part it holds is decoded and the cut named. */
+static json_t *ui_decode_cut_partition(const struct parttable_entry *pe, const uint8_t *p,
+				       size_t have)
+{
+	json_t *np = ui_inspect_decode_partition(pe->name, p, have, ui_part_format(pe));
+	char msg[160];
+	snprintf(msg, sizeof msg, "image truncated: the partition at 0x%x has only %zu of its %u bytes",
+		 (unsigned)pe->offset, have, (unsigned)pe->size);
+	const char *prob = json_string_value(json_object_get(np, "problem"));
+	size_t n = strlen(msg) + (prob ? strlen(prob) + 2 : 0) + 1;
+	char *joined = malloc(n);
+	if (!joined)
+		abort();
+	snprintf(joined, n, "%s%s%s", msg, prob ? "; " : "", prob ? prob : "");
+	json_object_set_new(np, "problem", json_string(joined));
+	free(joined);
+	json_object_set_new(np, "status", json_string("corrupt"));
+	return np;
+}
+
 static json_t *ui_table_json(const struct parttable *t)
 {
 	buf_t out = BUF_INIT;
@@ -360,10 +371,14 @@ json_t *ui_inspect_decode(const uint8_t *data, size_t len, const struct ui_inspe
 				if (pe->type != PARTTABLE_TYPE_DATA && strcmp(pe->name, "esp_secure_cert"))
 					continue;
 				json_t *p;
-				if ((uint64_t)pe->offset + pe->size > len) {
+				if (pe->offset >= len) {
+					/* a partial dump: the partition is simply not in it */
 					p = json_object();
 					json_object_set_new(p, "name", json_string(pe->name));
 					json_object_set_new(p, "status", json_string("outside image"));
+				} else if ((uint64_t)pe->offset + pe->size > len) {
+					p = ui_decode_cut_partition(pe, data + pe->offset,
+								    len - pe->offset);
 				} else if (pe->flags & PARTTABLE_FLAG_ENCRYPTED &&
 					   !ui_is_seccert(data + pe->offset, pe->size) &&
 					   !ui_is_nvs(data + pe->offset, pe->size) &&

@@ -189,7 +189,47 @@ void ui_model_reset_device(struct ui_model *m)
 	m->error_code = 0;
 	m->error[0] = 0;
 	json_object_clear(m->partitions);
+	m->print_state = UI_PRINT_NONE;
+	m->print_text[0] = 0;
+	m->chip_after[0] = 0;
 	m->dirty = UI_DIRTY_ALL;
+}
+
+void ui_model_print_sent(struct ui_model *m)
+{
+	m->print_state = UI_PRINT_PENDING;
+	ui_copy_str(m->print_text, sizeof m->print_text, "printing the label...");
+	m->dirty |= UI_DIRTY_PRINT;
+}
+
+/* The DONE that answers PRINT: its summary says "printed" or "print-failed". Returns the dirty
+ * bits, 0 when msg is not such a DONE. */
+int ui_model_is_print_answer(const struct evq_msg *msg)
+{
+	const char *r = msg->type == EVQ_EV_DONE ? json_string_value(json_object_get(msg->data, "result")) : NULL;
+	return r && (!strcmp(r, "printed") || !strcmp(r, "print-failed"));
+}
+
+static unsigned ui_model_apply_print(struct ui_model *m, const struct evq_msg *msg)
+{
+	if (!ui_model_is_print_answer(msg))
+		return 0;
+	const char *r = json_string_value(json_object_get(msg->data, "result"));
+	const char *target = json_string_value(json_object_get(msg->data, "target"));
+	const char *err = json_string_value(json_object_get(msg->data, "error"));
+	json_int_t job = json_integer_value(json_object_get(msg->data, "job"));
+	if (!strcmp(r, "printed") && msg->code == 0) {
+		m->print_state = UI_PRINT_OK;
+		if (job > 0)
+			snprintf(m->print_text, sizeof m->print_text, "printed to %s (job %lld)",
+				 target ? target : "the printer", (long long)job);
+		else
+			snprintf(m->print_text, sizeof m->print_text, "printed to %s", target ? target : "the printer");
+	} else {
+		m->print_state = UI_PRINT_FAILED;
+		snprintf(m->print_text, sizeof m->print_text, "print failed: %s", err ? err : "no reason given");
+	}
+	return UI_DIRTY_PRINT;
 }
 
 void ui_model_clear_confirm(struct ui_model *m)
@@ -331,6 +371,8 @@ unsigned ui_model_apply(struct ui_model *m, const struct evq_msg *msg)
 		json_decref(m->chip);
 		m->chip = msg->data ? json_incref(msg->data) : json_object();
 		m->have_chip = 1;
+		ui_copy_str(m->chip_after, sizeof m->chip_after,
+			    json_string_value(json_object_get(m->chip, "after_step")));
 		d = UI_DIRTY_CHIP;
 		break;
 	case EVQ_EV_PLAN:
@@ -390,6 +432,9 @@ unsigned ui_model_apply(struct ui_model *m, const struct evq_msg *msg)
 		d = UI_DIRTY_PAYLOAD;
 		break;
 	case EVQ_EV_DONE:
+		/* a label job's answer: the run's state stays as it is */
+		if ((d = ui_model_apply_print(m, msg)) != 0)
+			break;
 		m->running = 0;
 		/* the end of a PLAN (detect and plan only): the device is ready to run, not done */
 		if (msg->code == 0 && msg->data &&
@@ -490,7 +535,46 @@ static const char *ui_purpose_name(int p)
 	return strcmp(n, "UNKNOWN") ? n : NULL;
 }
 
-static size_t ui_describe_keys(const json_t *sec, struct ui_kv *out, size_t i, size_t max)
+/* The name an operator knows a key block by, from the chip table's eFuse layout: GEN2 chips and
+ * the C2 call theirs BLOCK_KEYn, shown as espefuse's short alias KEYn; the ESP32's are BLOCK1-3.
+ * idx counts key blocks (the CHIP event's "block"). */
+static void ui_key_block_name(const struct chip_desc *cd, int idx, char *out, size_t n)
+{
+	const struct efuse_layout *lay = cd ? cd->efuse : NULL;
+	if (lay && idx >= 0 && idx < lay->n_key_blocks && lay->first_key_block + idx < lay->n_blocks) {
+		const char *name = lay->blocks[lay->first_key_block + idx].name;
+		if (!strncmp(name, "BLOCK_KEY", 9))
+			name += 6;
+		ui_copy_str(out, n, name);
+		return;
+	}
+	snprintf(out, n, "KEY%d", idx);
+}
+
+/* What a key block holds where the chip has no KEY_PURPOSE field. The ESP32's blocks have fixed
+ * roles (BLOCK1 flash encryption, BLOCK2 secure boot, BLOCK3 user); the C2's single block is
+ * described by the plan's C2 codes (1 XTS-AES-128 key, 2 the same derived, 3 secure boot digest
+ * in the upper half). NULL: the purpose number is the KEY_PURPOSE code. */
+static const char *ui_key_role(const struct chip_desc *cd, int idx, json_int_t purpose)
+{
+	static const char *const esp32_roles[] = {"FLASH_ENC", "SECURE_BOOT", "USER"};
+	if (!cd || !cd->efuse)
+		return NULL;
+	if (cd->efuse->family == EFUSE_FAMILY_ESP32)
+		return idx >= 0 && idx < 3 ? esp32_roles[idx] : "-";
+	if (cd->efuse->family == EFUSE_FAMILY_C2) {
+		switch (purpose) {
+		case 1: return chip_purpose_name(KP_XTS_AES_128_KEY);
+		case 2: return chip_purpose_name(KP_C2_XTS_AES_128_KEY_DERIVED);
+		case 3: return chip_purpose_name(KP_C2_SECURE_BOOT_DIGEST);
+		default: return "-";
+		}
+	}
+	return NULL;
+}
+
+static size_t ui_describe_keys(const struct chip_desc *cd, const json_t *sec, struct ui_kv *out, size_t i,
+			       size_t max)
 {
 	static const char *const keys_names[] = {"key_blocks", "keys", "key", "blocks", NULL};
 	static const char *const blk_names[] = {"block", "name", "index", NULL};
@@ -505,12 +589,18 @@ static size_t ui_describe_keys(const json_t *sec, struct ui_kv *out, size_t i, s
 		char purpose[48] = "", flags[48] = "";
 		json_t *x = ui_json_get_any(b, blk_names);
 		char bname[24] = "";
-		if (x && !ui_json_to_text(x, bname, sizeof bname) && json_is_integer(x))
-			snprintf(bname, sizeof bname, "KEY%d", (int)json_integer_value(x));
+		int idx = (int)(k % 1000);
+		if (x && json_is_integer(x))
+			idx = (int)json_integer_value(x);
+		if (x && !json_is_integer(x))
+			ui_json_to_text(x, bname, sizeof bname);
 		if (!bname[0])
-			snprintf(bname, sizeof bname, "KEY%u", (unsigned)(k % 1000));
+			ui_key_block_name(cd, idx, bname, sizeof bname);
 		x = ui_json_get_any(b, purp_names);
-		if (json_is_integer(x) && ui_purpose_name((int)json_integer_value(x)))
+		const char *role = ui_key_role(cd, idx, json_is_integer(x) ? json_integer_value(x) : -1);
+		if (role)
+			ui_copy_str(purpose, sizeof purpose, role);
+		else if (json_is_integer(x) && ui_purpose_name((int)json_integer_value(x)))
 			snprintf(purpose, sizeof purpose, "%s", ui_purpose_name((int)json_integer_value(x)));
 		else if (x)
 			ui_json_to_text(x, purpose, sizeof purpose);
@@ -544,10 +634,11 @@ size_t ui_model_describe_chip(const struct ui_model *m, struct ui_kv *out, size_
 	if (!m->have_chip || !m->chip)
 		return 0;
 	const json_t *c = m->chip;
+	const struct chip_desc *cd = NULL;
 	json_t *x = ui_json_get_any(c, name_names);
 	if (x && !ui_json_to_text(x, v, sizeof v)) {
 		/* the chip table's spelling: "esp32h2" reads as ESP32-H2 */
-		const struct chip_desc *cd = chip_find_by_name(v);
+		cd = chip_find_by_name(v);
 		i = ui_kv_add(out, i, max, "Chip", cd ? cd->name : v, 0);
 	}
 	ui_format_revision(c, v, sizeof v);
@@ -588,7 +679,7 @@ size_t ui_model_describe_chip(const struct ui_model *m, struct ui_kv *out, size_
 	x = ui_json_get_any(sec, sdm_names);
 	if (x && ui_json_truth(x))
 		i = ui_kv_add(out, i, max, "Secure DL", "ON", 1);
-	return ui_describe_keys(sec, out, i, max);
+	return ui_describe_keys(cd, sec, out, i, max);
 }
 
 static int ui_model_summary_text(const struct ui_model *m, const char *const *names, char *out,

@@ -25,6 +25,7 @@ enum ui_dirty {
 	UI_DIRTY_DONE = 1u << 7,
 	UI_DIRTY_ERROR = 1u << 8,
 	UI_DIRTY_PARTITION = 1u << 9,
+	UI_DIRTY_PRINT = 1u << 10,
 	UI_DIRTY_ALL = 0xffffffffu,
 };
 
@@ -55,6 +56,9 @@ struct ui_kv {
 	int warn; /* shown highlighted: a security-relevant state the operator should notice */
 };
 
+/* The label job (PRINT command) of the current device. */
+enum ui_print_state { UI_PRINT_NONE, UI_PRINT_PENDING, UI_PRINT_OK, UI_PRINT_FAILED };
+
 struct ui_model {
 	/* CHIP */
 	int have_chip;
@@ -78,6 +82,11 @@ struct ui_model {
 	/* ERROR: the last one */
 	int error_code;
 	char error[UI_TEXT_MAX];
+	/* PRINT: answered by a DONE whose summary's result is "printed" or "print-failed" */
+	enum ui_print_state print_state;
+	char print_text[UI_TEXT_MAX]; /* "printed to X" / "print failed: reason" */
+	/* CHIP re-read after an eFuse step: that step's id ("" = as detected) */
+	char chip_after[UI_ID_MAX];
 	/* PARTITION: name → decoded view */
 	json_t *partitions;
 	/* LOG: a ring of the last UI_LOG_LINES lines */
@@ -97,6 +106,10 @@ unsigned ui_model_apply(struct ui_model *m, const struct evq_msg *msg);
 void ui_model_reset_device(struct ui_model *m);
 /* A line of the front end's own (a command sent, a key refused) in the log pane. */
 void ui_model_note(struct ui_model *m, int level, const char *text);
+/* A PRINT command was sent: the label job is pending until its DONE. */
+void ui_model_print_sent(struct ui_model *m);
+/* Whether msg is the DONE that answers a PRINT (not the end of a run). */
+int ui_model_is_print_answer(const struct evq_msg *msg);
 /* Clears the confirmation request once answered. */
 void ui_model_clear_confirm(struct ui_model *m);
 

@@ -12,7 +12,6 @@
 #include "core/evq.h"
 #include "ui_app.h"
 #include "ui_model.h"
-#include "ui_print.h"
 
 enum ui_screen_id { UI_SCR_START, UI_SCR_FLOW, UI_SCR_RESULT, UI_SCR_INSPECT, UI_SCR_COUNT };
 #define UI_ON(s) (1u << (s))
@@ -136,7 +135,7 @@ struct ui_app {
 	char profile[512];
 	int started;             /* DETECT + PLAN sent for the current device */
 	struct ui_text_input input; /* a line being typed (port path, profile path, BURN) */
-	struct ui_print *printing; /* the label job under way, or the last one */
+	long long print_sent_ms; /* when the pending PRINT was sent */
 	int mouse_y, mouse_x, mouse_double; /* the last click */
 	/* autopilot: an action to do once now_ms reaches at_ms */
 	long long auto_at_ms;

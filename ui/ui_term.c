@@ -228,7 +228,13 @@ void ui_draw_device_panel(struct ui_app *a, WINDOW *w)
 	int h, wd;
 	getmaxyx(w, h, wd);
 	werase(w);
-	ui_term_box(a, w, a->model.have_chip ? "Device (as detected)" : "Device");
+	char title[UI_ID_MAX + 16];
+	if (a->model.have_chip && a->model.chip_after[0])
+		/* the eFuses as read back after that burn step, not the state at detection */
+		snprintf(title, sizeof title, "Device (after %s)", a->model.chip_after);
+	else
+		snprintf(title, sizeof title, "%s", a->model.have_chip ? "Device (as detected)" : "Device");
+	ui_term_box(a, w, title);
 	size_t n = ui_model_describe_chip(&a->model, kv, 40);
 	if (!n) {
 		ui_term_put(w, 1, 2, wd - 3, 0, a->started ? "waiting for the chip..." : "no device yet");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,13 +37,14 @@ static const char *const demo_chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c2
 
 static void demo_print_usage(FILE *f)
 {
-	fprintf(f, "usage: espfab demo [--chip esp32|esp32s2|esp32s3|esp32c2|esp32c3|esp32c6|esp32h2] [--auto] [--keep]\n");
+	fprintf(f, "usage: espfab demo [--chip esp32|esp32s2|esp32s3|esp32c2|esp32c3|esp32c6|esp32h2] [--auto] [--keep]\n"
+		   "       espfab demo [--chip C] --write-profile DIR   (the demo's profile and table, no TUI)\n");
 }
 
 #if UI_HAVE_ENGINE
 /* 4 MB layouts as the example profiles use them: without flash encryption (H2, whose DAC key is
- * in eFuse, and the DS chips in development mode), and with it protecting esp_secure_cert and
- * nvs_keys (ESP32, C2). */
+ * in eFuse: h2-light), and with it protecting esp_secure_cert and nvs_keys (the DS chips:
+ * c3-plug; ESP32 and C2: esp32-bridge). */
 static const char demo_table_h2[] =
 	"# espfab demo (4 MB): no flash encryption\n"
 	"esp_secure_cert, 0x3F, ,         0xd000,   0x2000,\n"
@@ -181,10 +183,10 @@ static int demo_write_profile(const char *tmp, const char *chip, const char *pki
 	int fe_only = !strcmp(chip, "esp32") || !strcmp(chip, "esp32c2");
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/partitions.csv", tmp);
-	/* Flash encryption needs BLOCK0 burns the device layer does not do yet: the DS chips run
-	 * their path in development mode without it (the DAC key then sits plaintext in
-	 * esp_secure_cert, as development allows); ESP32 and C2 have no path without it. */
-	const char *table = fe_only ? demo_table_fe : demo_table_h2;
+	/* The security settings of the shipped example for the chip's path: h2-light (ecdsa-efuse,
+	 * no flash encryption), c3-plug for the DS chips and esp32-bridge for ESP32/C2 (flash and
+	 * NVS encryption on, so the DAC key is never on flash in the clear). */
+	const char *table = h2 ? demo_table_h2 : demo_table_fe;
 	if (fileio_write_atomic(path, table, strlen(table), FILEIO_MODE_PUBLIC, e))
 		return -1;
 	char text[4096];
@@ -200,9 +202,9 @@ static int demo_write_profile(const char *tmp, const char *chip, const char *pki
 		 "commissioning_flow = 0\ndiscovery = 0x02\n\n"
 		 "[device]\nserial = DEMO-{seq:04}\nserial_start = 1\n\n"
 		 "[output]\ndir = out\n",
-		 pki, chip, pki, pki, pki, fe_only ? "nvs_keys = nvs_keys\n" : "",
+		 pki, chip, pki, pki, pki, h2 ? "" : "nvs_keys = nvs_keys\n",
 		 h2 ? "ecdsa-efuse" : fe_only ? "flash-encryption" : "ds",
-		 h2 ? "" : fe_only ? "nvs_encryption = yes\n" : "flash_encryption = no\nnvs_encryption = no\n");
+		 h2 ? "" : fe_only ? "nvs_encryption = yes\n" : "flash_encryption = yes\nnvs_encryption = yes\n");
 	snprintf(profile, n, "%s/demo.ini", tmp);
 	return fileio_write_atomic(profile, text, strlen(text), FILEIO_MODE_PUBLIC, e);
 }
@@ -242,6 +244,7 @@ static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pi
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC))
 		return err_set_msg(e, ERR_DEVICE, "pipe: %s", strerror(errno));
+	pid_t parent = getpid();
 	*pid = fork();
 	if (*pid < 0) {
 		close(pfd[0]);
@@ -258,6 +261,10 @@ static int demo_start_sim(const char *sim, const char *chip, const char *tmp, pi
 			dup2(null, STDIN_FILENO);
 		/* its own process group: the terminal's ^C goes to the TUI only */
 		setpgid(0, 0);
+		/* but it must not outlive the demo when a hangup or kill ends it without cleanup */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
 		execl(sim, sim, "--chip", chip, "--tcp", "0", "--flash", flash, "--efuse", efuse,
 		      (char *)NULL);
 		_exit(127);
@@ -314,7 +321,7 @@ static void demo_remove_tree(const char *dir)
 
 static int cmd_demo_run(int argc, char **argv, err_t *e)
 {
-	const char *chip = "esp32h2";
+	const char *chip = "esp32h2", *write_dir = NULL;
 	int autopilot = 0, keep = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -329,6 +336,13 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 				chip = argv[++i];
 			else
 				return err_set_msg(e, ERR_USAGE, "--chip needs a value"), ERR_USAGE;
+		} else if (!strcmp(a, "--write-profile") || !strncmp(a, "--write-profile=", 16)) {
+			if (a[15] == '=')
+				write_dir = a + 16;
+			else if (i + 1 < argc)
+				write_dir = argv[++i];
+			else
+				return err_set_msg(e, ERR_USAGE, "--write-profile needs a folder"), ERR_USAGE;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			demo_print_usage(stdout);
 			return 0;
@@ -348,15 +362,27 @@ static int cmd_demo_run(int argc, char **argv, err_t *e)
 #if !UI_HAVE_ENGINE
 	(void)autopilot;
 	(void)keep;
+	(void)write_dir;
 	err_set_msg(e, ERR_USAGE, "this build has no provisioning engine (src/flow/worker.h): the demo "
 		    "cannot run; `espfab tui --replay FILE` replays a recorded run instead");
 	return ERR_USAGE;
 #else
+	char self[PATH_MAX], sim[PATH_MAX], pki[PATH_MAX], profile[PATH_MAX], port[128];
+	if (write_dir) {
+		/* What the demo would run, for `espfab run` and for checking it against the examples. */
+		if (demo_self_path(self, sizeof self, e) || fileio_make_dirs(write_dir, 0700, e))
+			return ERR_USAGE;
+		if (demo_make_pki(self, pki, sizeof pki, e))
+			return ERR_CHECK;
+		if (demo_write_profile(write_dir, chip, pki, profile, sizeof profile, e))
+			return ERR_USAGE;
+		printf("%s\n", profile);
+		return 0;
+	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		err_set_msg(e, ERR_USAGE, "the demo needs a terminal");
 		return ERR_USAGE;
 	}
-	char self[PATH_MAX], sim[PATH_MAX], pki[PATH_MAX], profile[PATH_MAX], port[128];
 	if (demo_self_path(self, sizeof self, e) || demo_find_sim(self, sim, sizeof sim, e))
 		return ERR_USAGE;
 	if (demo_make_pki(self, pki, sizeof pki, e))

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "cli/cli.h"
 #include "core/argscan.h"
 #include "core/buf.h"
@@ -90,6 +92,16 @@ static int cmd_flashenc_run(int argc, char **argv, err_t *e)
 	int rc = ERR_CHECK;
 	if (fileio_read_secret(keyfile, &key, e) || fileio_read_file(input, &in, e))
 		goto done;
+	/* Checked here, before the data, so a wrong length names the key file rather than the
+	 * input that the library's later errors are about. */
+	uint8_t expanded[64];
+	int klen = flashenc_expand_key(xts ? FLASHENC_AES_XTS : FLASHENC_ESP32_LEGACY, key.data,
+				       key.len, expanded, e);
+	mbedtls_platform_zeroize(expanded, sizeof expanded);
+	if (klen < 0) {
+		err_prepend_context(e, "key file %s", keyfile);
+		goto done;
+	}
 	struct flashenc_params p = {
 		.scheme = xts ? FLASHENC_AES_XTS : FLASHENC_ESP32_LEGACY,
 		.key = key.data, .key_len = key.len, .address = addr, .flash_crypt_conf = conf,

@@ -2,6 +2,7 @@
  * partitions of a flash image, a partition table or one partition file (detected by content),
  * decoded; --json prints the view, otherwise the TUI inspector browses it (text when the
  * output is not a terminal). Private key bytes are never shown. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,10 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/checksum.h"
 #include "core/fileio.h"
 #include "formats/parttable.h"
+#include "loader/loader.h"
 #include "ui_app.h"
 #include "ui_inspect.h"
 
@@ -25,7 +28,7 @@
 
 static void inspect_print_usage(FILE *f)
 {
-	fprintf(f, "usage: espfab inspect (--port PORT | FILE) [--json] [--offset TABLE_OFFSET]\n"
+	fprintf(f, "usage: espfab inspect (--port PORT [--baud B] | FILE) [--json] [--offset TABLE_OFFSET]\n"
 		   "                      [--manifest CSV] [--mac MAC]\n");
 }
 
@@ -62,15 +65,70 @@ static void inspect_print_text(const json_t *view)
 	}
 }
 
+/* Every problem of the view in one message for stderr (the view keeps them per partition). */
+static void inspect_name_problems(const json_t *view, const char *source, err_t *e)
+{
+	buf_t m = BUF_INIT;
+	char head[64];
+	size_t n = 0, left = 0;
+	snprintf(head, sizeof head, ": %lld damaged part(s): ",
+		 (long long)json_integer_value(json_object_get(view, "problems")));
+	buf_append_str(&m, source);
+	buf_append_str(&m, head);
+	const char *te = json_string_value(json_object_get(view, "table_error"));
+	if (te) {
+		buf_append_str(&m, "partition table: ");
+		buf_append_str(&m, te);
+		n++;
+	}
+	size_t i, k;
+	json_t *p;
+	json_array_foreach(json_object_get(view, "partitions"), i, p) {
+		const char *st = json_string_value(json_object_get(p, "status"));
+		if (!st || strcmp(st, "corrupt"))
+			continue;
+		const char *name = json_string_value(json_object_get(p, "name"));
+		if (!name)
+			name = json_string_value(json_object_get(p, "format"));
+		const char *prob = json_string_value(json_object_get(p, "problem"));
+		/* NVS: the first problem leads, the decoded list has the others */
+		json_t *list = json_object_get(json_object_get(p, "decoded"), "problems");
+		size_t count = 1 + json_array_size(list);
+		for (k = 0; k < count; k++) {
+			const char *t = k == 0 ? prob : json_string_value(json_array_get(list, k - 1));
+			if (!t || (k > 0 && prob && !strcmp(t, prob)))
+				continue;
+			if (k > 0 && prob && strstr(t, prob))
+				continue;
+			if (m.len + strlen(t) + 40 >= sizeof e->msg) {
+				left++;
+				continue;
+			}
+			buf_append_str(&m, n ? "; " : "");
+			buf_append_str(&m, name ? name : "partition");
+			buf_append_str(&m, ": ");
+			buf_append_str(&m, t);
+			n++;
+		}
+	}
+	if (left) {
+		snprintf(head, sizeof head, "; (%zu more not shown)", left);
+		buf_append_str(&m, head);
+	}
+	buf_terminate_str(&m);
+	err_set_msg(e, ERR_CHECK, "%s", (const char *)m.data);
+	buf_free_data(&m);
+}
+
 #if INSPECT_HAVE_DEVICE
 /* Reads what the inspector decodes from a device: the partition table sector and every data
  * partition worth decoding, placed at their offsets in an image that is erased flash elsewhere,
  * so the file path of ui_inspect_decode applies unchanged. */
-static int inspect_read_device(const char *port, uint32_t toff, buf_t *img, char *mac, size_t mac_n,
-			       err_t *e)
+static int inspect_read_device(const char *port, unsigned baud, uint32_t toff, buf_t *img, char *mac,
+			       size_t mac_n, err_t *e)
 {
 	struct flow_device *dev = NULL;
-	if (device_rom_open(port, &dev, e))
+	if (device_rom_open_baud(port, baud, &dev, e))
 		return -1;
 	struct plan_chip chip;
 	memset(&chip, 0, sizeof chip);
@@ -129,6 +187,7 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 {
 	const char *file = NULL, *port = NULL, *manifest = NULL, *mac = NULL;
 	int json = 0;
+	unsigned baud = 0; /* 0: the ROM loader's 115200 */
 	uint32_t offset = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -159,6 +218,16 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		} else if (!strcmp(a, "--port") || !strcmp(a, "-p")) {
 			NEED_VALUE();
 			port = val;
+		} else if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
+			NEED_VALUE();
+			/* the loader's own parser: --baud means what it means for flash, info and run */
+			struct loader_opts lo;
+			loader_opts_init(&lo);
+			char *av[] = {"--baud", (char *)val};
+			int k = 0;
+			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+				return ERR_USAGE;
+			baud = lo.baud;
 		} else if (!strcmp(a, "--offset")) {
 			NEED_VALUE();
 			if (cli_parse_u32(val, "--offset", &offset, e))
@@ -187,11 +256,16 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		err_set_msg(e, ERR_USAGE, "give either --port PORT or FILE");
 		return ERR_USAGE;
 	}
+	if (baud && !port) {
+		inspect_print_usage(stderr);
+		err_set_msg(e, ERR_USAGE, "--baud applies to --port only");
+		return ERR_USAGE;
+	}
 	buf_t data = BUF_INIT;
 	char devmac[20] = "";
 	if (port) {
 #if INSPECT_HAVE_DEVICE
-		if (inspect_read_device(port, offset ? offset : PARTTABLE_DEFAULT_OFFSET, &data, devmac,
+		if (inspect_read_device(port, baud, offset ? offset : PARTTABLE_DEFAULT_OFFSET, &data, devmac,
 					sizeof devmac, e)) {
 			buf_wipe_data(&data);
 			return e->code ? e->code : ERR_DEVICE;
@@ -237,8 +311,10 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 		inspect_print_text(view);
 	}
 	/* the exit code says whether the content is sound, as a check */
-	if (!rc && json_integer_value(json_object_get(view, "problems")) > 0)
+	if (!rc && json_integer_value(json_object_get(view, "problems")) > 0) {
 		rc = ERR_CHECK;
+		inspect_name_problems(view, file ? file : port, e);
+	}
 	json_decref(view);
 	/* a partition file may hold keys: do not leave them in freed memory */
 	buf_wipe_data(&data);

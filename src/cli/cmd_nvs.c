@@ -509,6 +509,34 @@ out:
 	return rc;
 }
 
+/* Every problem in the message, as far as it holds them: the count says if some are cut. */
+static void nvs_cli_name_problems(const char *path, const struct nvs_read_result *res, err_t *e)
+{
+	buf_t msg = BUF_INIT;
+	char head[64];
+	snprintf(head, sizeof head, ": %zu problem(s): ", res->problem_count);
+	buf_append_str(&msg, path);
+	buf_append_str(&msg, head);
+	size_t room = sizeof e->msg - 48;
+	size_t shown = 0;
+	for (; shown < res->problem_count; shown++) {
+		const char *p = res->problems[shown];
+		if (msg.len + strlen(p) + 2 > room)
+			break;
+		if (shown)
+			buf_append_str(&msg, "; ");
+		buf_append_str(&msg, p);
+	}
+	if (shown < res->problem_count) {
+		snprintf(head, sizeof head, "%s(and %zu more)", shown ? "; " : "",
+			 res->problem_count - shown);
+		buf_append_str(&msg, head);
+	}
+	buf_terminate_str(&msg);
+	err_set_msg(e, ERR_CHECK, "%s", (const char *)msg.data);
+	buf_free_data(&msg);
+}
+
 static int nvs_cli_dump(int argc, char **argv, err_t *e)
 {
 	struct nvs_cli_opt opts[] = {{"json", false, NULL, false}, {"keyfile", true, NULL, false}};
@@ -536,8 +564,9 @@ static int nvs_cli_dump(int argc, char **argv, err_t *e)
 	}
 	if (fileio_read_file(path, &img, e))
 		goto out;
-	if (have_key && img.len % NVS_PAGE_SIZE == 0 &&
-	    nvs_crypt_decrypt_partition(img.data, img.len, key, e)) {
+	/* A truncated image still has its whole pages decrypted and decoded. */
+	size_t whole = img.len - img.len % NVS_PAGE_SIZE;
+	if (have_key && whole && nvs_crypt_decrypt_partition(img.data, whole, key, e)) {
 		err_prepend_context(e, "%s", path);
 		goto out;
 	}
@@ -559,8 +588,7 @@ static int nvs_cli_dump(int argc, char **argv, err_t *e)
 		buf_wipe_data(&txt);
 	}
 	if (res.problem_count) {
-		err_set_msg(e, ERR_CHECK, "%s: %zu problem(s); first: %s", path, res.problem_count,
-			    res.first_problem);
+		nvs_cli_name_problems(path, &res, e);
 		goto out;
 	}
 	rc = 0;

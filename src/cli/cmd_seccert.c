@@ -329,14 +329,9 @@ static int seccert_run_dump(int argc, char **argv, err_t *e)
 	struct seccert_image img;
 	int rc = seccert_parse_image(data.data, data.len, 0, &img, e);
 	buf_wipe_data(&data);
-	if (rc) {
+	/* A damaged partition still shows every entry that decodes, and lists each defect. */
+	if (rc)
 		err_prepend_context(e, "%s", path);
-		/* A damaged partition still shows the entries decoded before the defect. */
-		if (img.count == 0) {
-			seccert_image_free(&img);
-			return ERR_CHECK;
-		}
-	}
 	json_t *desc = seccert_describe_image(&img);
 	seccert_image_free(&img);
 	if (json) {

@@ -10,6 +10,7 @@
 #include "ui_deps.h"
 
 #include "core/evq.h"
+#include "loader/loader.h"
 #include "ui_script.h"
 
 #if UI_HAVE_ENGINE
@@ -21,8 +22,8 @@
 
 static void tui_print_usage(FILE *f)
 {
-	fprintf(f, "usage: espfab [tui] [--port PORT] [--profile FILE] [--profiles-dir DIR]\n"
-		   "                  [--printer QUEUE | --label-file PNG] [--replay JSONL [--pace MS]] [--mono]\n");
+	fprintf(f, "usage: espfab [tui] [--port PORT] [--baud B] [--profile FILE] [--profiles-dir DIR]\n"
+		   "                  [--printer QUEUE | --label-file PNG|ZPL] [--replay JSONL [--pace MS]] [--mono]\n");
 }
 
 /* "--opt value" or "--opt=value"; *i advanced past a separate value. */
@@ -46,6 +47,7 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 	memset(&o, 0, sizeof o);
 	const char *replay = NULL;
 	uint32_t pace = 0;
+	unsigned baud = 0; /* 0: the profile's [device] baud, else the loader's default */
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -55,6 +57,16 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			o.monochrome = 1;
 		} else if ((v = tui_option_value(argc, argv, &i, "--port", e))) {
 			o.port = v;
+		} else if ((v = tui_option_value(argc, argv, &i, "--baud", e)) ||
+			   (v = tui_option_value(argc, argv, &i, "-b", e))) {
+			/* the loader's own parser, so --baud means the same as for run, flash, inspect */
+			struct loader_opts lo;
+			loader_opts_init(&lo);
+			char *av[] = {"--baud", (char *)v};
+			int k = 0;
+			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+				return ERR_USAGE;
+			baud = lo.baud;
 		} else if ((v = tui_option_value(argc, argv, &i, "--profile", e))) {
 			o.profile = v;
 		} else if ((v = tui_option_value(argc, argv, &i, "--profiles-dir", e))) {
@@ -96,11 +108,15 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 		}
 	} else {
 #if UI_HAVE_ENGINE
-		if (flow_worker_start(cmds, events, NULL, &worker, e)) {
+		struct flow_worker_options wo;
+		memset(&wo, 0, sizeof wo);
+		wo.baud = baud;
+		if (flow_worker_start(cmds, events, &wo, &worker, e)) {
 			rc = e->code ? e->code : ERR_DEVICE;
 			goto out;
 		}
 #else
+		(void)baud;
 		o.backend_missing = "the provisioning engine is not in this build (espfab tui --replay FILE replays a run)";
 #endif
 	}

@@ -1,5 +1,6 @@
 #include "crypto/attest.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,12 +8,14 @@
 #include <mbedtls/asn1write.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/platform.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
 #include "core/fileio.h"
@@ -193,8 +196,168 @@ static int attest_check_params(const struct attest_cert_params *p, const mbedtls
 	return 0;
 }
 
-static int attest_fix_sig_alg(const uint8_t *der, size_t len, mbedtls_pk_context *key, buf_t *out,
-			      err_t *e);
+/* ecdsa-with-SHA256 (1.2.840.10045.4.3.2) with the parameters absent, as RFC 5758 §3.2 and the
+ * Matter profile require. mbedTLS 2.28's certificate writer always adds a NULL here, so the TBS
+ * is written and signed below instead of by mbedtls_x509write_crt_der (which would have to sign
+ * a certificate that is then thrown away). */
+static const uint8_t attest_sig_alg[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+					  0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+
+#define ATTEST_SEQUENCE (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)
+#define ATTEST_EXPLICIT(n) (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | (n))
+
+/* Issuer key pairs already found consistent. mbedtls_pk_check_pair multiplies the private scalar
+ * by the generator on a freshly loaded group, which costs as much as the signature itself, and a
+ * batch signs every DAC with the same PAI key. An entry is an HMAC, under a key drawn once per
+ * process, of the private scalar and the public point: nothing secret is kept, and a different
+ * or altered key misses. */
+#define ATTEST_PAIR_CACHE_SIZE 8
+static pthread_mutex_t attest_pair_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t attest_pair_mac_key[32];
+static bool attest_pair_keyed;
+static uint8_t attest_pair_cache[ATTEST_PAIR_CACHE_SIZE][32];
+static unsigned attest_pair_used, attest_pair_next;
+
+static int attest_pair_tag(const mbedtls_ecp_keypair *ec, uint8_t tag[32])
+{
+	uint8_t in[32 + 65];
+	size_t olen;
+	int rc = -1;
+	pthread_mutex_lock(&attest_pair_lock);
+	if (!attest_pair_keyed && rng_fill_bytes(attest_pair_mac_key, sizeof attest_pair_mac_key) == 0)
+		attest_pair_keyed = true;
+	pthread_mutex_unlock(&attest_pair_lock);
+	if (attest_pair_keyed && mbedtls_mpi_write_binary(&ec->d, in, 32) == 0 &&
+	    mbedtls_ecp_point_write_binary(&ec->grp, &ec->Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, in + 32,
+					   65) == 0 &&
+	    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), attest_pair_mac_key,
+			    sizeof attest_pair_mac_key, in, 32 + olen, tag) == 0)
+		rc = 0;
+	mbedtls_platform_zeroize(in, sizeof in);
+	return rc;
+}
+
+/* As mbedtls_pk_check_pair(&ca_cert->pk, ca_key) == 0, with the private half of the check done
+ * once per key. Both keys are P-256 (checked by the caller for ca_key). */
+static bool attest_pair_matches(const mbedtls_x509_crt *ca_cert, mbedtls_pk_context *ca_key)
+{
+	if (mbedtls_pk_get_type(&ca_cert->pk) != MBEDTLS_PK_ECKEY)
+		return mbedtls_pk_check_pair(&ca_cert->pk, ca_key) == 0;
+	const mbedtls_ecp_keypair *pub = mbedtls_pk_ec(ca_cert->pk), *prv = mbedtls_pk_ec(*ca_key);
+	if (pub->grp.id != prv->grp.id || mbedtls_ecp_point_cmp(&pub->Q, &prv->Q) != 0)
+		return false;
+	uint8_t tag[32];
+	if (attest_pair_tag(prv, tag))
+		return mbedtls_pk_check_pair(&ca_cert->pk, ca_key) == 0;
+	bool seen = false;
+	pthread_mutex_lock(&attest_pair_lock);
+	for (unsigned i = 0; i < attest_pair_used && !seen; i++)
+		seen = !memcmp(attest_pair_cache[i], tag, sizeof tag);
+	pthread_mutex_unlock(&attest_pair_lock);
+	if (seen)
+		return true;
+	/* Outside the lock: workers checking different keys need not wait for each other. */
+	if (mbedtls_pk_check_pair(&ca_cert->pk, ca_key) != 0)
+		return false;
+	pthread_mutex_lock(&attest_pair_lock);
+	memcpy(attest_pair_cache[attest_pair_next], tag, sizeof tag);
+	attest_pair_next = (attest_pair_next + 1) % ATTEST_PAIR_CACHE_SIZE;
+	if (attest_pair_used < ATTEST_PAIR_CACHE_SIZE)
+		attest_pair_used++;
+	pthread_mutex_unlock(&attest_pair_lock);
+	return true;
+}
+
+/* Time from "YYYYMMDDHHMMSS": UTCTime before 2050, GeneralizedTime from then on (RFC 5280
+ * §4.1.2.5), as mbedTLS writes it. */
+static int attest_write_time(unsigned char **c, unsigned char *start, const char *t)
+{
+	bool utc = t[0] < '2' || (t[0] == '2' && t[1] == '0' && t[2] < '5');
+	char z[16];
+	snprintf(z, sizeof z, "%.14sZ", t);
+	size_t len = 0;
+	int ret;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(c, start, (const unsigned char *)z + (utc ? 2 : 0),
+								 utc ? 13 : 15));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(c, start, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(c, start,
+							 utc ? MBEDTLS_ASN1_UTC_TIME : MBEDTLS_ASN1_GENERALIZED_TIME));
+	return (int)len;
+}
+
+struct attest_tbs {
+	const mbedtls_mpi *serial;
+	mbedtls_asn1_named_data *issuer;
+	mbedtls_asn1_named_data *subject;
+	mbedtls_asn1_named_data *extensions; /* written in the reverse order of the list */
+	const char *not_before;
+	const char *not_after;
+	mbedtls_pk_context *subject_key;
+};
+
+/* The TBSCertificate, written backwards so that it ends at buf + size; *tbs receives its start.
+ * Returns its length or a negative mbedTLS error. */
+static int attest_write_tbs(const struct attest_tbs *t, unsigned char *buf, size_t size, unsigned char **tbs)
+{
+	unsigned char *c = buf + size;
+	size_t len = 0, sub = 0;
+	int ret;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_x509_write_extensions(&c, buf, t->extensions));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_SEQUENCE));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_EXPLICIT(3)));
+	/* mbedtls_pk_write_pubkey_der writes at the end of the space it is given. */
+	ret = mbedtls_pk_write_pubkey_der(t->subject_key, buf, (size_t)(c - buf));
+	if (ret < 0)
+		return ret;
+	c -= ret;
+	len += (size_t)ret;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_x509_write_names(&c, buf, t->subject));
+	MBEDTLS_ASN1_CHK_ADD(sub, attest_write_time(&c, buf, t->not_after));
+	MBEDTLS_ASN1_CHK_ADD(sub, attest_write_time(&c, buf, t->not_before));
+	len += sub;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, sub));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_SEQUENCE));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_x509_write_names(&c, buf, t->issuer));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_raw_buffer(&c, buf, attest_sig_alg, sizeof attest_sig_alg));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_mpi(&c, buf, t->serial));
+	sub = 0;
+	MBEDTLS_ASN1_CHK_ADD(sub, mbedtls_asn1_write_int(&c, buf, MBEDTLS_X509_CRT_VERSION_3));
+	len += sub;
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, sub));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_EXPLICIT(0)));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(&c, buf, len));
+	MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(&c, buf, ATTEST_SEQUENCE));
+	*tbs = c;
+	return (int)len;
+}
+
+/* Signs the TBS (ECDSA over its SHA-256) and appends the Certificate SEQUENCE to der. */
+static int attest_sign_tbs(const unsigned char *tbs, size_t tbs_len, mbedtls_pk_context *key, buf_t *der,
+			   err_t *e)
+{
+	uint8_t hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	size_t sig_len = 0;
+	int ret;
+	if ((ret = mbedtls_sha256_ret(tbs, tbs_len, hash, 0)) ||
+	    (ret = mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len, rng_mbedtls_callback,
+				   NULL)))
+		return attest_mbed_error(e, "signing the certificate", ret);
+	/* signatureAlgorithm and signatureValue, then the outer header, each written backwards. */
+	unsigned char tail[sizeof attest_sig_alg + 8 + MBEDTLS_PK_SIGNATURE_MAX_SIZE], head[8];
+	unsigned char *c = tail + sizeof tail, *h = head + sizeof head;
+	size_t tail_len = 0, head_len = 0;
+	MBEDTLS_ASN1_CHK_ADD(tail_len, mbedtls_asn1_write_bitstring(&c, tail, sig, sig_len * 8));
+	MBEDTLS_ASN1_CHK_ADD(tail_len,
+			     mbedtls_asn1_write_raw_buffer(&c, tail, attest_sig_alg, sizeof attest_sig_alg));
+	MBEDTLS_ASN1_CHK_ADD(head_len, mbedtls_asn1_write_len(&h, head, tbs_len + tail_len));
+	MBEDTLS_ASN1_CHK_ADD(head_len, mbedtls_asn1_write_tag(&h, head, ATTEST_SEQUENCE));
+	buf_append_bytes(der, h, head_len);
+	buf_append_bytes(der, tbs, tbs_len);
+	buf_append_bytes(der, c, tail_len);
+	return 0;
+}
 
 int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *subject_key,
 		     const mbedtls_x509_crt *ca_cert, mbedtls_pk_context *ca_key, buf_t *der,
@@ -207,7 +370,7 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 	    (ca_key && attest_check_p256(ca_key, "CA key", e)))
 		return -1;
 	if (ca_cert) {
-		if (ca_key && mbedtls_pk_check_pair(&ca_cert->pk, ca_key) != 0)
+		if (ca_key && !attest_pair_matches(ca_cert, ca_key))
 			return err_set_msg(e, ERR_CHECK, "%s: the CA key does not match the CA certificate", t);
 		if (!ca_cert->ca_istrue)
 			return err_set_msg(e, ERR_CHECK, "%s: the CA certificate is not a CA (basicConstraints cA FALSE)", t);
@@ -238,17 +401,16 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 		ca_skid_len = sizeof akid;
 	}
 
-	mbedtls_x509write_cert w;
 	mbedtls_mpi serial;
-	mbedtls_x509write_crt_init(&w);
 	mbedtls_mpi_init(&serial);
+	struct attest_tbs tbs = {.serial = &serial, .not_before = not_before, .not_after = not_after,
+				 .subject_key = subject_key};
 	uint8_t *out = mbedtls_calloc(1, ATTEST_CERT_MAX);
 	int rc = -1, ret;
 	if (!out) {
 		err_set_msg(e, ERR_CHECK, "out of memory");
 		goto done;
 	}
-	mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
 	/* A random positive 63-bit serial, like the Matter certificate tool. */
 	do {
 		if (rng_fill_bytes(serial_bytes, sizeof serial_bytes)) {
@@ -257,26 +419,19 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 		}
 		serial_bytes[0] &= 0x7F;
 	} while (serial_bytes[0] == 0 && !memcmp(serial_bytes, "\0\0\0\0\0\0\0\0", 8));
-	if ((ret = mbedtls_mpi_read_binary(&serial, serial_bytes, sizeof serial_bytes)) ||
-	    (ret = mbedtls_x509write_crt_set_serial(&w, &serial))) {
+	if ((ret = mbedtls_mpi_read_binary(&serial, serial_bytes, sizeof serial_bytes))) {
 		attest_mbed_error(e, "serial number", ret);
 		goto done;
 	}
-	if ((ret = mbedtls_x509write_crt_set_validity(&w, not_before, not_after))) {
-		attest_mbed_error(e, "validity", ret);
-		goto done;
-	}
-	if (attest_build_subject(p, &w.subject) ||
-	    (ca_cert ? x509util_copy_name(&ca_cert->subject, &w.issuer) : attest_build_subject(p, &w.issuer))) {
+	if (attest_build_subject(p, &tbs.subject) ||
+	    (ca_cert ? x509util_copy_name(&ca_cert->subject, &tbs.issuer) : attest_build_subject(p, &tbs.issuer))) {
 		err_set_msg(e, ERR_CHECK, "%s: building the subject/issuer names failed", t);
 		goto done;
 	}
-	mbedtls_x509write_crt_set_subject_key(&w, subject_key);
-	mbedtls_x509write_crt_set_issuer_key(&w, ca_key ? ca_key : subject_key);
-	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
 
-	/* Extensions in the order the Matter tool writes them; all set by hand so that criticality
-	 * and DER are exactly the profile's (mbedTLS marks basicConstraints critical only for CAs). */
+	/* Extensions in the order the Matter tool writes them (the list is written last entry
+	 * first, so each is prepended); all set by hand so that criticality and DER are exactly
+	 * the profile's (mbedTLS marks basicConstraints critical only for CAs). */
 	size_t n = 0;
 	if (p->type == ATTEST_DAC) {
 		memcpy(ext, "\x30\x00", 2);
@@ -287,8 +442,8 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 		memcpy(ext, bc, sizeof bc);
 		n = sizeof bc;
 	}
-	if ((ret = mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_BASIC_CONSTRAINTS,
-						       MBEDTLS_OID_SIZE(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, ext, n))) {
+	if ((ret = mbedtls_x509_set_extension(&tbs.extensions, MBEDTLS_OID_BASIC_CONSTRAINTS,
+					      MBEDTLS_OID_SIZE(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, ext, n))) {
 		attest_mbed_error(e, "basicConstraints", ret);
 		goto done;
 	}
@@ -296,118 +451,43 @@ int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *sub
 	const uint8_t ku_dac[] = {0x03, 0x02, 0x07, 0x80};
 	const uint8_t ku_ca[] = {0x03, 0x02, 0x01, 0x06};
 	const uint8_t *ku = p->type == ATTEST_DAC ? ku_dac : ku_ca;
-	if ((ret = mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_KEY_USAGE,
-						       MBEDTLS_OID_SIZE(MBEDTLS_OID_KEY_USAGE), 1, ku, 4))) {
+	if ((ret = mbedtls_x509_set_extension(&tbs.extensions, MBEDTLS_OID_KEY_USAGE,
+					      MBEDTLS_OID_SIZE(MBEDTLS_OID_KEY_USAGE), 1, ku, 4))) {
 		attest_mbed_error(e, "keyUsage", ret);
 		goto done;
 	}
 	ext[0] = MBEDTLS_ASN1_OCTET_STRING;
 	ext[1] = sizeof skid;
 	memcpy(ext + 2, skid, sizeof skid);
-	if ((ret = mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER,
-						       MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER), 0,
-						       ext, 2 + sizeof skid))) {
+	if ((ret = mbedtls_x509_set_extension(&tbs.extensions, MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER,
+					      MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_KEY_IDENTIFIER), 0, ext,
+					      2 + sizeof skid))) {
 		attest_mbed_error(e, "subjectKeyIdentifier", ret);
 		goto done;
 	}
 	int alen = x509util_encode_akid(ca_skid, ca_skid_len, ext, sizeof ext);
-	if (alen < 0 || (ret = mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
-								   MBEDTLS_OID_SIZE(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER), 0,
-								   ext, (size_t)alen))) {
+	if (alen < 0 || (ret = mbedtls_x509_set_extension(&tbs.extensions, MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER,
+							  MBEDTLS_OID_SIZE(MBEDTLS_OID_AUTHORITY_KEY_IDENTIFIER), 0,
+							  ext, (size_t)alen))) {
 		attest_mbed_error(e, "authorityKeyIdentifier", alen < 0 ? alen : ret);
 		goto done;
 	}
-	ret = mbedtls_x509write_crt_der(&w, out, ATTEST_CERT_MAX, rng_mbedtls_callback, NULL);
+	unsigned char *tbs_der;
+	ret = attest_write_tbs(&tbs, out, ATTEST_CERT_MAX, &tbs_der);
 	if (ret < 0) {
-		attest_mbed_error(e, "signing the certificate", ret);
+		attest_mbed_error(e, "encoding the certificate", ret);
 		goto done;
 	}
-	if (attest_fix_sig_alg(out + ATTEST_CERT_MAX - ret, (size_t)ret, ca_key ? ca_key : subject_key,
-			       der, e))
+	if (attest_sign_tbs(tbs_der, (size_t)ret, ca_key ? ca_key : subject_key, der, e))
 		goto done;
 	rc = 0;
 done:
 	mbedtls_free(out);
 	mbedtls_mpi_free(&serial);
-	mbedtls_x509write_crt_free(&w);
+	mbedtls_asn1_free_named_data_list(&tbs.subject);
+	mbedtls_asn1_free_named_data_list(&tbs.issuer);
+	mbedtls_asn1_free_named_data_list(&tbs.extensions);
 	return rc;
-}
-
-static size_t attest_der_len_size(size_t len)
-{
-	return len < 0x80 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 4;
-}
-
-static void attest_der_put_head(buf_t *b, uint8_t tag, size_t len)
-{
-	buf_append_byte(b, tag);
-	if (len < 0x80) {
-		buf_append_byte(b, (uint8_t)len);
-	} else if (len < 0x100) {
-		buf_append_byte(b, 0x81);
-		buf_append_byte(b, (uint8_t)len);
-	} else {
-		buf_append_byte(b, 0x82);
-		buf_append_byte(b, (uint8_t)(len >> 8));
-		buf_append_byte(b, (uint8_t)len);
-	}
-}
-
-/* mbedTLS 2.28 writes the ecdsa-with-SHA256 AlgorithmIdentifier with NULL parameters, which
- * RFC 5758 (and the Matter profile) forbids. Rebuild the certificate with the parameters absent,
- * in the TBS and outside, and sign the corrected TBS again. */
-static int attest_fix_sig_alg(const uint8_t *der, size_t len, mbedtls_pk_context *key, buf_t *out,
-			      err_t *e)
-{
-	static const uint8_t alg[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
-	unsigned char *p = (unsigned char *)der, *end = p + len;
-	size_t l;
-	const int SEQ = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
-	if (mbedtls_asn1_get_tag(&p, end, &l, SEQ))
-		return err_set_msg(e, ERR_CHECK, "certificate re-encoding: bad outer SEQUENCE");
-	unsigned char *tbs_start = p;
-	if (mbedtls_asn1_get_tag(&p, end, &l, SEQ))
-		return err_set_msg(e, ERR_CHECK, "certificate re-encoding: bad TBS");
-	unsigned char *tbs_body = p, *tbs_end = p + l;
-	(void)tbs_start;
-	/* version [0], serial INTEGER, then the signature AlgorithmIdentifier */
-	if (mbedtls_asn1_get_tag(&p, tbs_end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0))
-		return err_set_msg(e, ERR_CHECK, "certificate re-encoding: no version");
-	p += l;
-	if (mbedtls_asn1_get_tag(&p, tbs_end, &l, MBEDTLS_ASN1_INTEGER))
-		return err_set_msg(e, ERR_CHECK, "certificate re-encoding: no serial");
-	p += l;
-	unsigned char *alg_start = p;
-	if (mbedtls_asn1_get_tag(&p, tbs_end, &l, SEQ))
-		return err_set_msg(e, ERR_CHECK, "certificate re-encoding: no signature algorithm");
-	p += l;
-	unsigned char *alg_end = p;
-
-	buf_t tbs = BUF_INIT;
-	size_t body = (size_t)(alg_start - tbs_body) + sizeof alg + (size_t)(tbs_end - alg_end);
-	attest_der_put_head(&tbs, 0x30, body);
-	buf_append_bytes(&tbs, tbs_body, (size_t)(alg_start - tbs_body));
-	buf_append_bytes(&tbs, alg, sizeof alg);
-	buf_append_bytes(&tbs, alg_end, (size_t)(tbs_end - alg_end));
-
-	uint8_t hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-	size_t sig_len = 0;
-	int ret;
-	if ((ret = mbedtls_sha256_ret(tbs.data, tbs.len, hash, 0)) ||
-	    (ret = mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len,
-				   rng_mbedtls_callback, NULL))) {
-		buf_free_data(&tbs);
-		return attest_mbed_error(e, "signing the certificate", ret);
-	}
-	size_t outer = tbs.len + sizeof alg + 1 + attest_der_len_size(sig_len + 1) + sig_len + 1;
-	attest_der_put_head(out, 0x30, outer);
-	buf_append_bytes(out, tbs.data, tbs.len);
-	buf_append_bytes(out, alg, sizeof alg);
-	attest_der_put_head(out, MBEDTLS_ASN1_BIT_STRING, sig_len + 1);
-	buf_append_byte(out, 0);
-	buf_append_bytes(out, sig, sig_len);
-	buf_free_data(&tbs);
-	return 0;
 }
 
 static bool attest_path_is_der(const char *path)

@@ -1,5 +1,5 @@
 /* attest: Matter device attestation certificates (PAA, PAI, DAC) per the Matter certificate
- * profile: generation with mbedTLS x509write (P-256, ECDSA-SHA256, Matter VID/PID subject
+ * profile: generation with mbedTLS's ASN.1 writers (P-256, ECDSA-SHA256, Matter VID/PID subject
  * attributes, critical basicConstraints and keyUsage, SKID/AKID), key and certificate I/O in PEM
  * or DER, and validation of a DAC → PAI (→ PAA) chain against the profile rules. */
 #ifndef ESPFAB_CRYPTO_ATTEST_H
@@ -53,8 +53,10 @@ int attest_parse_cert(const uint8_t *data, size_t len, const char *what, mbedtls
 int attest_read_key_file(const char *path, mbedtls_pk_context *key, err_t *e);
 int attest_read_cert_file(const char *path, mbedtls_x509_crt *crt, err_t *e);
 
-/* Builds and signs one certificate. ca_cert/ca_key NULL: self-signed (PAA only). The issuer
- * name is copied from ca_cert's subject and the AKID from its SKID. der receives the DER. */
+/* Builds and signs one certificate (one ECDSA signature). ca_cert/ca_key NULL: self-signed (PAA
+ * only). The issuer name is copied from ca_cert's subject and the AKID from its SKID. der receives
+ * the DER. ca_key must match ca_cert; the costly half of that check (private scalar against public
+ * point) is done once per CA key in the process, so a batch signing with one PAI pays it once. */
 int attest_make_cert(const struct attest_cert_params *p, mbedtls_pk_context *subject_key,
 		     const mbedtls_x509_crt *ca_cert, mbedtls_pk_context *ca_key, buf_t *der,
 		     err_t *e);

@@ -25,7 +25,8 @@ int flashenc_expand_key(enum flashenc_scheme scheme, const uint8_t *key, size_t 
 			return (int)key_len;
 		}
 		return err_set_msg(e, ERR_CHECK,
-				   "key file: %zu bytes; XTS-AES takes 16, 32 or 64 bytes (128, 256 or 512 bits)",
+				   "key length %zu bytes, expected 16, 32 or 64 bytes for XTS-AES "
+				   "(128, 256 or 512 bits)",
 				   key_len);
 	}
 	if (key_len == 24) {
@@ -39,7 +40,8 @@ int flashenc_expand_key(enum flashenc_scheme scheme, const uint8_t *key, size_t 
 		return 32;
 	}
 	return err_set_msg(e, ERR_CHECK,
-			   "key file: %zu bytes; the ESP32 scheme takes 24 or 32 bytes (use --aes-xts for other chips)",
+			   "key length %zu bytes, expected 24 or 32 bytes for the ESP32 scheme "
+			   "(use --aes-xts for other chips)",
 			   key_len);
 }
 

@@ -401,7 +401,8 @@ static int engine_generate(struct engine_run *r, const struct journal_device *jd
 	} else {
 		int64_t seq = r->j ? jd->seq : (int64_t)r->prof.serial_start;
 		if (identity_draw(&r->id, &r->prof, &r->plan, r->chip.name, r->chip.mac, seq, e) ||
-		    gen_make_dac(&r->id, &r->prof, e) || gen_make_verifier(&r->id, e) ||
+		    (r->o->dry_run ? gen_preview_dac(&r->id, &r->prof, e) : gen_make_dac(&r->id, &r->prof, e)) ||
+		    gen_make_verifier(&r->id, e) ||
 		    gen_make_payload(&r->id, &r->prof, e))
 			goto out;
 		if (r->plan.path == PROFILE_PATH_DS && gen_make_ds_key(&r->id, e))
@@ -526,6 +527,24 @@ static int engine_step_data(struct engine_run *r, const struct plan_step *s, buf
 	}
 	buf_free_data(&raw);
 	return rc;
+}
+
+/* Every firmware image is read, patched and encrypted once before the confirmation: a missing
+ * file or a flash setting the chip does not have, found only at its write step, would come after
+ * the eFuses were burned. */
+static int engine_check_firmware(struct engine_run *r)
+{
+	for (int i = 0; i < r->plan.n_steps; i++) {
+		const struct plan_step *s = &r->plan.steps[i];
+		if (s->kind != PLAN_STEP_WRITE || s->source != PLAN_SRC_FIRMWARE)
+			continue;
+		buf_t data = BUF_INIT;
+		int rc = engine_step_data(r, s, &data);
+		buf_wipe_data(&data);
+		if (rc)
+			return err_prepend_context(r->e, "refused before anything was burned: step %s", s->id);
+	}
+	return 0;
 }
 
 static int engine_write(struct engine_run *r)
@@ -686,6 +705,8 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 		rc = engine_generate(&r, &jd, found);
 	if (rc == 0)
 		res->resumed = found && jd.identity_saved;
+	if (rc == 0 && (rc = engine_check_firmware(&r)) != 0)
+		refused = true;
 	if (rc == 0 && o->dry_run) {
 		engine_skip_rest(&r);
 		rc = engine_finish(&r, res);

@@ -12,6 +12,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
+#include <mbedtls/x509_crt.h>
 
 #include "core/fileio.h"
 #include "core/hex.h"
@@ -128,8 +129,8 @@ static int gen_compare_names(const void *a, const void *b)
 
 /* Claims the first sub-folder of dac_dir without a .claimed mark; O_EXCL makes the claim atomic,
  * so two stations sharing the folder never give one DAC to two devices. */
-static int gen_claim_dac_folder(const struct profile *p, const struct identity *id, char *out, size_t n,
-				err_t *e)
+static int gen_claim_dac_folder(const struct profile *p, const struct identity *id, bool claim, char *out,
+				size_t n, err_t *e)
 {
 	DIR *d = opendir(p->dac_dir);
 	if (!d)
@@ -157,6 +158,14 @@ static int gen_claim_dac_folder(const struct profile *p, const struct identity *
 		char sub[1024], mark[1100];
 		fileio_join_path(sub, sizeof sub, p->dac_dir, names[i]);
 		snprintf(mark, sizeof mark, "%s/.claimed", sub);
+		if (!claim) {
+			/* A dry run shows the DAC the next run would take and leaves it unclaimed. */
+			if (access(mark, F_OK) == 0)
+				continue;
+			snprintf(out, n, "%s", sub);
+			rc = 0;
+			break;
+		}
 		int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0)
 			continue;
@@ -177,10 +186,57 @@ static int gen_claim_dac_folder(const struct profile *p, const struct identity *
 	return rc;
 }
 
-static int gen_take_dac_from_dir(struct identity *id, const struct profile *p, err_t *e)
+/* A pre-made DAC must be this product's, signed by the PAI beside it and paired with its key:
+ * anything else gives a device that fails attestation, with its key already burned. */
+static int gen_check_dac_folder(const char *dir, const struct identity *id, const struct profile *p,
+				mbedtls_pk_context *key, err_t *e)
+{
+	mbedtls_x509_crt dac, pai;
+	mbedtls_x509_crt_init(&dac);
+	mbedtls_x509_crt_init(&pai);
+	int rc = -1;
+	bool has_vid = false, has_pid = false;
+	uint16_t vid = 0, pid = 0;
+	uint32_t flags = 0;
+	if (mbedtls_x509_crt_parse_der(&dac, id->dac_cert.data, id->dac_cert.len) ||
+	    mbedtls_x509_crt_parse_der(&pai, id->pai_cert.data, id->pai_cert.len)) {
+		err_set_msg(e, ERR_CHECK, "dac_dir %s: DAC_cert or PAI_cert is not an X.509 certificate", dir);
+		goto out;
+	}
+	if (mbedtls_pk_check_pair(&dac.pk, key) != 0) {
+		err_set_msg(e, ERR_CHECK, "dac_dir %s: DAC_key does not belong to DAC_cert", dir);
+		goto out;
+	}
+	if (mbedtls_x509_crt_verify(&dac, &pai, NULL, NULL, &flags, NULL, NULL) != 0 &&
+	    (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)) {
+		err_set_msg(e, ERR_CHECK, "dac_dir %s: DAC_cert is not signed by PAI_cert", dir);
+		goto out;
+	}
+	if (attest_get_subject_ids(&dac, &has_vid, &vid, &has_pid, &pid, e)) {
+		err_prepend_context(e, "dac_dir %s: DAC_cert", dir);
+		goto out;
+	}
+	if (!has_vid || !has_pid) {
+		err_set_msg(e, ERR_CHECK, "dac_dir %s: DAC_cert carries no Matter %s in its subject", dir,
+			    has_vid ? "product id" : "vendor id");
+		goto out;
+	}
+	if (vid != p->vendor_id || pid != p->product_id) {
+		err_set_msg(e, ERR_CHECK, "dac_dir %s: DAC_cert is for VID 0x%04X PID 0x%04X, the profile "
+			    "makes 0x%04X/0x%04X", dir, vid, pid, p->vendor_id, p->product_id);
+		goto out;
+	}
+	rc = 0;
+out:
+	mbedtls_x509_crt_free(&dac);
+	mbedtls_x509_crt_free(&pai);
+	return rc;
+}
+
+static int gen_take_dac_from_dir(struct identity *id, const struct profile *p, bool claim, err_t *e)
 {
 	char dir[1024], used[1024];
-	if (gen_claim_dac_folder(p, id, dir, sizeof dir, e))
+	if (gen_claim_dac_folder(p, id, claim, dir, sizeof dir, e))
 		return -1;
 	buf_t raw = BUF_INIT;
 	int rc = -1;
@@ -200,19 +256,34 @@ static int gen_take_dac_from_dir(struct identity *id, const struct profile *p, e
 	buf_wipe_data(&raw);
 	if (gen_read_either(dir, "DAC_key", &raw, used, sizeof used, e) ||
 	    keyfile_load_private_key(raw.data, raw.len, NULL, used, &pk, &enc, e) ||
+	    gen_check_dac_folder(dir, id, p, &pk, e) ||
 	    keyfile_encode_private_key(&pk, KEYFILE_DER, &id->dac_key, e))
 		goto out;
 	rc = 0;
 out:
 	buf_wipe_data(&raw);
 	mbedtls_pk_free(&pk);
+	if (rc && claim) {
+		/* Unusable material stays unclaimed, so every run names it until it is replaced
+		 * instead of quietly skipping to the next DAC. */
+		char mark[1100];
+		snprintf(mark, sizeof mark, "%s/.claimed", dir);
+		unlink(mark);
+	}
 	return rc;
 }
 
 int gen_make_dac(struct identity *id, const struct profile *p, err_t *e)
 {
 	if (p->dac_dir)
-		return gen_take_dac_from_dir(id, p, e);
+		return gen_take_dac_from_dir(id, p, true, e);
+	return gen_make_dac_signed(id, p, e);
+}
+
+int gen_preview_dac(struct identity *id, const struct profile *p, err_t *e)
+{
+	if (p->dac_dir)
+		return gen_take_dac_from_dir(id, p, false, e);
 	return gen_make_dac_signed(id, p, e);
 }
 

@@ -25,6 +25,9 @@ int gen_load_layout(const struct profile *p, struct plan_partition **parts, int 
 /* DAC: a fresh P-256 key and certificate (CN = id->uuid, VID/PID) signed by the profile's PAI,
  * or the next unused pre-made DAC of the profile's dac_dir (claimed for this device's MAC). */
 int gen_make_dac(struct identity *id, const struct profile *p, err_t *e);
+/* The same for a dry run: from a dac_dir, the DAC the next real run would claim, left unclaimed
+ * (a dry run must not use up a pre-made DAC). */
+int gen_preview_dac(struct identity *id, const struct profile *p, err_t *e);
 int gen_make_verifier(struct identity *id, err_t *e);
 /* QR string and 11/21-digit manual code into id->qr / id->manual. */
 int gen_make_payload(struct identity *id, const struct profile *p, err_t *e);

@@ -368,6 +368,13 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 			    "and secure boot (secure_boot_digest in the profile)", chip->name);
 	if (production && p->dac_key_in_flash && !p->flash_encryption)
 		plan_refuse(p, "production mode with the DAC key in flash needs flash encryption");
+	/* ESP32-C2: both keys live in the halves of BLOCK_KEY0, whose Reed-Solomon check bits cover
+	 * the whole block, so they can only be burned together; one at a time, the first burn
+	 * write-protects the block and the chip keeps a flash-encryption key without secure boot. */
+	if (!strcmp(caps->name, "esp32c2") && p->flash_encryption && p->secure_boot)
+		plan_refuse(p, "esp32c2: the flash-encryption key and the secure-boot digest share "
+			    "BLOCK_KEY0 and must be burned in one operation, which the device layer cannot "
+			    "do yet (burning one would leave the other impossible)");
 	if (p->secure_boot && chip->rev_major < caps->sb_min_rev)
 		plan_refuse(p, "secure boot v2 needs %s revision v%u.0 or later (this is v%u.%u)",
 			    chip->name, caps->sb_min_rev, chip->rev_major, chip->rev_minor);
@@ -407,6 +414,11 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 			    pr->factory_label);
 	else if (fc->type != PT_DATA || fc->subtype != PT_DATA_NVS)
 		plan_refuse(p, "partition '%s' is not of type data/nvs", fc->label);
+	/* The NVS key protects the factory data only while nvs_keys itself is flash-encrypted; on
+	 * the ecdsa-efuse path flash encryption is off unless the profile turns it on. */
+	if (p->nvs_encryption && !p->flash_encryption)
+		plan_refuse(p, "nvs_encryption needs flash encryption: the nvs_keys partition would hold "
+			    "the NVS key in the clear (set flash_encryption = yes)");
 	if (p->nvs_encryption) {
 		if (!nk)
 			plan_refuse(p, "nvs_encryption needs a '%s' partition in the partition table",

@@ -6,6 +6,14 @@
  *   CONFIRM(step)      answers the NEED_CONFIRM of a RUN
  *   ABORT              stops a RUN between steps (or declines the confirmation)
  *   READBACK(label)    reads a partition back and decodes it     → PARTITION
+ *   PRINT(target)      prints the label of the device the last RUN provisioned, laid out by
+ *                      the profile's label template → LOG, DONE {"result": "printed", ...};
+ *                      on failure ERROR, DONE {"result": "print-failed", "error": ...}.
+ *                      target: NULL/"" the CUPS default destination; a file path (has a '/'
+ *                      or ends in .png/.zpl), ZPL when it ends in .zpl; "zpl:QUEUE" ZPL raw
+ *                      to a Zebra queue; else a CUPS queue taking the PNG.
+ * During a RUN, after each eFuse step is done the chip is read again and sent as a CHIP event
+ * with "after_step", so the front end shows the eFuses as they now are.
  * The port stays open between commands; RUN closes it at the end (the chip may have been
  * locked down), so the next board starts with DETECT. */
 #ifndef ESPFAB_FLOW_WORKER_H

@@ -20,8 +20,17 @@ static void nvs_read_note_problem(struct nvs_read_result *r, char *slot, size_t 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* Keys come from the image: keep the text printable and valid UTF-8. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
 	if (slot && n && !slot[0])
 		snprintf(slot, n, "%.*s", (int)(n - 1), msg);
+	char **list = realloc(r->problems, (r->problem_count + 1) * sizeof *list);
+	if (!list)
+		abort();
+	r->problems = list;
+	r->problems[r->problem_count] = mem_strdup(msg);
 	if (r->problem_count++ == 0)
 		snprintf(r->first_problem, sizeof r->first_problem, "%s", msg);
 }
@@ -71,7 +80,7 @@ static struct nvs_read_entry *nvs_read_push_entry(struct nvs_read_result *r, siz
 }
 
 static void nvs_read_decode_entry(struct nvs_read_result *r, const uint8_t *page, uint32_t pg,
-				  unsigned i, struct nvs_read_entry *en)
+				  unsigned i, struct nvs_read_entry *en, bool *span_trusted)
 {
 	const uint8_t *ent = page + NVS_FIRST_ENTRY_OFFSET + NVS_ENTRY_SIZE * i;
 	en->page = pg;
@@ -136,6 +145,8 @@ static void nvs_read_decode_entry(struct nvs_read_result *r, const uint8_t *page
 		buf_reserve_bytes(&en->data, 1);
 	if (checksum_read_u32le(ent + 28) != checksum_crc32_esp(ent + NVS_ENTRY_SIZE, size)) {
 		en->data_crc_ok = false;
+		/* The header's CRC holds, so its span does: the payload entries are not items. */
+		*span_trusted = true;
 		if (report)
 			nvs_read_note_problem(r, en->problem, sizeof en->problem,
 					      "page %u entry %u: key '%s': data CRC mismatch", pg,
@@ -211,10 +222,11 @@ static void nvs_read_parse_page(struct nvs_read_result *r, const uint8_t *page, 
 			i++;
 			continue;
 		}
-		nvs_read_decode_entry(r, page, pg, i, en);
+		bool span_trusted = false;
+		nvs_read_decode_entry(r, page, pg, i, en, &span_trusted);
 		/* A damaged header cannot be trusted for its span: step one slot, as ESP-IDF. */
 		if (en->crc_ok && en->span >= 1 && i + en->span <= NVS_ENTRIES_PER_PAGE &&
-		    !en->problem[0])
+		    (!en->problem[0] || span_trusted))
 			i += en->span;
 		else
 			i++;
@@ -263,17 +275,99 @@ static int nvs_read_compare_order(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+static bool nvs_read_is_chunk_of(const struct nvs_read_entry *d, const struct nvs_read_entry *idx,
+				  unsigned chunk)
+{
+	return d->type == NVS_TYPE_BLOB_DATA && nvs_read_usable(d) && d->ns == idx->ns &&
+	       d->chunk == chunk && !strcmp(d->key, idx->key);
+}
+
+/* Picks the data chunk `chunk` of the blob whose index has write rank `at`: the last unclaimed
+ * one written before `limit` (the chunk after it in the same version, or the index itself, since
+ * a writer puts a version's chunks in order and then its index); else the last one before the
+ * index; else, for a writer that placed the index first, the first one after it. SIZE_MAX when
+ * there is none. */
+static size_t nvs_read_pick_chunk(const struct nvs_read_result *r, const size_t *order,
+				  const bool *claimed, const struct nvs_read_entry *idx, unsigned chunk,
+				  size_t at, size_t limit)
+{
+	size_t best = SIZE_MAX;
+	for (size_t k = limit; k-- > 0 && best == SIZE_MAX;)
+		if (!claimed[order[k]] && nvs_read_is_chunk_of(&r->entries[order[k]], idx, chunk))
+			best = order[k];
+	for (size_t k = at; k-- > 0 && best == SIZE_MAX;)
+		if (!claimed[order[k]] && nvs_read_is_chunk_of(&r->entries[order[k]], idx, chunk))
+			best = order[k];
+	for (size_t k = at + 1; k < r->entry_count && best == SIZE_MAX; k++)
+		if (!claimed[order[k]] && nvs_read_is_chunk_of(&r->entries[order[k]], idx, chunk))
+			best = order[k];
+	return best;
+}
+
+/* Assembles the format-2 blob whose BLOB_IDX has write rank `at`, claiming its chunks. Names
+ * every missing chunk and a size mismatch on the index; true when the blob is whole. */
+static bool nvs_read_assemble_blob(struct nvs_read_result *r, const size_t *order,
+				   const size_t *rank, bool *claimed, size_t at, buf_t *blob)
+{
+	struct nvs_read_entry *en = &r->entries[order[at]];
+	size_t n = en->chunk_count;
+	size_t *picked = mem_alloc_zeroed((n + 1) * sizeof *picked);
+	size_t limit = at;
+	bool ok = true;
+	/* Backwards from the last chunk, so the chunks of one version form one run in write order. */
+	for (size_t c = n; c-- > 0;) {
+		unsigned want = en->chunk_start + (unsigned)c;
+		picked[c] = want > 0xFF ? SIZE_MAX
+					: nvs_read_pick_chunk(r, order, claimed, en, want, at, limit);
+		if (picked[c] == SIZE_MAX)
+			continue;
+		claimed[picked[c]] = true;
+		if (rank[picked[c]] < limit)
+			limit = rank[picked[c]];
+	}
+	for (size_t c = 0; c < n; c++) {
+		if (picked[c] == SIZE_MAX) {
+			nvs_read_note_problem(r, en->problem, sizeof en->problem,
+					      "page %u entry %u: blob '%s' (chunk_start %u, %u "
+					      "chunk(s)): chunk %u is missing or damaged", en->page,
+					      en->slot, en->key, en->chunk_start, en->chunk_count,
+					      en->chunk_start + (unsigned)c);
+			ok = false;
+			continue;
+		}
+		const struct nvs_read_entry *d = &r->entries[picked[c]];
+		buf_append_bytes(blob, d->data.data, d->data.len);
+	}
+	if (ok && blob->len != en->blob_size) {
+		nvs_read_note_problem(r, en->problem, sizeof en->problem,
+				      "page %u entry %u: blob '%s': chunks hold %zu bytes, the index "
+				      "says %u", en->page, en->slot, en->key, blob->len, en->blob_size);
+		ok = false;
+	}
+	free(picked);
+	return ok;
+}
+
 static void nvs_read_collect_values(struct nvs_read_result *r)
 {
 	size_t cap = 0;
 	/* Pages are used in sequence-number order, not flash order: a later write of a key (on a
 	 * page with a higher sequence number) is the current one. */
-	struct nvs_read_order *order = mem_alloc_zeroed((r->entry_count + 1) * sizeof *order);
+	struct nvs_read_order *sorted = mem_alloc_zeroed((r->entry_count + 1) * sizeof *sorted);
 	for (size_t i = 0; i < r->entry_count; i++) {
-		order[i].seq = r->pages[r->entries[i].page].seq;
-		order[i].idx = i;
+		sorted[i].seq = r->pages[r->entries[i].page].seq;
+		sorted[i].idx = i;
 	}
-	qsort(order, r->entry_count, sizeof *order, nvs_read_compare_order);
+	qsort(sorted, r->entry_count, sizeof *sorted, nvs_read_compare_order);
+	/* order: write rank -> entry; rank: entry -> write rank */
+	size_t *order = mem_alloc_zeroed((r->entry_count + 1) * sizeof *order);
+	size_t *rank = mem_alloc_zeroed((r->entry_count + 1) * sizeof *rank);
+	bool *claimed = mem_alloc_zeroed(r->entry_count + 1);
+	for (size_t i = 0; i < r->entry_count; i++) {
+		order[i] = sorted[i].idx;
+		rank[sorted[i].idx] = i;
+	}
+	free(sorted);
 	for (size_t i = 0; i < r->entry_count; i++) {
 		struct nvs_read_entry *en = &r->entries[i];
 		if (!nvs_read_usable(en))
@@ -284,7 +378,7 @@ static void nvs_read_collect_values(struct nvs_read_result *r)
 		}
 	}
 	for (size_t oi = 0; oi < r->entry_count; oi++) {
-		struct nvs_read_entry *en = &r->entries[order[oi].idx];
+		struct nvs_read_entry *en = &r->entries[order[oi]];
 		if (!nvs_read_usable(en) || en->ns == 0 || en->type == NVS_TYPE_BLOB_DATA)
 			continue;
 		if (en->type != NVS_TYPE_BLOB_IDX) {
@@ -295,34 +389,7 @@ static void nvs_read_collect_values(struct nvs_read_result *r)
 		}
 		buf_t blob = BUF_INIT;
 		buf_reserve_bytes(&blob, 1);
-		bool ok = true;
-		for (unsigned c = 0; c < en->chunk_count && ok; c++) {
-			unsigned want = en->chunk_start + c;
-			const struct nvs_read_entry *hit = NULL;
-			for (size_t k = 0; k < r->entry_count && !hit; k++) {
-				const struct nvs_read_entry *d = &r->entries[k];
-				if (d->type == NVS_TYPE_BLOB_DATA && nvs_read_usable(d) &&
-				    d->ns == en->ns && d->chunk == want && !strcmp(d->key, en->key))
-					hit = d;
-			}
-			if (!hit) {
-				nvs_read_note_problem(r, en->problem, sizeof en->problem,
-						      "page %u entry %u: blob '%s': chunk %u is "
-						      "missing or damaged", en->page, en->slot,
-						      en->key, want);
-				ok = false;
-				break;
-			}
-			buf_append_bytes(&blob, hit->data.data, hit->data.len);
-		}
-		if (ok && blob.len != en->blob_size) {
-			nvs_read_note_problem(r, en->problem, sizeof en->problem,
-					      "page %u entry %u: blob '%s': chunks hold %zu bytes, "
-					      "the index says %u", en->page, en->slot, en->key,
-					      blob.len, en->blob_size);
-			ok = false;
-		}
-		if (ok) {
+		if (nvs_read_assemble_blob(r, order, rank, claimed, oi, &blob)) {
 			struct nvs_read_value *v = nvs_read_push_value(r, &cap, en);
 			v->type = NVS_TYPE_BLOB;
 			v->data = blob;
@@ -330,7 +397,19 @@ static void nvs_read_collect_values(struct nvs_read_result *r)
 			buf_wipe_data(&blob);
 		}
 	}
+	/* A chunk no index claimed: a lost index, or a leftover of an older version. */
+	for (size_t oi = 0; oi < r->entry_count; oi++) {
+		struct nvs_read_entry *d = &r->entries[order[oi]];
+		if (d->type != NVS_TYPE_BLOB_DATA || !nvs_read_usable(d) || claimed[order[oi]])
+			continue;
+		nvs_read_note_problem(r, d->problem, sizeof d->problem,
+				      "page %u entry %u: blob '%s' data chunk %u (%u bytes) belongs "
+				      "to no blob index (orphan chunk)", d->page, d->slot, d->key,
+				      d->chunk, (unsigned)d->data.len);
+	}
 	free(order);
+	free(rank);
+	free(claimed);
 }
 
 int nvs_read_partition(const uint8_t *p, size_t len, struct nvs_read_result *r, err_t *e)
@@ -338,12 +417,14 @@ int nvs_read_partition(const uint8_t *p, size_t len, struct nvs_read_result *r, 
 	memset(r, 0, sizeof *r);
 	if (len == 0)
 		return err_set_msg(e, ERR_CHECK, "the partition is empty (0 bytes)");
-	if (len % NVS_PAGE_SIZE)
-		return err_set_msg(e, ERR_CHECK,
-				   "%zu bytes is not a whole number of 4096-byte pages "
-				   "(truncated?)", len);
 	r->page_count = len / NVS_PAGE_SIZE;
-	r->pages = mem_alloc_zeroed(r->page_count * sizeof *r->pages);
+	r->pages = mem_alloc_zeroed((r->page_count + 1) * sizeof *r->pages);
+	if (len % NVS_PAGE_SIZE)
+		nvs_read_note_problem(r, NULL, 0,
+				      "image truncated: %zu bytes is not a whole number of "
+				      "4096-byte pages; page %zu at offset 0x%zx has only %zu of "
+				      "4096 bytes and is not decoded", len, r->page_count,
+				      r->page_count * NVS_PAGE_SIZE, len % NVS_PAGE_SIZE);
 	size_t cap = 0;
 	for (size_t pg = 0; pg < r->page_count; pg++)
 		nvs_read_parse_page(r, p + pg * NVS_PAGE_SIZE, (uint32_t)pg, &cap);
@@ -357,6 +438,9 @@ void nvs_read_free(struct nvs_read_result *r)
 		buf_wipe_data(&r->entries[i].data);
 	for (size_t i = 0; i < r->value_count; i++)
 		buf_wipe_data(&r->values[i].data);
+	for (size_t i = 0; i < r->problem_count && r->problems; i++)
+		free(r->problems[i]);
+	free(r->problems);
 	free(r->entries);
 	free(r->values);
 	free(r->pages);
@@ -483,9 +567,9 @@ void nvs_read_format_listing(const struct nvs_read_result *r, buf_t *out)
 			nvs_read_appendf(out, "erased: page %u entry %u key '%s' type %s\n",
 					 en->page, en->slot, en->key,
 					 nvs_type_name((enum nvs_type)en->type));
-		if (en->problem[0])
-			nvs_read_appendf(out, "problem: %s\n", en->problem);
 	}
+	for (size_t i = 0; i < r->problem_count; i++)
+		nvs_read_appendf(out, "problem: %s\n", r->problems[i]);
 	nvs_read_appendf(out, "%zu value(s), %zu problem(s)\n", r->value_count, r->problem_count);
 	buf_terminate_str(out);
 }
@@ -590,5 +674,11 @@ json_t *nvs_read_to_json(const struct nvs_read_result *r)
 	json_object_set_new(root, "problem_count", json_integer((json_int_t)r->problem_count));
 	json_object_set_new(root, "first_problem",
 			    r->problem_count ? json_string(r->first_problem) : json_null());
+	if (r->problem_count) { /* only when damaged: a sound image's document stays as it was */
+		json_t *all = json_array();
+		for (size_t i = 0; i < r->problem_count; i++)
+			json_array_append_new(all, json_string(r->problems[i]));
+		json_object_set_new(root, "problems", all);
+	}
 	return root;
 }

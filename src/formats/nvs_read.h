@@ -68,9 +68,14 @@ struct nvs_read_result {
 	char ns_names[256][NVS_KEY_MAX + 2];
 	size_t problem_count;
 	char first_problem[256];
+	char **problems; /* every problem found, problem_count of them, in the order found */
 };
 
-/* Fails only when the image is not a whole number of pages; damage inside is reported in r. */
+/* Fails only when the image is empty. Damage is reported in r, never fatal: a truncated image
+ * (not a whole number of pages) has its whole pages decoded and the cut named as a problem; a
+ * format-2 blob is assembled from the data chunks of its own version (namespace, key, chunk
+ * index in chunk_start .. chunk_start + count - 1, written before its index), so a key written
+ * twice gives two items, and a missing chunk or a chunk no index claims is a problem. */
 int nvs_read_partition(const uint8_t *p, size_t len, struct nvs_read_result *r, err_t *e);
 void nvs_read_free(struct nvs_read_result *r);
 /* Finds a value by namespace name and key; NULL when absent. */

@@ -88,12 +88,19 @@ struct seccert_entry {
 	buf_t value;       /* a copy; legacy DS data is rebuilt as the TLV DS_DATA/DS_CONTEXT values */
 };
 
+struct seccert_defect {
+	size_t offset; /* where the defect is (TLV header, legacy field or metadata) */
+	char text[320]; /* names the offset and the defect */
+};
+
 struct seccert_image {
 	enum seccert_layout layout;
 	struct seccert_entry *entries;
 	size_t count;
 	size_t used_len;        /* bytes of TLV data before the end (TLV layout) */
 	bool integrity_checked; /* an INTEGRITY TLV was present and matched */
+	struct seccert_defect *defects; /* every defect found, in the order found */
+	size_t defect_count;
 };
 
 /* Bytes after the last TLV need not be erased flash (0xFF) - for images that carry other data. */
@@ -101,7 +108,11 @@ struct seccert_image {
 
 /* Decodes a TLV or legacy image. Any defect (bad magic followed by data, CRC, length past the
  * end, truncated padding or footer, non-zero padding, duplicate entry, integrity mismatch) fails
- * with a message naming the entry's offset and the defect. img must be freed in every case. */
+ * with a message naming the entry's offset and the defect. The reader goes on past a defect
+ * where it can (a bad CRC is skipped by its length, a bad magic or impossible length by looking
+ * for the next 4-byte-aligned magic, legacy fields are independent), so img holds every sound
+ * entry and img->defects every defect; the message names them all (the first alone when there
+ * is one). Entries whose CRC fails are not in img. img must be freed in every case. */
 int seccert_parse_image(const uint8_t *data, size_t len, unsigned flags, struct seccert_image *img,
 			err_t *e);
 void seccert_image_free(struct seccert_image *img);

@@ -230,13 +230,25 @@ json_t *seccert_describe_image(const struct seccert_image *img)
 {
 	static const char *const layouts[] = {"empty", "tlv", "legacy", "legacy_ds"};
 	json_t *o = json_object();
-	json_object_set_new(o, "layout", json_string(layouts[img->layout]));
+	/* Nothing recognisable but not erased either: not "empty". */
+	bool unknown = img->layout == SECCERT_LAYOUT_EMPTY && img->defect_count;
+	json_object_set_new(o, "layout", json_string(unknown ? "unknown" : layouts[img->layout]));
 	json_object_set_new(o, "used_bytes", json_integer((json_int_t)img->used_len));
 	json_object_set_new(o, "integrity_checked", json_boolean(img->integrity_checked));
 	json_t *arr = json_array();
 	for (size_t i = 0; i < img->count; i++)
 		json_array_append_new(arr, seccert_describe_entry(&img->entries[i]));
 	json_object_set_new(o, "entries", arr);
+	if (img->defect_count) { /* only when damaged: a sound image's document stays as it was */
+		json_t *defs = json_array();
+		for (size_t i = 0; i < img->defect_count; i++) {
+			json_t *d = json_object();
+			json_object_set_new(d, "offset", json_integer((json_int_t)img->defects[i].offset));
+			json_object_set_new(d, "defect", json_string(img->defects[i].text));
+			json_array_append_new(defs, d);
+		}
+		json_object_set_new(o, "defects", defs);
+	}
 	return o;
 }
 
@@ -262,14 +274,17 @@ void seccert_format_text(const json_t *desc, buf_t *out)
 	json_t *entries = json_object_get(desc, "entries");
 	describe_append_text(out, "esp_secure_cert: %s layout, %zu entries", describe_get_str(desc, "layout"),
 		    json_array_size(entries));
+	size_t i;
+	json_t *en;
+	bool has_integrity = false;
+	json_array_foreach(entries, i, en)
+		has_integrity = has_integrity || !strcmp(describe_get_str(en, "kind"), "integrity");
 	if (strcmp(describe_get_str(desc, "layout"), "tlv") == 0)
 		describe_append_text(out, ", %lld bytes used, integrity %s",
 			    (long long)json_integer_value(json_object_get(desc, "used_bytes")),
 			    json_is_true(json_object_get(desc, "integrity_checked")) ? "verified"
-											: "not present");
+			    : has_integrity ? "MISMATCH" : "not present");
 	buf_append_str(out, "\n");
-	size_t i;
-	json_t *en;
 	json_array_foreach(entries, i, en)
 	{
 		const char *name = describe_get_str(en, "type_name");
@@ -319,4 +334,6 @@ void seccert_format_text(const json_t *desc, buf_t *out)
 			describe_append_text(out, " [%s]", describe_get_str(en, "error"));
 		buf_append_str(out, "\n");
 	}
+	json_array_foreach(json_object_get(desc, "defects"), i, en)
+		describe_append_text(out, "  defect: %s\n", describe_get_str(en, "defect"));
 }

@@ -11,9 +11,10 @@
 #include "formats/seccert.h"
 
 json_t *seccert_describe_entry(const struct seccert_entry *en);
-/* {"layout", "used_bytes", "integrity_checked", "entries": [...]} */
+/* {"layout", "used_bytes", "integrity_checked", "entries": [...]}, plus "defects":
+ * [{"offset", "defect"}, ...] when the image has any. */
 json_t *seccert_describe_image(const struct seccert_image *img);
-/* One line per entry, for terminals. */
+/* One line per entry, then one per defect, for terminals. */
 void seccert_format_text(const json_t *desc, buf_t *out);
 
 #endif

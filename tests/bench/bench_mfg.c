@@ -3,7 +3,8 @@
  * cost of PBKDF2 alone (mbedTLS's mbedtls_pkcs5_pbkdf2_hmac and src/crypto/pbkdf2), with the
  * goals' ratios (PERFORMANCE.md): one worker's time per device / mbedTLS PBKDF2 (goal <= 1.1),
  * batch devices/s on every core / 64, the reference tool's rate (goal >= 1.5). CPU ms/device
- * (user+sys) is shown beside wall time, as the disk is shared with other work. Usage:
+ * (user+sys) is shown beside wall time, as the disk is shared with other work. A line before the
+ * table gives the DAC's share alone (key pair, then certificate from a PAI). Usage:
  * bench_mfg [DEVICES] (default 1000; the one-worker run does a quarter); outputs go to a new folder
  * in $BENCH_MFG_DIR (default /var/tmp), removed at the end. Never run by ctest. */
 #include <stdbool.h>
@@ -119,6 +120,72 @@ static int bench_make_paa(const char *dir)
 	return rc ? -1 : 0;
 }
 
+static double bench_thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The certificate part of a device on its own: a DAC key pair and attest_make_cert from a PAI
+ * (PAA -> PAI made first), CPU ms each, best of 3 rounds of 200. */
+static int bench_print_dac_cost(void)
+{
+	mbedtls_pk_context paa, pai;
+	mbedtls_x509_crt paa_crt, pai_crt;
+	mbedtls_pk_init(&paa);
+	mbedtls_pk_init(&pai);
+	mbedtls_x509_crt_init(&paa_crt);
+	mbedtls_x509_crt_init(&pai_crt);
+	buf_t der = BUF_INIT;
+	err_t e = {0};
+	time_t from = time(NULL) - 86400;
+	struct attest_cert_params pa = {.type = ATTEST_PAA, .subject_cn = "Bench PAA", .valid_from = from,
+					.lifetime_days = ATTEST_LIFETIME_NO_EXPIRY};
+	struct attest_cert_params pi = {.type = ATTEST_PAI, .subject_cn = "Bench PAI", .has_vid = true, .vid = 0xFFF1,
+					.valid_from = from, .lifetime_days = 3650};
+	struct attest_cert_params pd = {.type = ATTEST_DAC, .subject_cn = "00112233445566778899aabbccddeeff",
+					.has_vid = true, .vid = 0xFFF1, .has_pid = true, .pid = 0x8000,
+					.valid_from = from, .lifetime_days = 3650};
+	int rc = attest_generate_key(&paa, &e) || attest_make_cert(&pa, &paa, NULL, NULL, &der, &e) ||
+		 attest_parse_cert(der.data, der.len, "PAA", &paa_crt, &e);
+	der.len = 0;
+	rc = rc || attest_generate_key(&pai, &e) || attest_make_cert(&pi, &pai, &paa_crt, &paa, &der, &e) ||
+	     attest_parse_cert(der.data, der.len, "PAI", &pai_crt, &e);
+	double best_key = 1e9, best_cert = 1e9;
+	const int n = 200;
+	for (int round = 0; !rc && round < 3; round++) {
+		double tk = 0, tc = 0;
+		for (int i = 0; !rc && i < n; i++) {
+			mbedtls_pk_context key;
+			mbedtls_pk_init(&key);
+			der.len = 0;
+			double t0 = bench_thread_cpu();
+			rc = attest_generate_key(&key, &e);
+			double t1 = bench_thread_cpu();
+			rc = rc || attest_make_cert(&pd, &key, &pai_crt, &pai, &der, &e);
+			tc += bench_thread_cpu() - t1;
+			tk += t1 - t0;
+			mbedtls_pk_free(&key);
+		}
+		if (tk / n < best_key)
+			best_key = tk / n;
+		if (tc / n < best_cert)
+			best_cert = tc / n;
+	}
+	if (rc)
+		fprintf(stderr, "DAC: %s\n", e.msg);
+	else
+		printf("DAC per device (CPU, one thread): key pair %.3f ms, attest_make_cert %.3f ms (%zu bytes)\n\n",
+		       best_key * 1e3, best_cert * 1e3, der.len);
+	buf_free_data(&der);
+	mbedtls_x509_crt_free(&paa_crt);
+	mbedtls_x509_crt_free(&pai_crt);
+	mbedtls_pk_free(&paa);
+	mbedtls_pk_free(&pai);
+	return rc ? -1 : 0;
+}
+
 /* One table row: mfg with the given PBKDF2 implementation, one worker then every core. */
 static int bench_print_row(enum pbkdf2_impl impl, unsigned iterations, unsigned devices, unsigned cores)
 {
@@ -158,6 +225,8 @@ int main(int argc, char **argv)
 	printf("mfg from a PAA: batch of %u devices on %ld worker%s (one per core), one-worker run of %u; "
 	       "PBKDF2 SHA-NI path: %s\n\n",
 	       devices, cores, cores == 1 ? "" : "s", devices / 4, pbkdf2_has_sha_ni() ? "yes" : "no");
+	if (bench_print_dac_cost())
+		return 1;
 	printf("| PBKDF2 path | iterations | PBKDF2 mbedTLS ms | PBKDF2 espfab ms | 1 worker ms/device (CPU ms) "
 	       "| / mbedTLS PBKDF2 (goal <= 1.1) | / espfab PBKDF2 | batch devices/s (CPU ms/device) "
 	       "| batch / 64 (goal >= 1.5) |\n");

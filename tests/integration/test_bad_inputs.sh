@@ -55,6 +55,34 @@ head -c 5000 "$NV/expected.bin" > nvs_trunc.bin
 cp "$S1/expected.bin" sc_crc.bin && printf '\x55' | dd of=sc_crc.bin bs=1 seek=40 conv=notrunc 2>/dev/null
 cp "$S1/expected.bin" sc_crc2.bin && printf '\x55' | dd of=sc_crc2.bin bs=1 seek=$((0x1b0 + 40)) conv=notrunc 2>/dev/null
 head -c 700 "$S1/expected.bin" > sc_trunc.bin
+# several defects in one image: both certificates' CRCs; a damaged magic; a damaged first magic
+cp sc_crc.bin sc_crc12.bin && printf '\x55' | dd of=sc_crc12.bin bs=1 seek=$((0x1b0 + 40)) conv=notrunc 2>/dev/null
+cp "$S1/expected.bin" sc_magic.bin && printf '\x00' | dd of=sc_magic.bin bs=1 seek=$((0x1b0 + 1)) conv=notrunc 2>/dev/null
+cp "$S1/expected.bin" sc_magic0.bin && printf '\x12' | dd of=sc_magic0.bin bs=1 seek=0 conv=notrunc 2>/dev/null
+chmod 644 sc_crc12.bin sc_magic.bin sc_magic0.bin
+# NVS: a truncated image with a damaged entry too; a cut encrypted image; a blob key written
+# twice whose second index is damaged (its chunk is left orphan); a blob missing its chunk 1
+cp nvs_trunc.bin nvs_trunc2.bin && printf '\x55' | dd of=nvs_trunc2.bin bs=1 seek=200 conv=notrunc 2>/dev/null
+NE=$V/nvs/e02_encrypted_inputkey_multipage
+head -c $((4096 + 50)) "$NE/expected.bin" > nvs_enc_trunc.bin
+install -m 0600 "$NE/nvs_keys.bin" nvs_enc_keys.bin
+printf 'key,type,encoding,value\nns,namespace,,\nb,data,hex2bin,aabb\nb,data,hex2bin,ccddeeff\nc,data,u8,5\n' > nvs_rep.csv
+"$E" nvs generate nvs_rep.csv nvs_rep.bin 0x3000 > /dev/null
+printf '\x55' | dd of=nvs_rep.bin bs=1 seek=$((64 + 32 * 6 + 9)) conv=notrunc 2>/dev/null
+printf 'key,type,encoding,value\nns,namespace,,\nbig,data,base64,%s\nc,data,u8,5\n' "$(head -c 5000 /dev/zero | base64 -w0)" > nvs_big.csv
+"$E" nvs generate nvs_big.csv nvs_chunk.bin 0x3000 > /dev/null
+printf '\x55' | dd of=nvs_chunk.bin bs=1 seek=$((4096 + 64 + 32 + 5)) conv=notrunc 2>/dev/null
+# a flash image (table, esp_secure_cert, factory NVS); damaged, and cut inside the NVS partition
+printf 'nvs,data,nvs,0x9000,0x4000,\nesp_secure_cert,0x3F,,0xD000,0x2000,\nfctry,data,nvs,0x10000,0x6000,\n' > flash_parts.csv
+"$E" parttable flash_parts.csv flash_pt.bin > /dev/null
+head -c $((0x18000)) /dev/zero | tr '\0' '\377' > flash.bin
+dd if=flash_pt.bin of=flash.bin bs=1 seek=$((0x8000)) conv=notrunc 2>/dev/null
+dd if="$S1/expected.bin" of=flash.bin bs=1 seek=$((0xD000)) conv=notrunc 2>/dev/null
+dd if="$V/mfg/m01_basic_factory_nvs/factory_partition.bin" of=flash.bin bs=1 seek=$((0x10000)) conv=notrunc 2>/dev/null
+cp flash.bin flash_bad.bin
+printf '\x55' | dd of=flash_bad.bin bs=1 seek=$((0x10000 + 64 + 32 * 3 + 10)) conv=notrunc 2>/dev/null
+printf '\x01' | dd of=flash_bad.bin bs=1 seek=$((0xD000 + 40)) conv=notrunc 2>/dev/null
+head -c $((0x12000)) flash.bin > flash_cut.bin
 H='key,type,encoding,value'
 printf '%s\nns,namespace,,\nk,data,u32,42\n' "$H" > nvs_ok.csv
 printf '%s\nns,namespace,,\nk,data,u8,300\n' "$H" > nvs_range.csv
@@ -226,7 +254,7 @@ check sc-csv-no-header     1     "sc_header.csv" o/esp_secure_cert.bin - -- secc
 check sc-partition-full    1     "sc_big.csv line 2" o/esp_secure_cert.bin - -- seccert --esp_secure_cert_csv sc_big.csv --skip_flash --esp_secure_cert_data_dir o
 check sc-append-integrity-trunc 1 "sc_trunc.bin" =sc_trunc.bin - -- seccert --append-integrity sc_trunc.bin
 # ---- decoders on corrupted data: what decodes is printed, the corruption is named, exit 1
-check sc-dump-crc-first    1     "bad CRC"     - - -- seccert dump sc_crc.bin
+check sc-dump-crc-first    1     "bad CRC"     - "DEV_CERT" -- seccert dump sc_crc.bin
 check sc-dump-crc-second   1     "offset 0x1b0" - "CA_CERT" -- seccert dump sc_crc2.bin
 check sc-dump-truncated    1     "past the end" - "CA_CERT" -- seccert dump sc_trunc.bin
 check sc-dump-json-trunc   1     "past the end" - '"CA_CERT"' -- seccert dump sc_trunc.bin --json
@@ -234,7 +262,23 @@ check sc-parse-bin-trunc   1     "past the end" - "CA_CERT" -- seccert --parse_b
 check nvs-dump-wrong-key   1     "CRC"         - "page 0" -- nvs dump "$V/nvs/e01_encrypted_keygen_seeded/expected.bin" --keyfile "$V/nvs/e02_encrypted_inputkey_multipage/nvs_keys.bin"
 check nvs-dump-crc         1     "CRC"         - "namespace" -- nvs dump nvs_crc.bin
 check nvs-dump-crc-json    1     "CRC"         - '"namespace' -- nvs dump nvs_crc.bin --json
-check nvs-dump-truncated   1     "nvs_trunc.bin" - - -- nvs dump nvs_trunc.bin
+check nvs-dump-truncated   1     "nvs_trunc.bin: 1 problem(s): image truncated" - "namespace 1:" -- nvs dump nvs_trunc.bin
+check nvs-dump-trunc-offset 1    "page 1 at offset 0x1000 has only 904 of 4096 bytes" - '"values"' -- nvs dump nvs_trunc.bin --json
+check nvs-dump-trunc-and-crc 1   "nvs_trunc2.bin: 2 problem(s)" - "problem: image truncated" -- nvs dump nvs_trunc2.bin
+check nvs-dump-trunc-encrypted 1 "offset 0x1000 has only 50 of 4096 bytes" - "namespace 1: secure" -- nvs dump nvs_enc_trunc.bin --keyfile nvs_enc_keys.bin
+check nvs-dump-orphan-chunk 1    "page 0 entry 4: blob 'b' data chunk 0 (4 bytes) belongs to no blob index (orphan chunk)" - "ns:b blob (2 bytes) = aabb" -- nvs dump nvs_rep.bin
+check nvs-dump-missing-chunk 1   "blob 'big' (chunk_start 0, 2 chunk(s)): chunk 1 is missing or damaged" - "ns:c u8 (1 bytes) = 5" -- nvs dump nvs_chunk.bin
+check sc-dump-two-crc      1     "TLV at offset 0x1b0 (type 1 (DEV_CERT) subtype 0): bad CRC" - "defect: TLV at offset 0x0 (type 0 (CA_CERT) subtype 0): bad CRC" -- seccert dump sc_crc12.bin
+check sc-dump-two-crc-rest 1     "sc_crc12.bin: TLV at offset 0x0" - "PRIV_KEY" -- seccert dump sc_crc12.bin
+check sc-dump-bad-magic    1     "offset 0x1b0: bad TLV magic" - "PRIV_KEY" -- seccert dump sc_magic.bin
+check sc-dump-first-magic  1     "offset 0x0: bad TLV magic" - "DEV_CERT" -- seccert dump sc_magic0.bin
+check sc-dump-json-defects 1     "offset 0x1b0" - '"defect": "TLV at offset 0x1b0' -- seccert dump sc_crc2.bin --json
+check sc-dump-key-file     1     "dac_key.der: offset 0x0: bad TLV magic" - "defect: offset 0x0" -- seccert dump dac_key.der
+check inspect-nvs-truncated 1    "nvs_trunc.bin" - '"namespaces"' -- inspect nvs_trunc.bin
+check inspect-sc-crc       1     "offset 0x1b0" - "CA_CERT" -- inspect sc_crc2.bin
+check inspect-flash-nvs-crc 1    "fctry: page 0 entry 3" - "esp_secure_cert" -- inspect flash_bad.bin
+check inspect-flash-sc-crc 1     "esp_secure_cert: TLV at offset 0x0" - "DEV_CERT" -- inspect flash_bad.bin
+check inspect-flash-cut    1     "the partition at 0x10000 has only 8192 of its 24576 bytes" - '"namespaces"' -- inspect flash_cut.bin
 # ---- NVS generation
 check nvs-u8-range         1     "nvs_range.csv:3" out.bin - -- nvs generate nvs_range.csv out.bin 0x3000
 check nvs-no-namespace     1     "nvs_nons.csv:2" out.bin - -- nvs generate nvs_nons.csv out.bin 0x3000
@@ -276,7 +320,9 @@ check attest-cd-cert-id    1     "SHORT"       cd.der - -- attest gen-cd -K pai_
 # ---- flash encryption
 check fe-address-unaligned 1     "0x10001"     fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10001 --aes-xts --output fe.bin fe_plain.bin
 check fe-address-not-num   2     "--address"   fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0xZZ --aes-xts --output fe.bin fe_plain.bin
-check fe-key-8-bytes       1     "key file: 8 bytes" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
+check fe-key-8-bytes       1     "key file key8.bin: key length 8 bytes, expected 16, 32 or 64" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
+check fe-key-8-esp32       1     "key file key8.bin: key length 8 bytes, expected 24 or 32" fe.bin - -- flashenc encrypt-flash-data --keyfile key8.bin --address 0x10000 --output fe.bin fe_plain.bin
+check fe-decrypt-key-8     1     "key file key8.bin: key length 8 bytes, expected 16, 32 or 64" fe.bin - -- flashenc decrypt-flash-data --keyfile key8.bin --address 0x10000 --aes-xts --output fe.bin fe_plain.bin
 check fe-input-missing     1     "missing.bin" fe.bin - -- flashenc encrypt-flash-data --keyfile fe_key.bin --address 0x10000 --aes-xts --output fe.bin missing.bin
 check fe-crypt-conf        1     "flash-crypt-conf" fe.bin - -- flashenc decrypt-flash-data --keyfile fe_key.bin --address 0x10000 --flash-crypt-conf 99 --output fe.bin fe_plain.bin
 # ---- ports and devices

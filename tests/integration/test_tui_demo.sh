@@ -55,6 +55,9 @@ grep -qF "BURN! burn" "$T/frames" || fail "irreversible step never marked"
 grep -qF "IRREVERSIBLE - confirm" "$T/frames" || fail "no confirmation asked"
 grep -qF "BURN_" "$T/frames" || fail "the confirmation word was never typed"
 grep -q "ok BURN! burn" "$T/frames" || fail "the burn step never finished"
+# the panel is re-read from the chip after the burn: the DAC key block now ECDSA_KEY, protected
+grep -q "Device (after burn-" "$T/frames" || fail "device panel not refreshed after the burn"
+grep -q "KEY[0-5]        ECDSA_KEY.* WR" "$T/frames" || fail "device panel never showed the burned ECDSA key block"
 QR=$(screen | grep -o 'MT:[0-9A-Z.:-]*' | head -1)
 [ -n "$QR" ] || fail "no QR payload on the result screen"
 MANUAL=$(screen | grep -A1 "Manual pairing code" | tail -1 | tr -dc '0-9')
@@ -123,11 +126,21 @@ done
 screen | grep -qF "serial: same (manifest DEMO-0001, device DEMO-0001)" || fail "no manifest comparison"
 screen | grep -q "discriminator: same" || fail "discriminator not compared with the manifest"
 screen | grep -q "DIFFERENT" && fail "read-back data differs from the manifest"
-# the label goes to a file in the demo
+# the label goes to a file in the demo: p sends PRINT to the backend, which writes the PNG; its
+# answer shows on the status line and in the info box
 tm send-keys -t demo F4
 sleep 0.3
 tm send-keys -t demo p
-wait_for "label of DEMO-0001 written to" 20
+for i in $(seq 200); do screen | tail -1 | grep -q "printed to .*/label.png" && break; sleep 0.1; done
+screen | tail -1 | grep -q "printed to .*/label.png" || fail "status line never said the label was printed"
+LABEL=$(screen | tail -1 | sed -n 's/.*printed to \(.*label\.png\).*/\1/p')
+[ -s "$LABEL" ] || fail "label file '$LABEL' missing"
+head -c 8 "$LABEL" | od -An -c | grep -q "P   N   G" || fail "label file is not a PNG"
+wait_for "Label   printed to" 5
+if command -v zbarimg >/dev/null; then
+	got=$(zbarimg -q --raw "$LABEL" 2>/dev/null | head -1)
+	[ "$got" = "$QR" ] || fail "the printed label decodes to '$got', the run showed '$QR'"
+fi
 
 tm send-keys -t demo q
 for i in $(seq 100); do [ -f "$T/exit" ] && break; sleep 0.1; done

@@ -2,7 +2,8 @@
  * chips, identification, flash write/verify/read-back (compressed and not, at 115200 and
  * 921600), eFuse key burning with protection and every refusal rule; then every fault kind the
  * simulator can inject, checking that an operation either recovers or fails with a clear error
- * and that a region reported verified really sits in the simulated flash. */
+ * and that a region reported verified really sits in the simulated flash (those runs go to child
+ * processes of this program, in parallel, as most of their time is spent waiting on timeouts). */
 #include "testutil.h"
 
 #include <errno.h>
@@ -350,6 +351,50 @@ static void test_efuse_all_chips(void **state)
 
 /* ---- faults ---- */
 
+/* Most of a fault run is waiting (a dropped reply costs the loader's 3 s command timeout, a stall
+ * its length, an unrecoverable stall every retry), and the runs are independent, each with its own
+ * simulator. So the runs of each chip, each eFuse fault and the unrecoverable stall go to child
+ * processes of this program, all at once (test_faults): a child is a cmocka run of its own with
+ * the same assertions, and its exit code reports back. */
+#define CHILDREN_MAX 24
+#define CHILD_COMPLETED 0
+#define CHILD_FAILED_CLEANLY 10 /* eFuse fault: the burn failed with a message, then finished */
+#define CHILD_ASSERTION 1
+
+static char self_exe[4096];
+
+struct child {
+	const char *mode; /* --faults-on, --efuse-fault or --unrecoverable */
+	const char *arg;
+	int code;         /* its exit code */
+};
+
+/* Runs "<this program> mode arg" for every child at the same time and collects the exit codes. */
+static void run_children(struct child *c, size_t n)
+{
+	const char *bin = testutil_sim_bin();
+	if (!bin || access(bin, X_OK) != 0)
+		skip();
+	assert_true(n <= CHILDREN_MAX);
+	assert_true(self_exe[0] != '\0');
+	pid_t pids[CHILDREN_MAX];
+	fflush(stdout);
+	fflush(stderr);
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			execl(self_exe, self_exe, c[i].mode, c[i].arg, (char *)NULL);
+			_exit(127);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		int st;
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		c[i].code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	}
+}
+
 static void run_fault(const char *chip, const char *fault, int *recovered, int *failed)
 {
 	struct sim s;
@@ -393,92 +438,96 @@ out:
 	sim_stop(&s);
 }
 
-static void test_faults(void **state)
+static const char *const link_faults[] = {
+	"drop:1",  "drop:5",   "drop:40",  "corrupt:3", "corrupt:30", "corrupt:45",
+	"disconnect-after:600", "disconnect-after:9000", "reset-after:700",
+	"reset-after:12000", "stall:500", "stall:4000@30",
+};
+
+/* Every fault kind on one chip (run in a child, see run_children). */
+static void test_faults_on_chip(void **state)
 {
-	(void)state;
-	static const char *faults[] = {
-		"drop:1",  "drop:5",   "drop:40",  "corrupt:3", "corrupt:30", "corrupt:45",
-		"disconnect-after:600", "disconnect-after:9000", "reset-after:700",
-		"reset-after:12000", "stall:500", "stall:4000@30",
-	};
-	for (size_t c = 0; c < sizeof chips / sizeof chips[0]; c++) {
-		int recovered = 0, failed = 0;
-		for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++)
-			run_fault(chips[c], faults[f], &recovered, &failed);
-		print_message("  %s: %d fault runs recovered, %d failed with an error\n", chips[c],
-			      recovered, failed);
-		/* retries must win in most cases: a fault-free retry path exists for each kind */
-		assert_true(recovered >= 10);
-	}
+	const char *chip = *state;
+	int recovered = 0, failed = 0;
+	for (size_t f = 0; f < sizeof link_faults / sizeof link_faults[0]; f++)
+		run_fault(chip, link_faults[f], &recovered, &failed);
+	print_message("  %s: %d fault runs recovered, %d failed with an error\n", chip, recovered, failed);
+	/* retries must win in most cases: a fault-free retry path exists for each kind */
+	assert_true(recovered >= 10);
 }
 
 /* eFuse burning through a faulty link: either the burn completes and reads back right, or it
- * fails with a message; a success is never reported for a block that does not hold the key. */
-static void test_efuse_faults(void **state)
+ * fails with a message; a success is never reported for a block that does not hold the key.
+ * Returns whether the burn completed. */
+static bool run_efuse_fault(const char *fault)
 {
-	(void)state;
-	static const char *faults[] = {"drop:95", "drop:110", "corrupt:100", "corrupt:120",
-				       "reset-after:9000", "disconnect-after:8000", "stall:500@105"};
-	int ok = 0, failed = 0;
-	for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) {
-		struct sim s;
-		sim_start(&s, "esp32c3", faults[f]);
-		loader_t l;
-		err_t e = {0};
-		if (open_loader(&l, s.url, 115200, &e)) {
-			failed++;
-			sim_stop(&s);
-			continue;
-		}
-		uint8_t key[32];
-		for (int i = 0; i < 32; i++)
-			key[i] = (uint8_t)(0x11 * (i + 1));
-		struct efuse_key_plan plan;
-		int rc = plan_burn(&l, "esp32c3", "BLOCK_KEY2", "HMAC_UP", key, 32, false, &plan, &e);
-		if (rc == 0)
-			rc = loader_burn_key(&l, &plan, &e);
-		loader_close(&l);
-		/* judge by a fresh, fault-free look at the persisted eFuses */
-		char *dir = strdup(s.dir);
-		sim_halt(&s);
-		struct sim s2;
-		sim_start_in(&s2, "esp32c3", NULL, dir);
-		err_t e2 = {0};
-		assert_int_equal(open_loader(&l, s2.url, 0, &e2), 0);
-		int idx = chip_efuse_find_block(l.info.chip, "BLOCK_KEY2");
-		struct efuse_key_status ks;
-		efuse_key_status(&l.info.efuse, idx, &ks);
-		if (rc == 0) {
-			ok++;
-			assert_int_equal(ks.purpose, KP_HMAC_UP);
-			assert_true(ks.write_protected);
-			for (int i = 0; i < 32; i++)
-				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
-		} else {
-			failed++;
-			assert_true(strlen(e.msg) > 10);
-			print_message("  burn with --fault %s failed cleanly: %s\n", faults[f], e.msg);
-			/* the engine finishes the interrupted burn on the healthy link */
-			struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY2",
-						     .key = key, .key_len = 32, .purpose = KP_HMAC_UP,
-						     .resume = true};
-			assert_int_equal(loader_plan_key(&l, &req, &plan, &e2), 0);
-			assert_int_equal(loader_burn_key(&l, &plan, &e2), 0);
-			efuse_key_status(&l.info.efuse, idx, &ks);
-			assert_int_equal(ks.purpose, KP_HMAC_UP);
-			assert_true(ks.write_protected);
-			for (int i = 0; i < 32; i++)
-				assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
-		}
-		loader_close(&l);
-		free(dir);
-		sim_stop(&s2);
-		free(s.dir);
-		free(s.flash_path);
-		free(s.efuse_path);
+	struct sim s;
+	sim_start(&s, "esp32c3", fault);
+	loader_t l;
+	err_t e = {0};
+	if (open_loader(&l, s.url, 115200, &e)) {
+		sim_stop(&s);
+		return false;
 	}
-	print_message("  eFuse burns under faults: %d completed and verified, %d failed with an error\n", ok, failed);
-	assert_true(ok >= 4);
+	uint8_t key[32];
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(0x11 * (i + 1));
+	struct efuse_key_plan plan;
+	int rc = plan_burn(&l, "esp32c3", "BLOCK_KEY2", "HMAC_UP", key, 32, false, &plan, &e);
+	if (rc == 0)
+		rc = loader_burn_key(&l, &plan, &e);
+	loader_close(&l);
+	/* judge by a fresh, fault-free look at the persisted eFuses */
+	char *dir = strdup(s.dir);
+	sim_halt(&s);
+	struct sim s2;
+	sim_start_in(&s2, "esp32c3", NULL, dir);
+	err_t e2 = {0};
+	assert_int_equal(open_loader(&l, s2.url, 0, &e2), 0);
+	int idx = chip_efuse_find_block(l.info.chip, "BLOCK_KEY2");
+	struct efuse_key_status ks;
+	efuse_key_status(&l.info.efuse, idx, &ks);
+	if (rc == 0) {
+		assert_int_equal(ks.purpose, KP_HMAC_UP);
+		assert_true(ks.write_protected);
+		for (int i = 0; i < 32; i++)
+			assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
+	} else {
+		assert_true(strlen(e.msg) > 10);
+		print_message("  burn with --fault %s failed cleanly: %s\n", fault, e.msg);
+		/* the engine finishes the interrupted burn on the healthy link */
+		struct efuse_burn_req req = {.chip_name = "esp32c3", .block = "BLOCK_KEY2",
+					     .key = key, .key_len = 32, .purpose = KP_HMAC_UP,
+					     .resume = true};
+		assert_int_equal(loader_plan_key(&l, &req, &plan, &e2), 0);
+		assert_int_equal(loader_burn_key(&l, &plan, &e2), 0);
+		efuse_key_status(&l.info.efuse, idx, &ks);
+		assert_int_equal(ks.purpose, KP_HMAC_UP);
+		assert_true(ks.write_protected);
+		for (int i = 0; i < 32; i++)
+			assert_int_equal((uint8_t)(l.info.efuse.words[idx][i / 4] >> (8 * (i % 4))), key[i]);
+	}
+	loader_close(&l);
+	free(dir);
+	sim_stop(&s2);
+	free(s.dir);
+	free(s.flash_path);
+	free(s.efuse_path);
+	return rc == 0;
+}
+
+static const char *const efuse_faults[] = {"drop:95", "drop:110", "corrupt:100", "corrupt:120",
+					  "reset-after:9000", "disconnect-after:8000", "stall:500@105"};
+
+/* One eFuse fault (run in a child): the exit code says whether the burn completed; at least four
+ * of them must (test_faults). */
+static bool efuse_fault_completed;
+
+static void test_efuse_fault_one(void **state)
+{
+	efuse_fault_completed = run_efuse_fault(*state);
+	print_message("  eFuse burn with --fault %s: %s\n", (const char *)*state,
+		      efuse_fault_completed ? "completed and verified" : "failed cleanly, finished afterwards");
 }
 
 /* A chip in Secure Download Mode: identified through GET_SECURITY_INFO, writes go out
@@ -576,7 +625,7 @@ static void test_cancel(void **state)
 }
 
 /* A chip that stops answering for longer than every retry: a clear error, nothing reported
- * verified. */
+ * verified (run in a child). */
 static void test_fault_unrecoverable(void **state)
 {
 	(void)state;
@@ -600,6 +649,34 @@ static void test_fault_unrecoverable(void **state)
 	loader_close(&l);
 	buf_free_data(&a);
 	sim_stop(&s);
+}
+
+/* The parent of the fault runs: every chip under every link fault, every eFuse fault and the
+ * unrecoverable stall, each in its own child, all at once. */
+static void test_faults(void **state)
+{
+	(void)state;
+	struct child c[CHILDREN_MAX];
+	size_t n = 0, n_chips = sizeof chips / sizeof chips[0], n_efuse = sizeof efuse_faults / sizeof efuse_faults[0];
+	for (size_t i = 0; i < n_chips; i++)
+		c[n++] = (struct child){"--faults-on", chips[i], -1};
+	for (size_t i = 0; i < n_efuse; i++)
+		c[n++] = (struct child){"--efuse-fault", efuse_faults[i], -1};
+	c[n++] = (struct child){"--unrecoverable", "esp32c3", -1};
+	run_children(c, n);
+	int ok = 0, failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool efuse = !strcmp(c[i].mode, "--efuse-fault");
+		if (efuse && c[i].code == CHILD_COMPLETED)
+			ok++;
+		else if (efuse && c[i].code == CHILD_FAILED_CLEANLY)
+			failed++;
+		else if (c[i].code != CHILD_COMPLETED)
+			fail_msg("%s %s: the child exited with %d (its failed assertion is printed above)", c[i].mode,
+				 c[i].arg, c[i].code);
+	}
+	print_message("  eFuse burns under faults: %d completed and verified, %d failed with an error\n", ok, failed);
+	assert_true(ok >= 4);
 }
 
 /* ---- the CLI on top ---- */
@@ -731,16 +808,38 @@ static void test_cli_xts256(void **state)
 	sim_stop(&s);
 }
 
-int main(void)
+/* A child of run_children: one chip's fault runs, or one eFuse fault. */
+static int run_child(const char *mode, const char *arg)
+{
+	char name[96];
+	snprintf(name, sizeof name, "%s %s", mode + 2, arg);
+	if (!strcmp(mode, "--faults-on")) {
+		const struct CMUnitTest t[] = {cmocka_unit_test_prestate(test_faults_on_chip, (void *)arg)};
+		return cmocka_run_group_tests_name(name, t, NULL, NULL) ? CHILD_ASSERTION : CHILD_COMPLETED;
+	}
+	if (!strcmp(mode, "--unrecoverable")) {
+		const struct CMUnitTest t[] = {cmocka_unit_test(test_fault_unrecoverable)};
+		return cmocka_run_group_tests_name(name, t, NULL, NULL) ? CHILD_ASSERTION : CHILD_COMPLETED;
+	}
+	const struct CMUnitTest t[] = {cmocka_unit_test_prestate(test_efuse_fault_one, (void *)arg)};
+	if (cmocka_run_group_tests_name(name, t, NULL, NULL))
+		return CHILD_ASSERTION;
+	return efuse_fault_completed ? CHILD_COMPLETED : CHILD_FAILED_CLEANLY;
+}
+
+int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && (!strcmp(argv[1], "--faults-on") || !strcmp(argv[1], "--efuse-fault") ||
+			  !strcmp(argv[1], "--unrecoverable")))
+		return run_child(argv[1], argv[2]);
+	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+	self_exe[n > 0 ? n : 0] = '\0';
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flash_all_chips),
 		cmocka_unit_test(test_flash_over_pty),
 		cmocka_unit_test(test_efuse_all_chips),
-		cmocka_unit_test(test_efuse_faults),
 		cmocka_unit_test(test_faults),
-		cmocka_unit_test(test_fault_unrecoverable),
 		cmocka_unit_test(test_secure_download_mode),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cli),

@@ -505,6 +505,46 @@ static void test_refusals_burn_nothing(void **state)
 	env_free(&v);
 }
 
+/* Firmware the chip cannot take (a flash frequency the ESP32-H2 does not have) is refused before
+ * the confirmation, with nothing burned, not at its write step after the burns. */
+static void test_bad_firmware_refused_before_burn(void **state)
+{
+	(void)state;
+	struct env v;
+	env_make(&v, "esp32h2", "mode = development", false);
+	uint8_t boot[0x100];
+	memset(boot, 0x11, sizeof boot);
+	boot[0] = 0xE9;
+	boot[23] = 0;
+	char *p = testutil_join_path(v.dir, "bootloader.bin");
+	testutil_write_file(p, boot, sizeof boot);
+	free(p);
+	const char *fa = "{\"flash_settings\": {\"flash_mode\": \"dio\", \"flash_size\": \"4MB\", "
+			 "\"flash_freq\": \"80m\"}, \"flash_files\": {\"0x0\": \"bootloader.bin\"}}";
+	p = testutil_join_path(v.dir, "fa.json");
+	testutil_write_file(p, fa, strlen(fa));
+	free(p);
+	buf_t prof = BUF_INIT;
+	testutil_read_file(v.profile, &prof);
+	buf_append_str(&prof, "[firmware]\nflasher_args = fa.json\n");
+	testutil_write_file(v.profile, prof.data, prof.len);
+	buf_free_data(&prof);
+	struct fake_dev f;
+	fake_init(&f, "esp32h2", 1);
+	struct recorder rec = {.answer = true};
+	struct engine_result res;
+	err_t e = {0};
+	assert_int_equal(run(&v, &f, &rec, true, false, &res, &e), ERR_CHECK);
+	assert_non_null(strstr(e.msg, "not a frequency of esp32h2"));
+	assert_non_null(strstr(e.msg, "before anything was burned"));
+	assert_int_equal(f.burns + f.writes, 0);
+	assert_int_equal(rec.confirms, 0);
+	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
+	buf_free_data(&rec.kinds);
+	free(f.flash);
+	env_free(&v);
+}
+
 /* A link that cannot burn BLOCK0 fields: a plan that enables flash encryption is refused before
  * any key is burned. */
 static void test_device_without_block0_burns(void **state)
@@ -666,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_esp32_production),
 		cmocka_unit_test(test_resume_after_fault),
 		cmocka_unit_test(test_refusals_burn_nothing),
+		cmocka_unit_test(test_bad_firmware_refused_before_burn),
 		cmocka_unit_test(test_device_without_block0_burns),
 		cmocka_unit_test(test_dry_run_touches_nothing),
 		cmocka_unit_test(test_worker_commands),

@@ -4,12 +4,16 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checksum.h"
 #include "formats/nvs.h"
 #include "formats/nvs_csv.h"
+#include "formats/nvs_read.h"
 #include "formats/nvs_write.h"
 
 struct bad_csv {
@@ -313,6 +317,345 @@ static void test_bad_binaries_for_reader(void **state)
 	free(tmp);
 }
 
+/* ---- hand-built pages, for layouts the generator does not write (an older blob version left
+ * beside a newer one, a lost index), laid out as nvs-format.md §2-§7 says ---- */
+
+struct tpage {
+	uint8_t b[NVS_PAGE_SIZE];
+	unsigned next; /* next free entry slot */
+};
+
+static void tpage_init(struct tpage *p, uint32_t seq)
+{
+	memset(p->b, 0xFF, sizeof p->b);
+	checksum_write_u32le(p->b, NVS_PAGE_STATE_ACTIVE);
+	checksum_write_u32le(p->b + 4, seq);
+	p->b[8] = NVS_VERSION_BYTE_V2;
+	checksum_write_u32le(p->b + 28, checksum_crc32_esp(p->b + 4, 24));
+	p->next = 0;
+}
+
+/* One item: header entry with data8 as bytes 24..31, then the payload entries. */
+static void tpage_put(struct tpage *p, uint8_t ns, uint8_t type, uint8_t chunk, const char *key,
+		      const uint8_t data8[8], const uint8_t *payload, size_t plen)
+{
+	unsigned span = 1 + (unsigned)((plen + 31) / 32);
+	assert_true(p->next + span <= NVS_ENTRIES_PER_PAGE);
+	uint8_t *en = p->b + NVS_FIRST_ENTRY_OFFSET + 32 * p->next;
+	en[0] = ns;
+	en[1] = type;
+	en[2] = (uint8_t)span;
+	en[3] = chunk;
+	memset(en + 8, 0, 16);
+	memcpy(en + 8, key, strlen(key));
+	memcpy(en + 24, data8, 8);
+	uint8_t tmp[28];
+	memcpy(tmp, en, 4);
+	memcpy(tmp + 4, en + 8, 24);
+	checksum_write_u32le(en + 4, checksum_crc32_esp(tmp, sizeof tmp));
+	if (plen)
+		memcpy(en + 32, payload, plen);
+	for (unsigned k = 0; k < span; k++) {
+		unsigned i = p->next + k;
+		p->b[32 + 2 * i / 8] &= (uint8_t)~(1u << (2 * i % 8)); /* 0b11 -> 0b10 */
+	}
+	p->next += span;
+}
+
+static void tpage_namespace(struct tpage *p, const char *name, uint8_t index)
+{
+	uint8_t d[8];
+	memset(d, 0xFF, sizeof d);
+	d[0] = index;
+	tpage_put(p, 0, NVS_TYPE_U8, 0xFF, name, d, NULL, 0);
+}
+
+static void tpage_chunk(struct tpage *p, uint8_t ns, const char *key, uint8_t chunk,
+			const uint8_t *data, size_t n)
+{
+	uint8_t d[8];
+	checksum_write_u16le(d, (uint16_t)n);
+	d[2] = d[3] = 0xFF;
+	checksum_write_u32le(d + 4, checksum_crc32_esp(data, n));
+	tpage_put(p, ns, NVS_TYPE_BLOB_DATA, chunk, key, d, data, n);
+}
+
+static void tpage_index(struct tpage *p, uint8_t ns, const char *key, uint32_t size,
+			uint8_t count, uint8_t start)
+{
+	uint8_t d[8];
+	checksum_write_u32le(d, size);
+	d[4] = count;
+	d[5] = start;
+	d[6] = d[7] = 0xFF;
+	tpage_put(p, ns, NVS_TYPE_BLOB_IDX, 0xFF, key, d, NULL, 0);
+}
+
+static void pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+static size_t count_values(const struct nvs_read_result *r, const char *ns, const char *key)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->value_count; i++)
+		n += !strcmp(r->values[i].ns_name, ns) && !strcmp(r->values[i].key, key);
+	return n;
+}
+
+static bool has_problem(const struct nvs_read_result *r, const char *a, const char *b)
+{
+	for (size_t i = 0; i < r->problem_count; i++)
+		if (strstr(r->problems[i], a) && (!b || strstr(r->problems[i], b)))
+			return true;
+	return false;
+}
+
+/* A blob key written twice is two items, each assembled from the chunks of its own version. */
+static void test_repeated_blob_key(void **state)
+{
+	(void)state;
+	err_t e = {0};
+	/* As the generator writes a key given twice: both versions start at chunk 0; the first
+	 * spans two pages (two chunks), the second is small. */
+	uint8_t big[5000], small[3] = {0xCC, 0xDD, 0xEE};
+	pattern(big, sizeof big, 1);
+	struct nvs_list l;
+	nvs_list_init(&l);
+	assert_int_equal(nvs_list_add_namespace(&l, "ns", &e), 0);
+	assert_int_equal(nvs_list_add_blob(&l, "b", big, sizeof big, &e), 0);
+	assert_int_equal(nvs_list_add_blob(&l, "b", small, sizeof small, &e), 0);
+	assert_int_equal(nvs_list_add_u8(&l, "after", 9, &e), 0);
+	buf_t img = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, 0x3000, 2, &img, &e), 0);
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &r, &e), 0);
+	if (r.problem_count)
+		fail_msg("repeated key: %s", r.first_problem);
+	assert_int_equal(count_values(&r, "ns", "b"), 2);
+	const struct nvs_read_value *v = NULL;
+	for (size_t i = 0; i < r.value_count; i++)
+		if (!strcmp(r.values[i].key, "b") && !v)
+			v = &r.values[i];
+	testutil_assert_bytes_equal("first version", v->data.data, v->data.len, big, sizeof big);
+	v = nvs_read_find_value(&r, "ns", "b"); /* the last write wins */
+	testutil_assert_bytes_equal("second version", v->data.data, v->data.len, small, sizeof small);
+	nvs_read_free(&r);
+	buf_free_data(&img);
+	nvs_list_free(&l);
+
+	/* As the IDF writer rewrites a blob: the new version at chunk_start 128, the old one (0)
+	 * not yet erased. Both decode, each from its own chunk range. */
+	uint8_t a0[64], a1[40], b0[50];
+	pattern(a0, sizeof a0, 2);
+	pattern(a1, sizeof a1, 3);
+	pattern(b0, sizeof b0, 4);
+	static struct tpage pg[2];
+	tpage_init(&pg[0], 0);
+	tpage_namespace(&pg[0], "ns", 1);
+	tpage_chunk(&pg[0], 1, "k", 0, a0, sizeof a0);
+	tpage_chunk(&pg[0], 1, "k", 1, a1, sizeof a1);
+	tpage_index(&pg[0], 1, "k", sizeof a0 + sizeof a1, 2, 0);
+	tpage_chunk(&pg[0], 1, "k", 128, b0, sizeof b0);
+	tpage_index(&pg[0], 1, "k", sizeof b0, 1, 128);
+	tpage_init(&pg[1], 1);
+	static uint8_t two[2 * NVS_PAGE_SIZE];
+	memcpy(two, pg[0].b, NVS_PAGE_SIZE);
+	memcpy(two + NVS_PAGE_SIZE, pg[1].b, NVS_PAGE_SIZE);
+	assert_int_equal(nvs_read_partition(two, sizeof two, &r, &e), 0);
+	if (r.problem_count)
+		fail_msg("two versions: %s", r.first_problem);
+	assert_int_equal(count_values(&r, "ns", "k"), 2);
+	assert_int_equal(r.values[0].data.len, sizeof a0 + sizeof a1);
+	testutil_assert_bytes_equal("old version", r.values[0].data.data, sizeof a0, a0, sizeof a0);
+	testutil_assert_bytes_equal("old version tail", r.values[0].data.data + sizeof a0,
+				    sizeof a1, a1, sizeof a1);
+	v = nvs_read_find_value(&r, "ns", "k");
+	testutil_assert_bytes_equal("new version", v->data.data, v->data.len, b0, sizeof b0);
+	nvs_read_free(&r);
+}
+
+/* A chunk no index claims, and an index whose chunk is missing, are named; the rest decodes. */
+static void test_orphan_and_missing_chunks(void **state)
+{
+	(void)state;
+	err_t e = {0};
+	uint8_t a0[64], b0[50], c0[20], c2[20];
+	pattern(a0, sizeof a0, 5);
+	pattern(b0, sizeof b0, 6);
+	pattern(c0, sizeof c0, 7);
+	pattern(c2, sizeof c2, 8);
+	static struct tpage pg;
+	tpage_init(&pg, 0);
+	tpage_namespace(&pg, "ns", 1);
+	tpage_chunk(&pg, 1, "k", 0, a0, sizeof a0);        /* entry 1 */
+	tpage_index(&pg, 1, "k", sizeof a0, 1, 0);         /* entry 4 */
+	tpage_chunk(&pg, 1, "k", 128, b0, sizeof b0);      /* entry 5: its index was lost */
+	tpage_chunk(&pg, 1, "m", 0, c0, sizeof c0);        /* entry 8 */
+	tpage_chunk(&pg, 1, "m", 2, c2, sizeof c2);        /* entry 10: chunk 1 never written */
+	tpage_index(&pg, 1, "m", 60, 3, 0);                /* entry 12 */
+	uint8_t u8d[8];
+	memset(u8d, 0xFF, sizeof u8d);
+	u8d[0] = 42;
+	tpage_put(&pg, 1, NVS_TYPE_U8, 0xFF, "after", u8d, NULL, 0);
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(pg.b, sizeof pg.b, &r, &e), 0);
+	assert_int_equal(r.problem_count, 2);
+	if (!has_problem(&r, "page 0 entry 5: blob 'k' data chunk 128", "orphan chunk"))
+		fail_msg("orphan not named: %s", r.problems[0]);
+	if (!has_problem(&r, "page 0 entry 12: blob 'm'", "chunk 1 is missing"))
+		fail_msg("missing chunk not named: %s / %s", r.problems[0], r.problems[1]);
+	assert_int_equal(count_values(&r, "ns", "k"), 1);
+	testutil_assert_bytes_equal("k", nvs_read_find_value(&r, "ns", "k")->data.data,
+				    sizeof a0, a0, sizeof a0);
+	assert_null(nvs_read_find_value(&r, "ns", "m"));
+	assert_int_equal(nvs_read_find_value(&r, "ns", "after")->num, 42);
+	/* the listing names both */
+	buf_t txt = BUF_INIT;
+	nvs_read_format_listing(&r, &txt);
+	assert_non_null(strstr((char *)txt.data, "problem: page 0 entry 5: blob 'k' data chunk 128"));
+	assert_non_null(strstr((char *)txt.data, "chunk 1 is missing"));
+	buf_free_data(&txt);
+	nvs_read_free(&r);
+
+	/* the CLI: what decodes on stdout, both problems on stderr, exit 1 */
+	char *dir = testutil_make_tmpdir();
+	char *path = testutil_join_path(dir, "orphan.bin");
+	testutil_write_file(path, pg.b, sizeof pg.b);
+	char *a[] = {"espfab", "nvs", "dump", "orphan.bin", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(dir, a, &out, &err), 1);
+	buf_terminate_str(&out);
+	buf_terminate_str(&err);
+	assert_non_null(strstr((char *)out.data, "ns:after u8 (1 bytes) = 42"));
+	assert_non_null(strstr((char *)out.data, "ns:k blob (64 bytes) = "));
+	assert_non_null(strstr((char *)err.data, "orphan.bin: 2 problem(s)"));
+	assert_non_null(strstr((char *)err.data, "orphan chunk"));
+	assert_non_null(strstr((char *)err.data, "chunk 1 is missing"));
+	buf_free_data(&out);
+	buf_free_data(&err);
+	testutil_remove_tree(dir);
+	free(path);
+	free(dir);
+}
+
+/* A truncated image: every whole page decoded, the cut named with its offset and size; with
+ * --keyfile the whole pages are decrypted first. Several problems are all named. */
+static void test_truncated_image_decodes_whole_pages(void **state)
+{
+	(void)state;
+	char *tmp = make_good_case(NULL);
+	char *a1[] = {"espfab", "nvs", "dump", "good.bin", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(tmp, a1, &out, &err), 0);
+	char *gp = testutil_join_path(tmp, "good.bin");
+	buf_t img = BUF_INIT;
+	testutil_read_file(gp, &img);
+
+	struct nvs_read_result r;
+	err_t e = {0};
+	assert_int_equal(nvs_read_partition(img.data, 4096 + 100, &r, &e), 0);
+	assert_int_equal(r.page_count, 1);
+	assert_int_equal(r.problem_count, 1);
+	assert_non_null(strstr(r.first_problem, "4196 bytes"));
+	assert_non_null(strstr(r.first_problem, "page 1 at offset 0x1000 has only 100 of 4096 bytes"));
+	assert_non_null(nvs_read_find_value(&r, "ns", "s"));
+	nvs_read_free(&r);
+
+	char *tp = testutil_join_path(tmp, "cut.bin");
+	testutil_write_file(tp, img.data, 4096 + 100);
+	char *a2[] = {"espfab", "nvs", "dump", "cut.bin", NULL};
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(tmp, a2, &out, &err), 1);
+	buf_terminate_str(&out);
+	buf_terminate_str(&err);
+	assert_non_null(strstr((char *)out.data, "ns:s string (6 bytes) = hello"));
+	assert_non_null(strstr((char *)err.data, "cut.bin"));
+	assert_non_null(strstr((char *)err.data, "offset 0x1000 has only 100 of 4096 bytes"));
+	char *a3[] = {"espfab", "nvs", "dump", "cut.bin", "--json", NULL};
+	out.len = 0;
+	assert_int_equal(testutil_run_espfab(tmp, a3, &out, &err), 1);
+	buf_terminate_str(&out);
+	json_error_t je;
+	json_t *j = json_loads((char *)out.data, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "problems")), 1);
+	assert_true(json_array_size(json_object_get(j, "values")) >= 2);
+	json_decref(j);
+
+	/* two problems: a damaged entry on page 0 and the cut; both are named */
+	img.data[64 + 32 + 9] ^= 1;
+	testutil_write_file(tp, img.data, 4096 + 100);
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(tmp, a2, &out, &err), 1);
+	buf_terminate_str(&out);
+	buf_terminate_str(&err);
+	assert_non_null(strstr((char *)err.data, "cut.bin: 2 problem(s)"));
+	assert_non_null(strstr((char *)err.data, "image truncated"));
+	assert_non_null(strstr((char *)err.data, "page 0 entry 1: entry CRC mismatch"));
+	assert_non_null(strstr((char *)out.data, "problem: image truncated"));
+	assert_non_null(strstr((char *)out.data, "problem: page 0 entry 1: entry CRC mismatch"));
+
+	/* encrypted and cut: the whole pages are decrypted and decoded */
+	char *a4[] = {"espfab", "nvs", "encrypt", "in.csv", "enc.bin", "0x3000", "--keygen",
+		      "--keyfile", "k.bin", NULL};
+	assert_int_equal(testutil_run_espfab(tmp, a4, &out, &err), 0);
+	char *ep = testutil_join_path(tmp, "enc.bin");
+	buf_t enc = BUF_INIT;
+	testutil_read_file(ep, &enc);
+	char *ecut = testutil_join_path(tmp, "enc_cut.bin");
+	testutil_write_file(ecut, enc.data, 2 * 4096 + 7);
+	char *a5[] = {"espfab", "nvs", "dump", "enc_cut.bin", "--keyfile", "keys/k.bin", NULL};
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(tmp, a5, &out, &err), 1);
+	buf_terminate_str(&out);
+	buf_terminate_str(&err);
+	assert_non_null(strstr((char *)out.data, "ns:s string (6 bytes) = hello"));
+	assert_non_null(strstr((char *)err.data, "enc_cut.bin: 1 problem(s): image truncated"));
+	assert_non_null(strstr((char *)err.data, "offset 0x2000 has only 7 of 4096 bytes"));
+
+	buf_free_data(&enc);
+	buf_free_data(&img);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	free(ep);
+	free(ecut);
+	free(tp);
+	free(gp);
+	testutil_remove_tree(tmp);
+	free(tmp);
+}
+
+/* A payload that fails its CRC under a sound header is one problem: the header's span is still
+ * trusted, so the payload entries are not read as (damaged) items of their own. */
+static void test_payload_damage_is_one_problem(void **state)
+{
+	(void)state;
+	err_t e = {0};
+	struct nvs_list l;
+	nvs_list_init(&l);
+	assert_int_equal(nvs_list_add_namespace(&l, "ns", &e), 0);
+	assert_int_equal(nvs_list_add_string(&l, "s", "a string that spans several entries, "
+					      "one hundred bytes or so, to be damaged in its middle",
+					      &e), 0);
+	assert_int_equal(nvs_list_add_u8(&l, "after", 7, &e), 0);
+	buf_t img = BUF_INIT;
+	assert_int_equal(nvs_write_partition(&l, 0x3000, 2, &img, &e), 0);
+	img.data[64 + 32 * 2 + 32 + 40] ^= 0x20; /* entry 1 is "s"; its second payload entry */
+	struct nvs_read_result r;
+	assert_int_equal(nvs_read_partition(img.data, img.len, &r, &e), 0);
+	if (r.problem_count != 1)
+		fail_msg("%zu problems, first: %s", r.problem_count, r.first_problem);
+	assert_non_null(strstr(r.problems[0], "page 0 entry 1: key 's': data CRC mismatch"));
+	assert_null(nvs_read_find_value(&r, "ns", "s"));
+	assert_int_equal(nvs_read_find_value(&r, "ns", "after")->num, 7);
+	nvs_read_free(&r);
+	buf_free_data(&img);
+	nvs_list_free(&l);
+}
+
 /* Option spellings argparse accepts: --opt=value, unique prefixes, options before positionals;
  * and the generator's output placement (<outdir>/<output>, keys under <outdir>/keys/). */
 static void test_cli_option_forms_and_placement(void **state)
@@ -387,6 +730,10 @@ int main(void)
 		cmocka_unit_test(test_bad_csv_table),
 		cmocka_unit_test(test_bad_binaries_for_reader),
 		cmocka_unit_test(test_cli_option_forms_and_placement),
+		cmocka_unit_test(test_repeated_blob_key),
+		cmocka_unit_test(test_orphan_and_missing_chunks),
+		cmocka_unit_test(test_truncated_image_decodes_whole_pages),
+		cmocka_unit_test(test_payload_damage_is_one_problem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,11 @@
  * CSV errors and the readback check. Keys and certificates are generated here. */
 #include "testutil.h"
 
+#include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -272,6 +275,197 @@ static void test_reader_reports_corruptions(void **state)
 	buf_free_data(&base);
 }
 
+/* The reader goes on past a defect where it can and names every one: a bad CRC is skipped by its
+ * length (or, when the length leads nowhere, by the next aligned magic), a bad magic by the next
+ * aligned magic; the sound entries on either side are decoded. */
+static void expect_defects(const buf_t *b, const size_t *want_entries, size_t n_entries,
+			   const char *const *want_defects, size_t n_defects)
+{
+	struct seccert_image img;
+	err_t e = {0};
+	assert_int_equal(seccert_parse_image(b->data, b->len, 0, &img, &e), -1);
+	if (img.count != n_entries)
+		fail_msg("%zu entries decoded, want %zu (%s)", img.count, n_entries, e.msg);
+	for (size_t i = 0; i < n_entries; i++)
+		assert_int_equal(img.entries[i].offset, want_entries[i]);
+	if (img.defect_count != n_defects)
+		fail_msg("%zu defects, want %zu: %s", img.defect_count, n_defects, e.msg);
+	for (size_t i = 0; i < n_defects; i++) {
+		if (!strstr(img.defects[i].text, want_defects[i]))
+			fail_msg("defect %zu '%s' lacks '%s'", i, img.defects[i].text, want_defects[i]);
+		/* the message names every defect */
+		if (!strstr(e.msg, img.defects[i].text))
+			fail_msg("message '%s' lacks defect %zu", e.msg, i);
+	}
+	seccert_image_free(&img);
+}
+
+static void test_reader_continues_past_defects(void **state)
+{
+	(void)state;
+	buf_t base = BUF_INIT;
+	build_sample(&base); /* 0x00 CA_CERT, 0x40 USER_DATA_1, 0x60 MATTER, 0x80 USER_DATA_2, 0xa0 INTEGRITY */
+
+	/* two damaged entries: a bad CRC and a bad magic further on */
+	buf_t b = BUF_INIT;
+	buf_append_bytes(&b, base.data, base.len);
+	b.data[0x40 + 12] ^= 1;
+	b.data[0x80 + 1] = 0;
+	const size_t e1[] = {0x00, 0x60, 0xa0};
+	const char *const d1[] = {"TLV at offset 0x40 (type 51 (USER_DATA_1) subtype 1): bad CRC",
+				  "offset 0x80: bad TLV magic",
+				  "TLV at offset 0xa0 (type 9 (INTEGRITY) subtype 0): integrity"};
+	expect_defects(&b, e1, 3, d1, 3);
+
+	/* a damaged length: skipping by it leads nowhere, so the next magic is found instead */
+	b.len = 0;
+	buf_append_bytes(&b, base.data, base.len);
+	checksum_write_u16le(b.data + 0x40 + 10, 100);
+	const size_t e2[] = {0x00, 0x60, 0x80, 0xa0};
+	const char *const d2[] = {"TLV at offset 0x40 (type 51 (USER_DATA_1) subtype 1): bad CRC",
+				  "offset 0xa0 (type 9 (INTEGRITY) subtype 0): integrity"};
+	expect_defects(&b, e2, 4, d2, 2);
+
+	/* the first header damaged: the entries after it are still found */
+	b.len = 0;
+	buf_append_bytes(&b, base.data, base.len);
+	b.data[2] = 0;
+	const size_t e3[] = {0x40, 0x60, 0x80, 0xa0};
+	const char *const d3[] = {"offset 0x0: bad TLV magic (expected 11 ba 5e ba); 64 bytes "
+				  "skipped to the next magic at 0x40",
+				  "offset 0xa0 (type 9 (INTEGRITY) subtype 0): integrity"};
+	expect_defects(&b, e3, 4, d3, 2);
+
+	/* entries whose CRC holds are decoded with their flaws named: reserved bytes, padding */
+	b.len = 0;
+	buf_append_bytes(&b, base.data, base.len);
+	b.data[0x60 + 6] = 1;
+	fix_crc(b.data, 0x60);
+	b.data[0x80 + 12 + 3] = 7;
+	fix_crc(b.data, 0x80);
+	const size_t e4[] = {0x00, 0x40, 0x60, 0x80, 0xa0};
+	const char *const d4[] = {"offset 0x60 (type 201 (MATTER_TLV_1) subtype 0): reserved",
+				  "offset 0x80 (type 52 (USER_DATA_2) subtype 0): padding byte at 0x8f",
+				  "offset 0xa0 (type 9 (INTEGRITY) subtype 0): integrity"};
+	expect_defects(&b, e4, 5, d4, 3);
+
+	/* junk after the last entry that holds no magic ends the walk, named */
+	b.len = 0;
+	buf_append_bytes(&b, base.data, base.len);
+	b.data[0x40 + 12] ^= 1;
+	buf_append_bytes(&b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	const size_t e5[] = {0x00, 0x60, 0x80, 0xa0};
+	const char *const d5[] = {"offset 0x40 (type 51 (USER_DATA_1) subtype 1): bad CRC",
+				  "offset 0xa0 (type 9 (INTEGRITY) subtype 0): integrity",
+				  "offset 0xd0: bad TLV magic (expected 11 ba 5e ba) and the rest is "
+				  "not erased flash"};
+	expect_defects(&b, e5, 4, d5, 3);
+	buf_free_data(&b);
+	buf_free_data(&base);
+}
+
+static bool contains_hex_of(const buf_t *text, const uint8_t *p, size_t n)
+{
+	char *hex = malloc(2 * n + 1);
+	assert_non_null(hex);
+	hex_encode_bytes(p, n, hex);
+	bool hit = text->data && strstr((const char *)text->data, hex);
+	for (size_t i = 0; hex[i]; i++) /* upper case too */
+		if (hex[i] >= 'a' && hex[i] <= 'f')
+			hex[i] = (char)(hex[i] - 'a' + 'A');
+	hit = hit || (text->data && strstr((const char *)text->data, hex));
+	free(hex);
+	return hit;
+}
+
+/* `seccert dump` of an image with several defects: every sound entry printed, every defect
+ * listed with its offset (text and JSON), exit 1, and never a byte of a private key - neither
+ * from a sound PRIV_KEY entry nor from a damaged one, nor from a key file given by mistake. */
+static void test_dump_lists_every_defect(void **state)
+{
+	(void)state;
+	uint8_t key1[48], key2[48];
+	for (size_t i = 0; i < sizeof key1; i++) {
+		key1[i] = (uint8_t)(0xC0 ^ (i * 37));
+		key2[i] = (uint8_t)(0x5A ^ (i * 11));
+	}
+	struct seccert_writer w;
+	seccert_writer_init(&w, 0);
+	err_t e = {0};
+	assert_int_equal(seccert_writer_add(&w, 51, 0, 0, "hello", 5, &e), 0);     /* 0x00 */
+	assert_int_equal(seccert_writer_add(&w, 2, 0, 0, key1, sizeof key1, &e), 0); /* 0x20 */
+	assert_int_equal(seccert_writer_add(&w, 2, 1, 0, key2, sizeof key2, &e), 0); /* 0x60 */
+	assert_int_equal(seccert_writer_add(&w, 52, 0, 0, "world", 5, &e), 0);     /* 0xa0 */
+	assert_int_equal(seccert_writer_add(&w, 53, 0, 0, "again", 5, &e), 0);     /* 0xc0 */
+	assert_int_equal(w.image.len, 0xe0);
+	w.image.data[0x60 + 20] ^= 1; /* key2's CRC fails */
+	w.image.data[0xa0] = 0;       /* bad magic: resync at 0xc0 */
+	char *dir = testutil_make_tmpdir();
+	char *path = testutil_join_path(dir, "bad.bin");
+	testutil_write_file(path, w.image.data, w.image.len);
+	char *kpath = testutil_join_path(dir, "key.bin");
+	testutil_write_file(kpath, key1, sizeof key1);
+
+	char *a1[] = {"espfab", "seccert", "dump", "bad.bin", NULL};
+	buf_t out = BUF_INIT, err = BUF_INIT;
+	assert_int_equal(testutil_run_espfab(dir, a1, &out, &err), 1);
+	buf_terminate_str(&out);
+	buf_terminate_str(&err);
+	const char *o = (const char *)out.data, *er = (const char *)err.data;
+	assert_non_null(strstr(o, "0x0000  USER_DATA_1"));
+	assert_non_null(strstr(o, "0x0020  PRIV_KEY"));
+	assert_non_null(strstr(o, "0x00c0  USER_DATA_3"));
+	assert_null(strstr(o, "0x0060  PRIV_KEY"));
+	assert_non_null(strstr(o, "defect: TLV at offset 0x60 (type 2 (PRIV_KEY) subtype 1): bad CRC"));
+	assert_non_null(strstr(o, "defect: offset 0xa0: bad TLV magic (expected 11 ba 5e ba); 32 "
+				  "bytes skipped to the next magic at 0xc0"));
+	assert_non_null(strstr(er, "bad.bin: TLV at offset 0x60"));
+	assert_non_null(strstr(er, "offset 0xa0: bad TLV magic"));
+	assert_non_null(strstr(er, "(2 defects)"));
+	assert_false(contains_hex_of(&out, key1, 8) || contains_hex_of(&err, key1, 8));
+	assert_false(contains_hex_of(&out, key2, 8) || contains_hex_of(&err, key2, 8));
+
+	char *a2[] = {"espfab", "seccert", "dump", "bad.bin", "--json", NULL};
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, a2, &out, &err), 1);
+	buf_terminate_str(&out);
+	json_error_t je;
+	json_t *j = json_loads((const char *)out.data, 0, &je);
+	assert_non_null(j);
+	json_t *defs = json_object_get(j, "defects");
+	assert_int_equal(json_array_size(defs), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(defs, 0), "offset")), 0x60);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(defs, 1), "offset")), 0xa0);
+	assert_int_equal(json_array_size(json_object_get(j, "entries")), 3);
+	json_decref(j);
+	assert_false(contains_hex_of(&out, key1, 8) || contains_hex_of(&out, key2, 8));
+
+	/* a key file given by mistake: named as not an esp_secure_cert image, its bytes not shown */
+	char *a3[] = {"espfab", "seccert", "dump", "key.bin", NULL};
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, a3, &out, &err), 1);
+	buf_terminate_str(&err);
+	assert_non_null(strstr((const char *)err.data, "key.bin: offset 0x0: bad TLV magic"));
+	assert_false(contains_hex_of(&out, key1, 4) || contains_hex_of(&err, key1, 4));
+
+	/* a sound image still decodes without a defect list */
+	seccert_writer_free(&w);
+	seccert_writer_init(&w, 0);
+	assert_int_equal(seccert_writer_add(&w, 51, 0, 0, "hello", 5, &e), 0);
+	testutil_write_file(path, w.image.data, w.image.len);
+	out.len = err.len = 0;
+	assert_int_equal(testutil_run_espfab(dir, a2, &out, &err), 0);
+	buf_terminate_str(&out);
+	assert_null(strstr((const char *)out.data, "defects"));
+	seccert_writer_free(&w);
+	buf_free_data(&out);
+	buf_free_data(&err);
+	testutil_remove_tree(dir);
+	free(path);
+	free(kpath);
+	free(dir);
+}
+
 static void test_readback_verification(void **state)
 {
 	(void)state;
@@ -499,6 +693,16 @@ static void test_legacy_layouts(void **state)
 	checksum_write_u16le(out.image.data + 4, 3000);
 	assert_int_equal(seccert_parse_image(out.image.data, out.image.len, 0, &img, &e), -1);
 	assert_non_null(strstr(e.msg, "device certificate"));
+	seccert_image_free(&img);
+	/* the fields are independent: with the device certificate and the key both damaged, both
+	 * are named and the CA certificate still decodes */
+	out.image.data[0x1840 + 5] ^= 1;
+	assert_int_equal(seccert_parse_image(out.image.data, out.image.len, 0, &img, &e), -1);
+	assert_int_equal(img.defect_count, 2);
+	assert_non_null(strstr(e.msg, "legacy device certificate at offset 0x40"));
+	assert_non_null(strstr(e.msg, "legacy private key at offset 0x1840: bad CRC"));
+	assert_int_equal(img.count, 1);
+	assert_non_null(seccert_find_entry(&img, SECCERT_TYPE_CA_CERT, 0));
 	seccert_image_free(&img);
 	seccert_output_free(&out);
 	seccert_spec_free(&s);
@@ -791,6 +995,8 @@ int main(void)
 		cmocka_unit_test(test_writer_layout_and_crc),
 		cmocka_unit_test(test_writer_refusals),
 		cmocka_unit_test(test_reader_reports_corruptions),
+		cmocka_unit_test(test_reader_continues_past_defects),
+		cmocka_unit_test(test_dump_lists_every_defect),
 		cmocka_unit_test(test_readback_verification),
 		cmocka_unit_test(test_keys_and_certs_reencoded),
 		cmocka_unit_test(test_ecdsa_peripheral),

@@ -167,6 +167,98 @@ static void test_detection_and_empty(void **state)
 	json_decref(v);
 }
 
+/* Damage the TUI inspector must show as the CLI does: every problem the NVS reader names, a cut
+ * NVS file decoded page by page, and a flash dump that ends inside a partition decoded as far as
+ * it goes with the cut named (partitions wholly past the end are just not in the dump). */
+static void test_cut_and_multiple_damage(void **state)
+{
+	(void)state;
+	buf_t img = BUF_INIT, table = BUF_INIT;
+	if (load_vector("mfg/m01_basic_factory_nvs/factory_partition.bin", &img) ||
+	    load_vector("partition_table/p01_esp_matter_factory/expected.bin", &table))
+		skip();
+	err_t e = {0};
+
+	/* two damaged entries: each, and what the damage hides, named */
+	buf_t two = BUF_INIT;
+	buf_append_bytes(&two, img.data, img.len);
+	two.data[64 + 32 * 3 + 10] ^= 0x55;
+	two.data[64 + 32 * 6 + 10] ^= 0x55;
+	struct nvs_read_result r;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(nvs_read_partition(two.data, two.len, &r, &e), 0);
+	assert_true(r.problem_count >= 2);
+	json_t *p = ui_inspect_decode_partition("fctry", two.data, two.len, NULL);
+	json_t *probs = json_object_get(json_object_get(p, "decoded"), "problems");
+	assert_int_equal(json_array_size(probs), r.problem_count);
+	int first = 0, second = 0;
+	for (size_t i = 0; i < r.problem_count; i++) {
+		const char *m = json_string_value(json_array_get(probs, i));
+		assert_string_equal(m, r.problems[i]);
+		first |= strstr(m, "page 0 entry 3:") != NULL;
+		second |= strstr(m, "page 0 entry 6:") != NULL;
+	}
+	assert_true(first && second);
+	nvs_read_free(&r);
+	json_decref(p);
+	buf_free_data(&two);
+
+	/* a cut NVS file: detected as NVS, page 0 decoded, the cut named */
+	struct ui_inspect_opts o = {"cut.bin", 0, NULL};
+	size_t cut = 4096 + 1000;
+	json_t *v = ui_inspect_decode(img.data, cut, &o, &e);
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "kind")), "nvs");
+	assert_int_equal(json_integer_value(json_object_get(v, "problems")), 1);
+	p = json_array_get(json_object_get(v, "partitions"), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "status")), "corrupt");
+	assert_non_null(strstr(json_string_value(json_object_get(p, "problem")), "1000 of 4096"));
+	json_t *cf = json_object_get(json_object_get(json_object_get(p, "decoded"), "namespaces"),
+				     "chip-factory");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cf, "serial-num"), "value")),
+			    "SN-000001");
+	json_decref(v);
+
+	/* a flash dump ending 0x3000 into the 0xC000-byte nvs partition at 0x10000 */
+	size_t len = 0x13000;
+	uint8_t *flash = malloc(len);
+	assert_non_null(flash);
+	memset(flash, 0xFF, len);
+	memcpy(flash + 0x8000, table.data, table.len < 0x1000 ? table.len : 0x1000);
+	memcpy(flash + 0x10000, img.data, 0x3000);
+	o.source = "dump.bin";
+	v = ui_inspect_decode(flash, len, &o, &e);
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "kind")), "flash image");
+	assert_int_equal(json_integer_value(json_object_get(v, "problems")), 1);
+	size_t i;
+	json_t *q;
+	int seen_nvs = 0, outside = 0;
+	json_array_foreach(json_object_get(v, "partitions"), i, q) {
+		const char *name = json_string_value(json_object_get(q, "name"));
+		const char *st = json_string_value(json_object_get(q, "status"));
+		if (!strcmp(name, "nvs")) {
+			seen_nvs = 1;
+			assert_string_equal(st, "corrupt");
+			assert_non_null(strstr(json_string_value(json_object_get(q, "problem")),
+					       "image truncated: the partition at 0x10000 has only 12288 "
+					       "of its 49152 bytes"));
+			cf = json_object_get(json_object_get(json_object_get(q, "decoded"), "namespaces"),
+					     "chip-factory");
+			assert_non_null(json_object_get(cf, "serial-num"));
+		} else if (json_integer_value(json_object_get(q, "offset")) >= (json_int_t)len) {
+			outside++;
+			assert_string_equal(st, "outside image");
+		}
+	}
+	assert_true(seen_nvs);
+	assert_true(outside >= 2); /* nvs_keys, otadata, phy_init, fctry */
+	json_decref(v);
+	free(flash);
+	buf_free_data(&img);
+	buf_free_data(&table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_seccert_view_and_mask),
 		cmocka_unit_test(test_nvs_view_and_mask),
 		cmocka_unit_test(test_detection_and_empty),
+		cmocka_unit_test(test_cut_and_multiple_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

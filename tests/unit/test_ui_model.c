@@ -148,6 +148,95 @@ static void test_chip_alternative_fields(void **state)
 	ui_model_free(&m);
 }
 
+/* Key blocks carry the chip's own names (from the chip table's eFuse layout): BLOCK1-3 with
+ * their fixed roles on the ESP32, KEY0 with the C2's pseudo purposes, KEY0-5 with KEY_PURPOSE
+ * names on the newer chips. The CHIP info is shaped as engine_describe_chip makes it. */
+static void test_key_block_names_per_chip(void **state)
+{
+	(void)state;
+	struct ui_model m;
+	ui_model_init(&m);
+	struct ui_kv kv[32];
+	json_t *info = load("{\"chip\":\"esp32\",\"crypt_cnt\":0,\"secure_boot\":false,\"key_blocks\":["
+			    "{\"block\":0,\"purpose\":255,\"empty\":false,\"rd_dis\":true,\"wr_dis\":true},"
+			    "{\"block\":1,\"purpose\":0,\"empty\":true,\"rd_dis\":false,\"wr_dis\":false},"
+			    "{\"block\":2,\"purpose\":0,\"empty\":true,\"rd_dis\":false,\"wr_dis\":false}]}");
+	apply_and_free(&m, evq_make_data(EVQ_EV_CHIP, NULL, info));
+	json_decref(info);
+	size_t n = ui_model_describe_chip(&m, kv, 32);
+	assert_null(kv_value(kv, n, "KEY0"));
+	assert_string_equal(kv_value(kv, n, "BLOCK1"), "FLASH_ENC RD WR");
+	assert_string_equal(kv_value(kv, n, "BLOCK2"), "SECURE_BOOT empty");
+	assert_string_equal(kv_value(kv, n, "BLOCK3"), "USER empty");
+	assert_string_equal(m.chip_after, "");
+
+	/* C2: its one key block, the plan's C2 purpose 2 = XTS key derived from 128 eFuse bits */
+	info = load("{\"chip\":\"esp32c2\",\"key_blocks\":[{\"block\":0,\"purpose\":2,\"empty\":false,"
+		    "\"rd_dis\":true,\"wr_dis\":true}],\"after_step\":\"burn-fe-key\"}");
+	apply_and_free(&m, evq_make_data(EVQ_EV_CHIP, NULL, info));
+	json_decref(info);
+	n = ui_model_describe_chip(&m, kv, 32);
+	assert_string_equal(kv_value(kv, n, "KEY0"), "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS RD WR");
+	assert_null(kv_value(kv, n, "BLOCK1"));
+	assert_string_equal(m.chip_after, "burn-fe-key");
+
+	/* S3: KEY0-KEY5 with KEY_PURPOSE names */
+	info = load("{\"chip\":\"esp32s3\",\"key_blocks\":[{\"block\":0,\"purpose\":0,\"empty\":true},"
+		    "{\"block\":1,\"purpose\":0,\"empty\":true},{\"block\":2,\"purpose\":0,\"empty\":true},"
+		    "{\"block\":3,\"purpose\":0,\"empty\":true},{\"block\":4,\"purpose\":0,\"empty\":true},"
+		    "{\"block\":5,\"purpose\":7,\"empty\":false,\"rd_dis\":true,\"wr_dis\":true}]}");
+	apply_and_free(&m, evq_make_data(EVQ_EV_CHIP, NULL, info));
+	json_decref(info);
+	n = ui_model_describe_chip(&m, kv, 32);
+	assert_string_equal(kv_value(kv, n, "KEY0"), "USER empty");
+	assert_string_equal(kv_value(kv, n, "KEY5"), "HMAC_DOWN_DIGITAL_SIGNATURE RD WR");
+	assert_string_equal(m.chip_after, "");
+	ui_model_free(&m);
+}
+
+/* PRINT's answer (a DONE whose summary is printed / print-failed) sets the label state and
+ * leaves the run's result alone. */
+static void test_print_answers(void **state)
+{
+	(void)state;
+	struct ui_model m;
+	ui_model_init(&m);
+	apply_and_free(&m, evq_make_payload("MT:Y.K9042C00KA0648G00", "34970112332"));
+	json_t *sum = load("{\"serial\":\"S-1\",\"result\":\"ok\"}");
+	apply_and_free(&m, evq_make_done(0, sum));
+	json_decref(sum);
+	assert_true(m.done);
+	assert_int_equal(m.print_state, UI_PRINT_NONE);
+	ui_model_print_sent(&m);
+	assert_int_equal(m.print_state, UI_PRINT_PENDING);
+	sum = load("{\"result\":\"print-failed\",\"target\":\"zebra\",\"error\":\"print to 'zebra': not found\"}");
+	struct evq_msg *msg = evq_make_done(3, sum);
+	json_decref(sum);
+	assert_true(ui_model_is_print_answer(msg));
+	unsigned d = apply_and_free(&m, msg);
+	assert_int_equal(d, UI_DIRTY_PRINT);
+	assert_int_equal(m.print_state, UI_PRINT_FAILED);
+	assert_string_equal(m.print_text, "print failed: print to 'zebra': not found");
+	assert_true(m.done);
+	assert_int_equal(m.result, 0);
+	sum = load("{\"result\":\"printed\",\"target\":\"zebra\",\"format\":\"png\",\"job\":12}");
+	apply_and_free(&m, evq_make_done(0, sum));
+	json_decref(sum);
+	assert_int_equal(m.print_state, UI_PRINT_OK);
+	assert_string_equal(m.print_text, "printed to zebra (job 12)");
+	assert_string_equal(json_string_value(json_object_get(m.summary, "serial")), "S-1");
+	/* a run's DONE is not a print answer; the next device forgets the label state */
+	sum = load("{\"result\":\"ok\"}");
+	msg = evq_make_done(0, sum);
+	json_decref(sum);
+	assert_false(ui_model_is_print_answer(msg));
+	evq_msg_free(msg);
+	ui_model_reset_device(&m);
+	assert_int_equal(m.print_state, UI_PRINT_NONE);
+	assert_string_equal(m.print_text, "");
+	ui_model_free(&m);
+}
+
 static void test_plan_steps_progress_and_confirm(void **state)
 {
 	(void)state;
@@ -291,6 +380,8 @@ int main(void)
 		cmocka_unit_test(test_confirm_word),
 		cmocka_unit_test(test_chip_event_fills_device_panel),
 		cmocka_unit_test(test_chip_alternative_fields),
+		cmocka_unit_test(test_key_block_names_per_chip),
+		cmocka_unit_test(test_print_answers),
 		cmocka_unit_test(test_plan_steps_progress_and_confirm),
 		cmocka_unit_test(test_payload_done_and_reset),
 		cmocka_unit_test(test_log_ring_and_errors),
