@@ -236,7 +236,11 @@ int device_rom_open_baud(const char *port, unsigned baud, struct flow_device **o
 	loader_opts_init(&o);
 	o.port = port;
 	o.baud = baud;
-	if (loader_open(&r->l, &o, e)) {
+	bool opened = loader_open(&r->l, &o, e) == 0;
+	/* the run keys the journal on the MAC and plans burns on the eFuse state: confirmed */
+	if (!opened || loader_confirm_details(&r->l, e)) {
+		if (opened)
+			loader_close(&r->l);
 		free(r);
 		*out = NULL;
 		if (e->code == ERR_OK)

@@ -228,6 +228,95 @@ int flasher_write(loader_t *l, const struct flash_region *regions, size_t n,
 	return 0;
 }
 
+/* Read-back under line noise. A READ_FLASH_SLOW reply carries no checksum of its data, so a bit
+ * error on the line hands over wrong bytes that look like a flash that differs from what was
+ * written. Every segment read is therefore checked against the chip's own MD5 of that flash
+ * range; a mismatch is narrowed down by MD5s of halves to the 64-byte blocks that came over
+ * garbled, and only those are read again. A read or MD5 that the line lost or garbled
+ * (timeout, a rejected frame, a malformed reply) is re-issued. All bounded; the bytes handed back are always what the flash holds, so a real difference
+ * from the expected contents still shows, to the caller that compares. */
+#define FLASHER_READ_SEGMENT 4096u   /* bytes per MD5 check: ~1.5 % more traffic */
+#define FLASHER_READ_ATTEMPTS 3u     /* reads (or MD5s) of one block or range */
+#define FLASHER_READ_MAX_RETRIES 48u /* re-issued commands in one read-back */
+
+struct read_ctx {
+	loader_t *l;
+	uint32_t addr;  /* flash address of data[0] */
+	uint8_t *data;
+	unsigned retries;
+};
+
+/* After a failed read or MD5: true when the line garbled or lost the exchange (timeout, a
+ * rejected frame, a malformed reply) and the budget allows another try. A dropped link or a
+ * chip reset is not retried here: the run fails and the next run resumes from its journal. */
+static bool read_may_retry(struct read_ctx *rc)
+{
+	rom_conn_t *c = &rc->l->conn;
+	enum rom_fail f = c->last_fail;
+	bool noise = f == ROM_FAIL_TIMEOUT || f == ROM_FAIL_BAD_REPLY || retryable_block_failure(c);
+	if (!noise || rc->retries >= FLASHER_READ_MAX_RETRIES)
+		return false;
+	rc->retries++;
+	c->retries++;
+	return true;
+}
+
+static int read_block(struct read_ctx *rc, uint32_t off, uint32_t n, err_t *e)
+{
+	for (unsigned a = 1;; a++) {
+		if (rom_cmd_read_flash_slow(&rc->l->conn, rc->addr + off, n, rc->data + off, e) == 0)
+			return 0;
+		if (a >= FLASHER_READ_ATTEMPTS || !read_may_retry(rc))
+			return -1;
+	}
+}
+
+/* Compares the chip's MD5 of [off, off+len) with that of the bytes received. */
+static int read_md5_check(struct read_ctx *rc, uint32_t off, uint32_t len, bool *match, err_t *e)
+{
+	uint8_t want[16], have[16];
+	if (mbedtls_md5_ret(rc->data + off, len, have) != 0)
+		return err_set_msg(e, ERR_DEVICE, "MD5 computation failed");
+	for (unsigned a = 1;; a++) {
+		if (rom_cmd_flash_md5(&rc->l->conn, rc->addr + off, len, want, e) == 0)
+			break;
+		if (a >= FLASHER_READ_ATTEMPTS || !read_may_retry(rc))
+			return -1;
+	}
+	*match = memcmp(want, have, 16) == 0;
+	return 0;
+}
+
+/* Makes [off, off+len) agree with the chip's MD5, re-reading only the blocks that disagree. */
+static int read_settle_range(struct read_ctx *rc, uint32_t off, uint32_t len, err_t *e)
+{
+	bool match;
+	if (read_md5_check(rc, off, len, &match, e))
+		return -1;
+	if (match)
+		return 0;
+	if (len > ROM_READ_SLOW_MAX) {
+		uint32_t half = (len / ROM_READ_SLOW_MAX + 1) / 2 * ROM_READ_SLOW_MAX;
+		if (read_settle_range(rc, off, half, e) || read_settle_range(rc, off + half, len - half, e))
+			return -1;
+		return 0;
+	}
+	for (unsigned a = 1; a <= FLASHER_READ_ATTEMPTS; a++) {
+		if (rc->retries >= FLASHER_READ_MAX_RETRIES)
+			break;
+		rc->retries++;
+		rc->l->conn.retries++;
+		if (read_block(rc, off, len, e) || read_md5_check(rc, off, len, &match, e))
+			return -1;
+		if (match)
+			return 0;
+	}
+	return err_set_msg(e, ERR_DEVICE,
+			   "reading back flash at 0x%x: the bytes received keep differing from the "
+			   "chip's own MD5 of that flash (%u retries; line noise?)",
+			   rc->addr + off, rc->retries);
+}
+
 int flasher_read(loader_t *l, uint32_t addr, size_t len, buf_t *out, flash_progress_fn progress,
 		 void *progress_ctx, err_t *e)
 {
@@ -238,21 +327,30 @@ int flasher_read(loader_t *l, uint32_t addr, size_t len, buf_t *out, flash_progr
 		return err_set_msg(e, ERR_USAGE, "0x%x+%zu is beyond the end of the %u MB flash", addr,
 				   len, l->info.flash_size >> 20);
 	uint64_t t0 = transport_now_ms();
-	uint8_t chunk[ROM_READ_SLOW_MAX];
-	size_t done = 0;
+	size_t base = out->len;
 	buf_reserve_bytes(out, len);
+	struct read_ctx rc = {l, addr, out->data + base, 0};
+	size_t done = 0;
 	while (done < len) {
-		uint32_t n = len - done < ROM_READ_SLOW_MAX ? (uint32_t)(len - done) : ROM_READ_SLOW_MAX;
-		if (rom_cmd_read_flash_slow(&l->conn, addr + (uint32_t)done, n, chunk, e))
-			return -1;
-		buf_append_bytes(out, chunk, n);
-		done += n;
-		if (progress && (done % 1024 == 0 || done == len)) {
-			double secs = (double)(transport_now_ms() - t0) / 1000.0;
-			struct flash_progress p = {"read", 0, addr, done, len,
-						   secs > 0 ? (double)done / secs : 0, 0};
-			progress(progress_ctx, &p);
+		size_t seg = len - done < FLASHER_READ_SEGMENT ? len - done : FLASHER_READ_SEGMENT;
+		for (size_t k = 0; k < seg; k += ROM_READ_SLOW_MAX) {
+			uint32_t n = seg - k < ROM_READ_SLOW_MAX ? (uint32_t)(seg - k) : ROM_READ_SLOW_MAX;
+			if (read_block(&rc, (uint32_t)(done + k), n, e))
+				goto fail;
+			size_t now = done + k + n;
+			if (progress && (now % 1024 == 0 || now == len)) {
+				double secs = (double)(transport_now_ms() - t0) / 1000.0;
+				struct flash_progress p = {"read", 0, addr, now, len,
+							   secs > 0 ? (double)now / secs : 0, rc.retries};
+				progress(progress_ctx, &p);
+			}
 		}
+		if (read_settle_range(&rc, (uint32_t)done, (uint32_t)seg, e))
+			goto fail;
+		done += seg;
 	}
+	out->len = base + len;
 	return 0;
+fail:
+	return err_prepend_context(e, "reading back 0x%x+0x%zx", addr, len);
 }

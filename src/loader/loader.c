@@ -11,6 +11,8 @@
 #define SPI_USR_MISO (1u << 28)
 #define SPI_CMD_USR (1u << 18)
 
+static void loader_note_recovery_failed(err_t *e, const err_t *re);
+
 void loader_opts_init(struct loader_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -128,7 +130,19 @@ static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *
 		}
 	} else if (c->last_fail == ROM_FAIL_UNSUPPORTED) {
 		uint32_t magic;
-		if (rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e) == 0) {
+		int rc = rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e);
+		/* The ESP32 ROM answers GET_SECURITY_INFO with a burst of rejects; frames of it
+		 * held up on the line look like a reject of this READ_REG, which would make the
+		 * chip an S2 in Secure Download Mode. Only a second reject, on a quiet line, is. */
+		if (rc && c->last_fail == ROM_FAIL_UNSUPPORTED) {
+			transport_sleep_ms(200);
+			err_t fe = {0};
+			transport_flush_input(c->t, &fe);
+			c->rx_pos = c->rx_len = 0;
+			slip_decoder_reset(&c->dec);
+			rc = rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e);
+		}
+		if (rc == 0) {
 			chip = chip_find_by_magic(magic);
 			if (!chip)
 				return err_set_msg(e, ERR_DEVICE,
@@ -183,28 +197,100 @@ static int loader_cache_read(void *ctx, uint32_t addr, uint32_t *value, err_t *e
 	return 0;
 }
 
+/* What identification reads from the eFuse registers: revision, MAC and the dump. */
+struct loader_fuse_pass {
+	unsigned rev_major, rev_minor;
+	uint8_t mac[6];
+	bool has_mac_ext;
+	uint8_t mac_ext[2];
+	struct efuse_dump efuse;
+};
+
+static int loader_read_fuse_pass(rom_conn_t *c, const struct chip_desc *chip, struct loader_fuse_pass *p,
+				 uint64_t t0, uint64_t *identified_ms, err_t *e)
+{
+	struct loader_reg_cache cache = {.c = c};
+	memset(p, 0, sizeof *p);
+	if (chip_read_revision(chip, loader_cache_read, &cache, &p->rev_major, &p->rev_minor, e) ||
+	    chip_read_mac(chip, loader_cache_read, &cache, p->mac, e))
+		return -1;
+	uint32_t w1;
+	if (loader_cache_read(&cache, chip->mac_reg + 4, &w1, e))
+		return -1;
+	p->has_mac_ext = chip_decode_mac_ext(chip, w1, p->mac_ext);
+	if (identified_ms)
+		*identified_ms = transport_now_ms() - t0;
+	struct efuse_io io = {loader_cache_read, loader_efuse_write, &cache};
+	return efuse_read_dump(&io, chip, &p->efuse, e);
+}
+
+static void loader_apply_fuse_pass(struct loader_chip_info *info, const struct loader_fuse_pass *p)
+{
+	info->rev_major = p->rev_major;
+	info->rev_minor = p->rev_minor;
+	memcpy(info->mac, p->mac, 6);
+	info->has_mac = true;
+	info->has_mac_ext = p->has_mac_ext;
+	memcpy(info->mac_ext, p->mac_ext, 2);
+	info->efuse = p->efuse;
+	efuse_security_state(&info->efuse, &info->security);
+	info->has_efuse = true;
+}
+
+static bool loader_fuse_pass_equal(const struct loader_fuse_pass *a, const struct loader_fuse_pass *b)
+{
+	return a->rev_major == b->rev_major && a->rev_minor == b->rev_minor && !memcmp(a->mac, b->mac, 6) &&
+	       a->has_mac_ext == b->has_mac_ext && !memcmp(a->mac_ext, b->mac_ext, 2) &&
+	       !memcmp(a->efuse.words, b->efuse.words, sizeof a->efuse.words);
+}
+
+int loader_confirm_details(loader_t *l, err_t *e)
+{
+	if (l->info.secure_download || !l->info.has_efuse)
+		return 0;
+	struct loader_fuse_pass prev, cur;
+	memset(&prev, 0, sizeof prev);
+	prev.rev_major = l->info.rev_major;
+	prev.rev_minor = l->info.rev_minor;
+	memcpy(prev.mac, l->info.mac, 6);
+	prev.has_mac_ext = l->info.has_mac_ext;
+	memcpy(prev.mac_ext, l->info.mac_ext, 2);
+	prev.efuse = l->info.efuse;
+	for (int i = 0, recoveries = 0; i < 3; i++) {
+		if (loader_read_fuse_pass(&l->conn, l->info.chip, &cur, 0, NULL, e)) {
+			enum rom_fail f = l->conn.last_fail;
+			if (recoveries++ >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+				return err_prepend_context(e, "reading the MAC and eFuses again");
+			err_t re = {0};
+			if (loader_recover(l, &re)) {
+				loader_note_recovery_failed(e, &re);
+				return -1;
+			}
+			*e = (err_t){0};
+			i--;
+			continue;
+		}
+		if (loader_fuse_pass_equal(&prev, &cur)) {
+			loader_apply_fuse_pass(&l->info, &cur);
+			return 0;
+		}
+		prev = cur;
+	}
+	return err_set_msg(e, ERR_DEVICE,
+			   "the chip's MAC and eFuse registers read differently on every pass: the link "
+			   "is corrupting data; not provisioning");
+}
+
 /* Revision, MAC, eFuses, flash: many register reads, done after the baud switch. */
 static int loader_read_details(rom_conn_t *c, struct loader_chip_info *info, uint64_t t0,
 			       err_t *e)
 {
 	const struct chip_desc *chip = info->chip;
 	if (!info->secure_download) {
-		struct loader_reg_cache cache = {.c = c};
-		if (chip_read_revision(chip, loader_cache_read, &cache, &info->rev_major,
-				       &info->rev_minor, e) ||
-		    chip_read_mac(chip, loader_cache_read, &cache, info->mac, e))
+		struct loader_fuse_pass p;
+		if (loader_read_fuse_pass(c, chip, &p, t0, &info->identified_ms, e))
 			return -1;
-		info->has_mac = true;
-		uint32_t w1;
-		if (loader_cache_read(&cache, chip->mac_reg + 4, &w1, e))
-			return -1;
-		info->has_mac_ext = chip_decode_mac_ext(chip, w1, info->mac_ext);
-		info->identified_ms = transport_now_ms() - t0;
-		struct efuse_io io = {loader_cache_read, loader_efuse_write, &cache};
-		if (efuse_read_dump(&io, chip, &info->efuse, e))
-			return -1;
-		efuse_security_state(&info->efuse, &info->security);
-		info->has_efuse = true;
+		loader_apply_fuse_pass(info, &p);
 		if (chip->usb_serial_jtag && c->t->usb_vid == CHIP_USB_VID_ESPRESSIF &&
 		    c->t->usb_pid == CHIP_USB_PID_SERIAL_JTAG && loader_disable_watchdogs(c, chip, e))
 			return -1;
@@ -318,12 +404,42 @@ int loader_resync(loader_t *l, err_t *e)
 	return 0;
 }
 
+/* Appends "(then recovery failed: ...)" to the first failure's message. */
+static void loader_note_recovery_failed(err_t *e, const err_t *re)
+{
+	char first[400];
+	size_t fl = strnlen(e->msg, sizeof first - 1);
+	memcpy(first, e->msg, fl);
+	first[fl] = '\0';
+	err_set_msg(e, e->code ? e->code : ERR_DEVICE, "%s (then recovery failed: %.500s)", first, re->msg);
+}
+
+/* Reading the eFuses is safe to repeat: when the link drops, the chip resets or stops answering
+ * in the middle, the session is recovered and the read done again (at most twice, as a burn). */
+static int loader_read_efuse(loader_t *l, struct efuse_dump *d, bool stable, err_t *e)
+{
+	for (int attempt = 0;; attempt++) {
+		int rc = stable ? efuse_read_dump_stable(&l->efuse_io, l->info.chip, d, e)
+				: efuse_read_dump(&l->efuse_io, l->info.chip, d, e);
+		enum rom_fail f = l->conn.last_fail;
+		if (rc == 0 || attempt >= 2 ||
+		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+			return rc;
+		err_t re = {0};
+		if (loader_recover(l, &re)) {
+			loader_note_recovery_failed(e, &re);
+			return -1;
+		}
+		*e = (err_t){0};
+	}
+}
+
 int loader_refresh_efuse(loader_t *l, err_t *e)
 {
 	if (l->info.secure_download)
 		return err_set_msg(e, ERR_DEVICE,
 				   "the chip is in Secure Download Mode: eFuses cannot be read");
-	if (efuse_read_dump(&l->efuse_io, l->info.chip, &l->info.efuse, e))
+	if (loader_read_efuse(l, &l->info.efuse, false, e))
 		return -1;
 	efuse_security_state(&l->info.efuse, &l->info.security);
 	l->info.has_efuse = true;
@@ -349,7 +465,7 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 				   "from the ROM loader");
 	req->xtal_mhz = l->info.xtal_mhz;
 	req->rev_major = l->info.rev_major;
-	if (efuse_read_dump_stable(&l->efuse_io, l->info.chip, &l->info.efuse, e))
+	if (loader_read_efuse(l, &l->info.efuse, true, e))
 		return -1;
 	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
@@ -388,12 +504,7 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 		if (loader_recover(l, &re) || efuse_reload(&l->efuse_io, l->info.chip, &re) ||
 		    efuse_read_dump_stable(&l->efuse_io, l->info.chip, &d, &re) ||
 		    efuse_plan_refresh(&p, &d, &re)) {
-			char first[400];
-			size_t fl = strnlen(e->msg, sizeof first - 1);
-			memcpy(first, e->msg, fl);
-			first[fl] = '\0';
-			err_set_msg(e, e->code ? e->code : ERR_DEVICE, "%s (then recovery failed: %.500s)",
-				    first, re.msg);
+			loader_note_recovery_failed(e, &re);
 			break;
 		}
 	}
@@ -413,7 +524,7 @@ int loader_plan_fields(loader_t *l, const struct efuse_field_write *w, size_t n,
 		return err_set_msg(e, ERR_DEVICE,
 				   "the chip is in Secure Download Mode: eFuses cannot be burned "
 				   "from the ROM loader");
-	if (efuse_read_dump_stable(&l->efuse_io, l->info.chip, &l->info.efuse, e))
+	if (loader_read_efuse(l, &l->info.efuse, true, e))
 		return -1;
 	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_fields(l->info.chip, &l->info.efuse, w, n, plan, e);
@@ -433,12 +544,7 @@ int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e)
 			break;
 		err_t re = {0};
 		if (loader_recover(l, &re)) {
-			char first[400];
-			size_t fl = strnlen(e->msg, sizeof first - 1);
-			memcpy(first, e->msg, fl);
-			first[fl] = '\0';
-			err_set_msg(e, e->code ? e->code : ERR_DEVICE, "%s (then recovery failed: %.500s)",
-				    first, re.msg);
+			loader_note_recovery_failed(e, &re);
 			break;
 		}
 		*e = (err_t){0};

@@ -69,6 +69,11 @@ void loader_close(loader_t *l);
 /* Re-establishes the session after a chip reset or a lost reply stream: SYNC at 115200 again,
  * re-attach the flash, restore the baud. */
 int loader_resync(loader_t *l, err_t *e);
+/* A READ_REG reply carries no checksum: a bit error on the line changes a register value
+ * unnoticed. Before decisions that rest on the MAC (the device's identity) and the eFuse state
+ * (what may be burned), this reads them again until two passes agree (at most three more) and
+ * keeps that result; ERR_DEVICE when they never agree. No-op in Secure Download Mode. */
+int loader_confirm_details(loader_t *l, err_t *e);
 /* Re-reads the eFuses into l->info (after a burn). */
 int loader_refresh_efuse(loader_t *l, err_t *e);
 

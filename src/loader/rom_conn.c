@@ -206,17 +206,42 @@ out:
 	return -1;
 }
 
-/* Retries commands that are safe to repeat (reads, attach) on timeouts and corrupted replies. */
+/* After a retried command: discards a second answer to it (see rom_exec_retry). The reply is
+ * copied first, as draining reuses the receive buffer its payload points into. */
+static void rom_exec_drain_duplicate(rom_conn_t *c, struct rom_response *resp)
+{
+	if (resp->payload_len > sizeof c->reply_copy)
+		return; /* no such command is retried; keep the reply rather than cut it */
+	if (resp->payload_len)
+		memmove(c->reply_copy, resp->payload, resp->payload_len);
+	resp->payload = c->reply_copy;
+	rom_drain(c, 50, 400);
+}
+
+/* Retries commands that are safe to repeat (reads, attach) on timeouts and corrupted replies.
+ * A reply that was only late (a stalled line) arrives after the retry went out and is taken as
+ * the retry's answer, which is the same; the retry's own answer then follows and would be taken
+ * as the answer to the next command of the same opcode (the next register or flash block): so
+ * after a retry that succeeds, the line is drained of such duplicates first. */
 static int rom_exec_retry(rom_conn_t *c, uint8_t op, const uint8_t *data, size_t len,
 			  unsigned timeout_ms, struct rom_response *resp, err_t *e)
 {
+	bool timed_out = false;
 	for (int attempt = 0;; attempt++) {
-		if (rom_cmd_execute(c, op, data, len, 0, timeout_ms, resp, e) == 0)
+		if (rom_cmd_execute(c, op, data, len, 0, timeout_ms, resp, e) == 0) {
+			if (timed_out)
+				rom_exec_drain_duplicate(c, resp);
 			return 0;
+		}
+		/* The ROM rejects a command it does not know at once; a reject that only comes
+		 * after a timeout is the tail of an earlier command's reject burst, held up on
+		 * the line, not an answer to this one. */
 		bool retryable = c->last_fail == ROM_FAIL_TIMEOUT ||
+				 (c->last_fail == ROM_FAIL_UNSUPPORTED && timed_out) ||
 				 (c->last_fail == ROM_FAIL_STATUS &&
 				  (c->last_error == ROM_ERR_CHECKSUM ||
 				   c->last_error == ROM_ERR_RECEIVE));
+		timed_out |= c->last_fail == ROM_FAIL_TIMEOUT;
 		if (!retryable || attempt >= 2)
 			return -1;
 		c->retries++;
@@ -361,13 +386,17 @@ int rom_cmd_flash_md5(rom_conn_t *c, uint32_t addr, uint32_t size, uint8_t md5[1
 		memcpy(md5, r.payload, 16);
 		return 0;
 	}
-	if (r.payload_len != ROM_MD5_HEX_LEN)
+	if (r.payload_len != ROM_MD5_HEX_LEN) {
+		c->last_fail = ROM_FAIL_BAD_REPLY;
 		return err_set_msg(e, ERR_DEVICE, "SPI_FLASH_MD5: reply of %zu bytes, expected 32",
 				   r.payload_len);
+	}
 	for (int i = 0; i < 16; i++) {
 		int hi = hexval(r.payload[2 * i]), lo = hexval(r.payload[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+		if (hi < 0 || lo < 0) {
+			c->last_fail = ROM_FAIL_BAD_REPLY;
 			return err_set_msg(e, ERR_DEVICE, "SPI_FLASH_MD5: reply is not hex text");
+		}
 		md5[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
@@ -383,10 +412,12 @@ int rom_cmd_read_flash_slow(rom_conn_t *c, uint32_t addr, uint32_t len, uint8_t 
 	rom_proto_put_u32(d + 4, len);
 	if (rom_exec_retry(c, ROM_OP_READ_FLASH_SLOW, d, 8, ROM_TIMEOUT_DEFAULT_MS, &r, e))
 		return err_prepend_context(e, "reading flash at 0x%x", addr);
-	if (r.payload_len < len)
+	if (r.payload_len < len) {
+		c->last_fail = ROM_FAIL_BAD_REPLY;
 		return err_set_msg(e, ERR_DEVICE,
 				   "READ_FLASH_SLOW at 0x%x: got %zu bytes, expected %u (serial errors?)",
 				   addr, r.payload_len, len);
+	}
 	memcpy(out, r.payload, len);
 	return 0;
 }

@@ -30,6 +30,7 @@ enum rom_fail {
 	ROM_FAIL_LINK,        /* transport error: device gone */
 	ROM_FAIL_RESET,       /* the chip printed its boot banner: it reset under us */
 	ROM_FAIL_CANCELLED,
+	ROM_FAIL_BAD_REPLY,   /* a reply arrived but its payload is malformed (short, not hex): noise */
 };
 
 enum rom_reset_mode {
@@ -58,6 +59,7 @@ typedef struct rom_conn {
 	unsigned long commands, retries, frames_skipped, resets_seen;
 	unsigned long noise_checked; /* decoder noise count already scanned for a boot banner */
 	bool watch_reset;            /* a boot banner aborts the current wait */
+	uint8_t reply_copy[128];     /* a retried command's reply, kept while duplicates are drained */
 	/* trace hook (tests/bench): called for each command with its opcode and outcome */
 	void (*trace)(void *ctx, uint8_t op, enum rom_fail fail);
 	void *trace_ctx;
