@@ -33,71 +33,18 @@ MANUAL="34970112332"
 QUEUE="espfab-pdf-$$"
 RAWQ="espfab-raw-$$"
 
+. "$(dirname "$0")/cups_private.sh"
 T=$(mktemp -d /tmp/espfab-cups.XXXXXX) || fail "mktemp"
 CUPSD_PID=""
 LISTENER=""
 cleanup() {
 	[ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
-	if [ -n "$CUPSD_PID" ]; then
-		kill "$CUPSD_PID" 2>/dev/null
-		wait "$CUPSD_PID" 2>/dev/null
-	fi
+	cups_private_stop
 	[ -n "${ANON_DIR:-}" ] && [ -n "${TITLE:-}" ] && rm -f "$ANON_DIR"/*"$TITLE"*.pdf
 	rm -f "/var/log/cups/cups-pdf-${QUEUE}_log" # cups-pdf's per-queue log of this run
 	[ -n "${ESPFAB_KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-
-# Filters run as lp: the tree must be reachable by it.
-chmod 755 "$T"
-mkdir -p "$T/conf/ppd" "$T/spool" "$T/tmp" "$T/cache" "$T/state" "$T/log" "$T/raw"
-chmod 1777 "$T/tmp"
-chmod 777 "$T/raw"
-cp /etc/cups/raw.types /etc/cups/raw.convs "$T/conf/" 2>/dev/null || true
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
-[ -n "$PORT" ] || PORT=$((20000 + RANDOM % 20000))
-
-cat >"$T/conf/cups-files.conf" <<EOF
-ServerRoot $T/conf
-RequestRoot $T/spool
-TempDir $T/tmp
-CacheDir $T/cache
-StateDir $T/state
-ServerBin /usr/lib/cups
-DataDir /usr/share/cups
-DocumentRoot /usr/share/cups/doc-root
-ErrorLog $T/log/error_log
-AccessLog $T/log/access_log
-PageLog $T/log/page_log
-Printcap $T/printcap
-FileDevice Yes
-User lp
-Group lp
-SystemGroup root
-EOF
-cat >"$T/conf/cupsd.conf" <<EOF
-LogLevel debug
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1
-Browsing No
-WebInterface No
-DefaultAuthType None
-<Location />
-  Order allow,deny
-  Allow all
-</Location>
-<Location /admin>
-  Order allow,deny
-  Allow all
-</Location>
-<Policy default>
-  <Limit All>
-    Order deny,allow
-    Allow all
-  </Limit>
-</Policy>
-EOF
 
 # cups-pdf takes its output folder only from its system-wide configuration (/etc/cups), which a
 # test must not change. A job from a user name unknown to the system is "anonymous" and lands in
@@ -108,23 +55,7 @@ TITLE="espfab-test-label-$$"
 ANON_DIR=$(sed -n 's/^[[:space:]]*AnonDirName[[:space:]]\{1,\}//p' /etc/cups/cups-pdf.conf 2>/dev/null | tail -n 1)
 [ -n "$ANON_DIR" ] || ANON_DIR=/var/spool/cups-pdf/ANONYMOUS
 
-cupsd -f -c "$T/conf/cupsd.conf" -s "$T/conf/cups-files.conf" >"$T/log/cupsd.out" 2>&1 &
-CUPSD_PID=$!
-export CUPS_SERVER="127.0.0.1:$PORT"
-up=0
-for _ in $(seq 1 100); do
-	if ! kill -0 "$CUPSD_PID" 2>/dev/null; then
-		cat "$T/log/cupsd.out" "$T/log/error_log" >&2 2>/dev/null
-		CUPSD_PID=""
-		skip "the private cupsd exited at start (see above)"
-	fi
-	if lpstat -r 2>/dev/null | grep -q "is running"; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-[ "$up" -eq 1 ] || skip "the private cupsd on port $PORT did not answer within 10 s"
+cups_private_start "$T" || skip "$CUPS_WHY"
 
 lpadmin -p "$QUEUE" -E -v cups-pdf:/ -P "$PPD" || fail "lpadmin could not add the cups-pdf queue $QUEUE"
 

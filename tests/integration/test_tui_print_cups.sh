@@ -18,6 +18,7 @@ for tool in cupsd lpadmin lpstat tmux python3 zbarimg; do
 	command -v "$tool" >/dev/null 2>&1 || skip "$tool is missing"
 done
 
+. "$(dirname "$0")/cups_private.sh"
 T=$(mktemp -d /tmp/espfab-tui-cups.XXXXXX) || exit 1
 SOCK="espfab-tui-cups-$$"
 tm() { tmux -L "$SOCK" "$@"; }
@@ -26,10 +27,7 @@ cleanup() {
 	tm kill-server 2>/dev/null
 	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null
 	[ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
-	if [ -n "$CUPSD_PID" ]; then
-		kill "$CUPSD_PID" 2>/dev/null
-		wait "$CUPSD_PID" 2>/dev/null
-	fi
+	cups_private_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -50,62 +48,7 @@ wait_for() { # SESSION TEXT SECONDS
 }
 
 # ---- the private scheduler ----
-chmod 755 "$T"
-mkdir -p "$T/conf" "$T/spool" "$T/tmp" "$T/cache" "$T/state" "$T/log" "$T/raw"
-chmod 1777 "$T/tmp"
-chmod 777 "$T/raw"
-cp /etc/cups/raw.types /etc/cups/raw.convs "$T/conf/" 2>/dev/null || true
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T/conf/cups-files.conf" <<EOF
-ServerRoot $T/conf
-RequestRoot $T/spool
-TempDir $T/tmp
-CacheDir $T/cache
-StateDir $T/state
-ServerBin /usr/lib/cups
-DataDir /usr/share/cups
-DocumentRoot /usr/share/cups/doc-root
-ErrorLog $T/log/error_log
-AccessLog $T/log/access_log
-PageLog $T/log/page_log
-Printcap $T/printcap
-FileDevice Yes
-User lp
-Group lp
-SystemGroup root
-EOF
-cat >"$T/conf/cupsd.conf" <<EOF
-LogLevel debug
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1
-Browsing No
-WebInterface No
-DefaultAuthType None
-<Location />
-  Order allow,deny
-  Allow all
-</Location>
-<Location /admin>
-  Order allow,deny
-  Allow all
-</Location>
-<Policy default>
-  <Limit All>
-    Order deny,allow
-    Allow all
-  </Limit>
-</Policy>
-EOF
-cupsd -f -c "$T/conf/cupsd.conf" -s "$T/conf/cups-files.conf" >"$T/log/cupsd.out" 2>&1 &
-CUPSD_PID=$!
-export CUPS_SERVER="127.0.0.1:$PORT"
-up=0
-for _ in $(seq 1 100); do
-	kill -0 "$CUPSD_PID" 2>/dev/null || { CUPSD_PID=""; skip "the private cupsd exited at start"; }
-	lpstat -r 2>/dev/null | grep -q "is running" && { up=1; break; }
-	sleep 0.1
-done
-[ "$up" -eq 1 ] || skip "the private cupsd did not answer within 10 s"
+cups_private_start "$T" || skip "$CUPS_WHY"
 
 # the printer: records what it receives
 python3 - "$T/raw/job.bin" "$T/raw/port" <<'PY' &
