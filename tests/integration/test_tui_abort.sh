@@ -18,8 +18,8 @@ SIM=${ESPFAB_SIM_BIN:-$(dirname "$ESPFAB")/espfab-sim}
 [ -x "$SIM" ] || { echo "no espfab-sim"; exit 77; }
 
 T=$(mktemp -d)
-SOCK="espfab-abort-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=demo
+. "$(dirname "$0")/tmux_screen.sh"
 SIMPID=
 cleanup() { tm kill-server 2>/dev/null; [ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
@@ -28,16 +28,6 @@ fail() {
 	tm capture-pane -p -t demo 2>/dev/null
 	exit 1
 }
-screen() { tm capture-pane -p -t demo; }
-wait_for() {
-	local i n=$(( ${2:-20} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
-}
-keys() { tm send-keys -t demo "$@"; sleep 0.3; }
 
 tm new-session -d -s demo -x 80 -y 24 \
 	"cd '$T' && XDG_CACHE_HOME='$T/cache' TMPDIR='$T' LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' demo --chip esp32h2 --keep 2> '$T/stderr'; echo \$? > '$T/exit'; sleep 120" ||

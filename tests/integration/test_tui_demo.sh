@@ -16,8 +16,8 @@ esac
 [ -n "${ESPFAB_SIM_BIN:-}" ] || [ -x "$(dirname "$ESPFAB")/espfab-sim" ] || { echo "no espfab-sim"; exit 77; }
 
 T=$(mktemp -d)
-SOCK="espfab-demo-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=demo
+. "$(dirname "$0")/tmux_screen.sh"
 cleanup() { tm kill-server 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() {
@@ -25,15 +25,6 @@ fail() {
 	tm capture-pane -p -t demo 2>/dev/null
 	cat "$T/stderr" 2>/dev/null
 	exit 1
-}
-screen() { tm capture-pane -p -t demo; }
-wait_for() {
-	local i n=$(( ${2:-20} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
 }
 
 # the PKI cache and the temporary folders go below $T

@@ -16,8 +16,8 @@ esac
 [ -n "${ESPFAB_SIM_BIN:-}" ] || [ -x "$(dirname "$ESPFAB")/espfab-sim" ] || { echo "no espfab-sim"; exit 77; }
 
 T=$(mktemp -d)
-SOCK="espfab-efuse-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=efuse
+. "$(dirname "$0")/tmux_screen.sh"
 REC=""
 cleanup() {
 	[ -n "$REC" ] && kill "$REC" 2>/dev/null
@@ -30,15 +30,6 @@ fail() {
 	tm capture-pane -p -t efuse 2>/dev/null
 	cat "$T/stderr" 2>/dev/null
 	exit 1
-}
-screen() { tm capture-pane -p -t efuse; }
-wait_for() {
-	local i n=$(( ${2:-20} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
 }
 
 tm new-session -d -s efuse -x 80 -y 24 \

@@ -10,8 +10,8 @@ SIM=${ESPFAB_SIM_BIN:-$(dirname "$ESPFAB")/espfab-sim}
 [ -x "$SIM" ] || { echo "no espfab-sim"; exit 77; }
 
 T=$(mktemp -d)
-SOCK="espfab-hangup-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=demo
+. "$(dirname "$0")/tmux_screen.sh"
 cleanup() {
 	tm kill-server 2>/dev/null
 	for p in $(pgrep -f "^$SIM .*$T/" 2>/dev/null); do kill "$p" 2>/dev/null; done
@@ -24,16 +24,6 @@ fail() {
 	cat "$T/stderr" 2>/dev/null
 	exit 1
 }
-screen() { tm capture-pane -p -t demo; }
-wait_for() {
-	local i n=$(( ${2:-20} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
-}
-keys() { tm send-keys -t demo "$@"; sleep 0.3; }
 
 # start the demo in a fresh TMPDIR; prints nothing, sets DEMO (espfab's pid) and SIMP
 start_demo() {

@@ -15,8 +15,8 @@ MF=$V/mfg/m01_basic_factory_nvs
 [ -f "$SC/expected.bin" ] && [ -f "$MF/factory_partition.bin" ] || { echo "vectors absent"; exit 77; }
 
 T=$(mktemp -d)
-SOCK="espfab-inspect-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=insp
+. "$(dirname "$0")/tmux_screen.sh"
 cleanup() { tm kill-server 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() {
@@ -170,16 +170,6 @@ grep -qi -- "$KEYHEX" "$T/text.txt" && fail "text listing prints the private key
 
 # ---- the curses inspector ----
 command -v tmux >/dev/null || { echo "tmux missing: curses part skipped"; exit 0; }
-screen() { tm capture-pane -p -t insp; }
-wait_for() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
-}
-keys() { tm send-keys -t insp "$@"; sleep 0.3; }
 tm new-session -d -s insp -x 80 -y 24 \
 	"LANG=C.UTF-8 LC_ALL=C.UTF-8 '$ESPFAB' inspect '$T/flash_bad.bin'; echo \$? > '$T/exit'; sleep 60" ||
 	fail "tmux did not start"

@@ -11,8 +11,8 @@ command -v tmux >/dev/null || { echo "tmux missing"; exit 77; }
 PY=$(command -v python3 || true)
 
 T=$(mktemp -d)
-SOCK="espfab-tui-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
+TUI_SESSION=tui
+. "$(dirname "$0")/tmux_screen.sh"
 cleanup() { tm kill-server 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() {
@@ -21,20 +21,9 @@ fail() {
 	tm capture-pane -p -t tui 2>/dev/null
 	exit 1
 }
-screen() { tm capture-pane -p -t tui; }
-# wait_for TEXT [SECONDS]: until the screen shows TEXT
-wait_for() {
-	local i n=$(( ${2:-10} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	fail "screen never showed '$1'"
-}
 # the screen may still be catching up with the last key on a loaded machine: wait a little
 assert_screen() { wait_for "$1" 3; }
 assert_not_screen() { ! screen | grep -qF -- "$1" || fail "screen shows '$1'"; }
-keys() { tm send-keys -t tui "$@"; sleep 0.3; }
 
 QR='MT:Y.K9042C00KA0648G00'
 mkdir -p "$T/profiles"
