@@ -197,10 +197,11 @@ static void nvs_read_parse_page(struct nvs_read_result *r, const uint8_t *page, 
 				      pp->state);
 		return;
 	}
-	if (!pp->header_crc_ok) {
-		nvs_read_note_problem(r, NULL, 0, "page %u: header CRC mismatch", pg);
-		return;
-	}
+	/* ESP-IDF would skip such a page; an engineer looking at a damaged partition still wants
+	 * its entries, whose own CRCs say whether each can be trusted */
+	if (!pp->header_crc_ok)
+		nvs_read_note_problem(r, NULL, 0, "page %u: header CRC mismatch (its entries are "
+					      "decoded all the same)", pg);
 	if (pp->state == NVS_PAGE_STATE_CORRUPT)
 		return;
 	if (pp->version_byte != NVS_VERSION_BYTE_V1 && pp->version_byte != NVS_VERSION_BYTE_V2)
