@@ -535,9 +535,14 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 		burns |= p->steps[i].irreversible;
 	if (burns)
 		plan_add_step(p, PLAN_STEP_VERIFY_EFUSE, "verify-efuse", "read back the eFuses and compare");
-	if (production && (p->flash_encryption || p->secure_boot))
-		plan_add_step(p, PLAN_STEP_LOCKDOWN, "lockdown", caps->sdm ? "enable Secure Download Mode"
-									    : "disable UART download mode");
+	/* Every production device is locked, whatever its path: with JTAG or the full ROM loader
+	 * left open, anyone holding the board can run code that makes the ECDSA or DS peripheral
+	 * use the key in eFuse, which read protection does not prevent. Last of the chip steps:
+	 * Secure Download Mode ends the RAM and register commands the steps above need. */
+	if (production)
+		plan_add_step(p, PLAN_STEP_LOCKDOWN, "lockdown",
+			      caps->sdm ? "disable JTAG and enable Secure Download Mode"
+					: "disable JTAG and UART download mode");
 	plan_add_step(p, PLAN_STEP_RESULT, "result", "show the QR code and record the manifest row");
 
 	if (!plan_has_irreversible(p)) {

@@ -1112,19 +1112,38 @@ int efuse_writes_secure_boot(const struct efuse_dump *d, unsigned rev_major,
 	return 0;
 }
 
+/* Adds a write only when the field lacks some of the bits: a lockdown after a release-mode FE
+ * step (which turned JTAG off already) burns nothing twice and leaves the same eFuses. */
+static void writes_add_missing(struct efuse_field_write *w, size_t *n, const struct efuse_dump *d,
+			       enum efuse_field_id f, uint32_t v)
+{
+	if (efuse_field_present(d->chip, f) && (efuse_field_value(d, f) & v) != v)
+		writes_add(w, n, d->chip, f, v);
+}
+
 int efuse_writes_lockdown(const struct efuse_dump *d, unsigned rev_major,
 			  struct efuse_field_write *w, size_t *n, err_t *e)
 {
 	const struct chip_desc *chip = d->chip;
 	*n = 0;
-	if (chip->type == CHIP_ESP32) {
-		if (rev_major < 3)
-			return err_set_msg(e, ERR_CHECK, "UART_DOWNLOAD_DIS needs ESP32 revision v3.0 "
-							 "or later (this chip is v%u.x)",
-					   rev_major);
-		writes_add(w, n, chip, EF_UART_DOWNLOAD_DIS, 1);
-		return 0;
-	}
-	writes_add(w, n, chip, EF_ENABLE_SECURITY_DOWNLOAD, 1);
+	if (chip->type == CHIP_ESP32 && rev_major < 3)
+		return err_set_msg(e, ERR_CHECK, "UART_DOWNLOAD_DIS needs ESP32 revision v3.0 "
+						 "or later (this chip is v%u.x)",
+				   rev_major);
+	/* JTAG off for good where the chip has the field (espefuse field lists): pads (S2:
+	 * HARD_DIS_JTAG, ESP32: JTAG_DISABLE), the USB-Serial-JTAG bridge, and every bit of the soft
+	 * disable, since an odd count could otherwise be made even again by burning one more bit. */
+	writes_add_missing(w, n, d, EF_JTAG_DISABLE, 1);
+	writes_add_missing(w, n, d, EF_DIS_PAD_JTAG, 1);
+	writes_add_missing(w, n, d, EF_HARD_DIS_JTAG, 1);
+	writes_add_missing(w, n, d, EF_DIS_USB_JTAG, 1);
+	const struct efuse_field_desc *sj = chip_efuse_field(chip, EF_SOFT_DIS_JTAG);
+	if (sj && sj->width)
+		writes_add_missing(w, n, d, EF_SOFT_DIS_JTAG, field_mask(sj->width));
+	/* Last, in a burn of its own (field_stage): the ROM loader restricted (SDM) or, on the
+	 * ESP32, UART download mode off. Always in the list (so it is never empty); a bit already
+	 * burned is not burned again by efuse_plan_fields. */
+	writes_add(w, n, chip, chip->type == CHIP_ESP32 ? EF_UART_DOWNLOAD_DIS : EF_ENABLE_SECURITY_DOWNLOAD,
+		   1);
 	return 0;
 }

@@ -169,7 +169,9 @@ int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, boo
  * encryption.md §5-6): FE enable (counter to the next odd value, ESP32 FLASH_CRYPT_CONFIG=0xF;
  * release: counter at its maximum, download-mode encryption/cache off, JTAG off, direct boot
  * off, the lock bits), secure boot (enable, revoke unused digest slots, aggressive revoke,
- * lock RD_DIS), lockdown (Secure Download Mode; ESP32: UART_DOWNLOAD_DIS, revision ≥ 3). */
+ * lock RD_DIS), lockdown (JTAG off where the chip has the fields: DIS_PAD_JTAG, DIS_USB_JTAG,
+ * every SOFT_DIS_JTAG bit, S2 HARD_DIS_JTAG, ESP32 JTAG_DISABLE, each only when not yet burned;
+ * then Secure Download Mode, ESP32: UART_DOWNLOAD_DIS, revision ≥ 3). */
 int efuse_writes_fe_enable(const struct efuse_dump *d, bool release, struct efuse_field_write *w,
 			   size_t *n, err_t *e);
 int efuse_writes_secure_boot(const struct efuse_dump *d, unsigned rev_major,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "loader/efuse.h"
@@ -205,12 +206,137 @@ static void test_fe_writes(void **state)
 	assert_int_equal(efuse_writes_lockdown(&d, 1, w, &n, &e), -1);
 }
 
+/* The lockdown's writes per chip, typed from efuse.md §2, §7, §8 and espefuse's field lists
+ * (efuse_defs/esp32*.yaml): JTAG off wherever the chip can turn it off, then Secure Download
+ * Mode (ESP32: UART download mode off), alone in the last BLOCK0 burn. */
+struct lockdown_expect {
+	enum chip_type chip;
+	const char *fields;          /* "NAME=value ..." in any order */
+	uint32_t jtag_bits[8];       /* first burn: BLOCK0 words */
+	int last_word;               /* the last burn: one bit */
+	uint32_t last_bit;
+	bool cuts_link;
+};
+
+static const struct lockdown_expect lockdowns[] = {
+	{CHIP_ESP32C3, "DIS_PAD_JTAG=1 DIS_USB_JTAG=1 SOFT_DIS_JTAG=7 ENABLE_SECURITY_DOWNLOAD=1",
+	 {[1] = 1u << 9 | 7u << 16 | 1u << 19}, 4, 1u << 5, true},
+	{CHIP_ESP32C6, "DIS_PAD_JTAG=1 DIS_USB_JTAG=1 SOFT_DIS_JTAG=7 ENABLE_SECURITY_DOWNLOAD=1",
+	 {[1] = 1u << 9 | 7u << 16 | 1u << 19}, 4, 1u << 5, true},
+	{CHIP_ESP32H2, "DIS_PAD_JTAG=1 DIS_USB_JTAG=1 SOFT_DIS_JTAG=7 ENABLE_SECURITY_DOWNLOAD=1",
+	 {[1] = 1u << 9 | 7u << 16 | 1u << 19}, 4, 1u << 5, true},
+	{CHIP_ESP32S3, "DIS_PAD_JTAG=1 DIS_USB_JTAG=1 SOFT_DIS_JTAG=7 ENABLE_SECURITY_DOWNLOAD=1",
+	 {[1] = 7u << 16 | 1u << 19, [3] = 1u << 22}, 4, 1u << 5, true},
+	{CHIP_ESP32S2, "HARD_DIS_JTAG=1 SOFT_DIS_JTAG=1 ENABLE_SECURITY_DOWNLOAD=1",
+	 {[1] = 1u << 17 | 1u << 18}, 4, 1u << 5, true},
+	{CHIP_ESP32C2, "DIS_PAD_JTAG=1 ENABLE_SECURITY_DOWNLOAD=1", {[1] = 1u << 4}, 1, 1u << 16, true},
+	/* the ESP32's UART_DOWNLOAD_DIS takes effect at the next reset: the link stays */
+	{CHIP_ESP32, "JTAG_DISABLE=1 UART_DOWNLOAD_DIS=1", {[6] = 1u << 6}, 0, 1u << 27, false},
+};
+
+static void expect_writes(const struct chip_desc *c, const struct efuse_field_write *w, size_t n,
+			  const char *fields)
+{
+	size_t want = 0;
+	for (const char *f = fields; *f;) {
+		const char *sp = strchr(f, ' ');
+		size_t len = sp ? (size_t)(sp - f) : strlen(f);
+		want++;
+		bool found = false;
+		for (size_t i = 0; i < n; i++) {
+			char got[64];
+			snprintf(got, sizeof got, "%s=%u", chip_efuse_field(c, w[i].field)->name, w[i].value);
+			found |= strlen(got) == len && !strncmp(got, f, len);
+		}
+		if (!found)
+			fail_msg("%s lockdown: no write %.*s", c->name, (int)len, f);
+		f += len + (sp ? 1 : 0);
+	}
+	if (n != want)
+		fail_msg("%s lockdown: %zu writes, want %zu (%s)", c->name, n, want, fields);
+}
+
+/* A dump with a flash-encryption key in the first key block (so release mode can be planned). */
+static void dump_with_fe_key(struct efuse_dump *d, enum chip_type t)
+{
+	dump_init(d, t);
+	int kb = d->chip->efuse->first_key_block;
+	d->words[kb][0] = 0x1234;
+	if (d->chip->efuse->family == EFUSE_FAMILY_GEN2)
+		d->words[0][2] |= 4u << 24; /* KEY_PURPOSE_0 = XTS_AES_128_KEY */
+	else if (t == CHIP_ESP32C2)
+		d->words[0][1] |= 1u << 0;  /* RD_DIS bit 0: the low half holds a derived XTS key */
+}
+
+static void test_lockdown_writes(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof lockdowns / sizeof *lockdowns; k++) {
+		const struct lockdown_expect *x = &lockdowns[k];
+		struct efuse_dump d;
+		struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+		struct efuse_field_plan fp;
+		size_t n = 0;
+		err_t e = {0};
+		/* a fresh chip: every JTAG field and the download-mode bit */
+		dump_init(&d, x->chip);
+		if (efuse_writes_lockdown(&d, 3, w, &n, &e))
+			fail_msg("%s: %s", d.chip->name, e.msg);
+		expect_writes(d.chip, w, n, x->fields);
+		assert_int_equal(efuse_plan_fields(d.chip, &d, w, n, &fp, &e), 0);
+		for (int i = 0; i < 8; i++) {
+			if (fp.burn[0][i] != x->jtag_bits[i])
+				fail_msg("%s: first burn word %d 0x%08x, want 0x%08x", d.chip->name, i,
+					 fp.burn[0][i], x->jtag_bits[i]);
+			assert_int_equal(fp.burn[1][i], 0);
+			assert_int_equal(fp.burn[2][i], i == x->last_word ? x->last_bit : 0);
+		}
+		assert_int_equal(fp.cuts_link, x->cuts_link);
+
+		/* SOFT_DIS_JTAG with one bit already burned (JTAG soft-disabled) is still taken to
+		 * all bits: one more would make the count even and JTAG usable again */
+		const struct efuse_field_desc *sj = chip_efuse_field(d.chip, EF_SOFT_DIS_JTAG);
+		if (sj && sj->width > 1) {
+			dump_init(&d, x->chip);
+			d.words[0][sj->word] |= 1u << sj->bit;
+			assert_int_equal(efuse_writes_lockdown(&d, 3, w, &n, &e), 0);
+			assert_int_equal(efuse_plan_fields(d.chip, &d, w, n, &fp, &e), 0);
+			assert_int_equal(fp.burn[0][sj->word] & (7u << sj->bit), 6u << sj->bit);
+		}
+
+		/* after release-mode flash encryption (which turned JTAG off and, on the C2,
+		 * write-protected DIS_PAD_JTAG): only the download-mode bit is left, and planning
+		 * it does not trip over the lock */
+		dump_with_fe_key(&d, x->chip);
+		if (efuse_writes_fe_enable(&d, true, w, &n, &e) ||
+		    efuse_plan_fields(d.chip, &d, w, n, &fp, &e))
+			fail_msg("%s release mode: %s", d.chip->name, e.msg);
+		for (int i = 0; i < 8; i++)
+			d.words[0][i] = fp.want[i];
+		assert_int_equal(efuse_writes_lockdown(&d, 3, w, &n, &e), 0);
+		assert_int_equal(n, 1);
+		expect_writes(d.chip, w, n, strstr(x->fields, x->chip == CHIP_ESP32 ? "UART_DOWNLOAD_DIS"
+										    : "ENABLE_SECURITY_DOWNLOAD"));
+		if (efuse_plan_fields(d.chip, &d, w, n, &fp, &e))
+			fail_msg("%s lockdown after release mode: %s", d.chip->name, e.msg);
+		for (int i = 0; i < 8; i++)
+			assert_int_equal(fp.burn[0][i], 0);
+
+		/* all of it burned already: nothing to do */
+		d.words[0][x->last_word] |= x->last_bit;
+		assert_int_equal(efuse_writes_lockdown(&d, 3, w, &n, &e), 0);
+		assert_int_equal(efuse_plan_fields(d.chip, &d, w, n, &fp, &e), 0);
+		assert_true(fp.nothing_to_do);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_positions_match_reference),
 		cmocka_unit_test(test_plan_rules),
 		cmocka_unit_test(test_fe_writes),
+		cmocka_unit_test(test_lockdown_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

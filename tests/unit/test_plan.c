@@ -119,9 +119,12 @@ static const struct plan_case cases[] = {
 	 NULL, ECDSA,
 	 "detect generate confirm burn-ecdsa-key write-esp_secure_cert write-fctry verify-flash verify-efuse result",
 	 "", "detect"},
+	/* Production without flash encryption still ends locked: the ECDSA key in eFuse is usable
+	 * by whoever can run code through JTAG or the ROM loader. */
 	{"h2 auto prod", "esp32h2", 1, 0, false, AUTO, PROD, SW_AUTO, false, false, NULL, L(layout_plain), NOIMG,
 	 NULL, ECDSA,
-	 "detect generate confirm burn-ecdsa-key write-esp_secure_cert write-fctry verify-flash verify-efuse result",
+	 "detect generate confirm burn-ecdsa-key write-esp_secure_cert write-fctry verify-flash verify-efuse "
+	 "lockdown result",
 	 "", "detect"},
 	{"c3 auto dev", "esp32c3", 0, 0, false, AUTO, DEV, SW_AUTO, true, false, "esp32c3", L(layout_enc), L(images_std),
 	 NULL, DS,
@@ -185,6 +188,23 @@ static const struct plan_case cases[] = {
 	 L(layout_enc), NOIMG, NULL, FE,
 	 "detect generate confirm burn-fe-key burn-fe-enable write-esp_secure_cert write-fctry verify-flash "
 	 "verify-efuse result", NULL, NULL},
+	{"h2 ecdsa prod with secure boot", "esp32h2", 1, 0, false, ECDSA, PROD, SW_OFF, false, true, NULL,
+	 L(layout_plain), NOIMG, NULL, ECDSA,
+	 "detect generate confirm burn-ecdsa-key burn-sb-digest burn-sb-enable write-esp_secure_cert write-fctry "
+	 "verify-flash verify-efuse lockdown result",
+	 "", "detect"},
+	{"c3 ds prod with fe", "esp32c3", 0, 0, false, DS, PROD, SW_ON, true, false, NULL, L(layout_enc),
+	 L(images_std), NULL, DS,
+	 "detect generate confirm burn-ds-hmac-key burn-fe-key burn-fe-enable write-fw-0x0 write-fw-0x8000 "
+	 "write-fw-0x20000 write-esp_secure_cert write-fctry write-nvs_keys verify-flash verify-efuse lockdown result",
+	 NULL, "detect"},
+	/* Resumed after every burn was done: the lockdown is still to do (a device that reached
+	 * it is in Secure Download Mode and refused, see "secure download mode"). */
+	{"h2 prod resumed", "esp32h2", 1, TW_KEY0_ECDSA, true, AUTO, PROD, SW_AUTO, false, false, NULL,
+	 L(layout_plain), NOIMG, NULL, ECDSA,
+	 "detect generate confirm burn-ecdsa-key write-esp_secure_cert write-fctry verify-flash verify-efuse "
+	 "lockdown result",
+	 "", "detect burn-ecdsa-key"},
 	/* Refusals. */
 	{"ecdsa on c3", "esp32c3", 0, 0, false, ECDSA, DEV, SW_AUTO, false, false, NULL, L(layout_plain), NOIMG,
 	 "no ECDSA peripheral", ECDSA, NULL, NULL, NULL},
@@ -311,6 +331,38 @@ static bool word_in(const char *list, const char *word)
 	return false;
 }
 
+/* Production plans, and only they, end with the lockdown: irreversible, after both read-backs
+ * (Secure Download Mode ends the register reads they need), right before the result. */
+static void check_lockdown(const struct plan_case *c, const struct plan *p)
+{
+	int at = -1, vflash = -1, vefuse = -1;
+	for (int k = 0; k < p->n_steps; k++) {
+		if (p->steps[k].kind == PLAN_STEP_LOCKDOWN)
+			at = k;
+		if (p->steps[k].kind == PLAN_STEP_VERIFY_FLASH)
+			vflash = k;
+		if (p->steps[k].kind == PLAN_STEP_VERIFY_EFUSE)
+			vefuse = k;
+	}
+	if (c->mode != PROD) {
+		if (at >= 0)
+			fail_msg("case '%s': a development plan has a lockdown step", c->name);
+		return;
+	}
+	if (at < 0)
+		fail_msg("case '%s': a production plan without the lockdown step", c->name);
+	const struct plan_step *s = &p->steps[at];
+	assert_string_equal(s->id, "lockdown");
+	assert_int_equal(at, p->n_steps - 2);
+	assert_int_equal(p->steps[p->n_steps - 1].kind, PLAN_STEP_RESULT);
+	assert_true(vflash >= 0 && vflash < at);
+	assert_true(vefuse >= 0 && vefuse < at);
+	assert_true(s->irreversible);
+	assert_false(s->done);
+	assert_string_equal(s->text, !strcmp(c->chip, "esp32") ? "disable JTAG and UART download mode"
+								: "disable JTAG and enable Secure Download Mode");
+}
+
 static void test_plan_table(void **state)
 {
 	(void)state;
@@ -379,6 +431,7 @@ static void test_plan_table(void **state)
 		else
 			assert_int_equal(confirm, -1);
 		assert_int_equal(plan_has_irreversible(&p), first_burn >= 0);
+		check_lockdown(c, &p);
 	}
 }
 
