@@ -210,6 +210,22 @@ static int engine_detect(struct engine_run *r)
 	return 0;
 }
 
+/* A chip in Secure Download Mode was locked by the last step of a production run (or before it
+ * came here): its ROM refuses READ_REG, so neither its MAC nor its eFuses can be read. Without
+ * the MAC the journal cannot say which device this is, and nothing could be verified: refused
+ * before the journal is opened, so no row is made for an unknown MAC. */
+static int engine_check_locked(struct engine_run *r)
+{
+	if (!r->chip.secure_download)
+		return 0;
+	return err_set_msg(r->e, ERR_CHECK,
+			   "refused: the %s is in Secure Download Mode (locked, as the last step of a "
+			   "production run leaves it): its ROM refuses the register reads that give its "
+			   "MAC and eFuses, so it can be neither identified nor provisioned again; nothing "
+			   "was done",
+			   r->chip.name);
+}
+
 /* Looks the MAC up in the journal: an existing identity is reused, a chip whose eFuses were
  * burned without a saved identity is refused (it can never get a second one). */
 static int engine_open_journal(struct engine_run *r, struct journal_device *dev, bool *found)
@@ -695,6 +711,8 @@ int engine_run_device(const struct engine_options *o, struct flow_device *dev, c
 	int rc = engine_prepare(&r);
 	if (rc == 0)
 		rc = engine_detect(&r);
+	if (rc == 0 && (rc = engine_check_locked(&r)) != 0)
+		refused = true;
 	if (rc == 0 && !o->dry_run && !o->plan_only)
 		rc = engine_open_journal(&r, &jd, &found);
 	if (rc == 0 && ((rc = engine_plan(&r)) != 0 || (rc = engine_check_device(&r)) != 0))

@@ -3,7 +3,8 @@
  * with its firmware written host-encrypted, ESP32/C2 on the flash-encryption path, production
  * mode on each path (H2 ecdsa-efuse without and with flash encryption, S2/S3/C3/C6 ds, ESP32
  * flash encryption + secure boot) with every BLOCK0 field the plan burns read back from the
- * simulated eFuses, the confirmation a run without --yes and without a terminal must not get, a
+ * simulated eFuses, each production run ending locked (JTAG off, Secure Download Mode on; ESP32:
+ * UART download mode off) and a second run on a locked chip refused untouched, the confirmation a run without --yes and without a terminal must not get, a
  * dac_dir of DACs made with `espfab attest` (and bad ones refused), an extra NVS CSV, refusals
  * that leave chip and flash untouched, and the demo's profile per chip against the shipped
  * examples. After each run the device is checked from outside the engine: the flash image is
@@ -902,8 +903,59 @@ static void test_c3_ds_flash_encryption_firmware(void **state)
 	simrun_free(&s);
 }
 
-/* Production on the ecdsa-efuse path (H2): the DAC key read-protected in its block; a run
- * without --yes and without a terminal is refused before anything is burned. */
+/* The lockdown every production run ends with, read back from the eFuse file: JTAG off by each
+ * field the chip has (espefuse field lists: DIS_PAD_JTAG, DIS_USB_JTAG, SOFT_DIS_JTAG with all
+ * bits, S2 HARD_DIS_JTAG, ESP32 JTAG_DISABLE), then Secure Download Mode (ESP32: UART download
+ * mode off); download mode itself and the USB-Serial-JTAG port stay (SDM still flashes). */
+static void check_lockdown_fields(const char *chip, const struct efuse_dump *d)
+{
+	static const enum efuse_field_id jtag[] = {EF_DIS_PAD_JTAG, EF_DIS_USB_JTAG, EF_HARD_DIS_JTAG,
+						   EF_JTAG_DISABLE};
+	int seen = 0;
+	for (size_t i = 0; i < sizeof jtag / sizeof *jtag; i++) {
+		if (!efuse_field_present(d->chip, jtag[i]))
+			continue;
+		seen++;
+		if (efuse_field_value(d, jtag[i]) != 1)
+			fail_msg("%s: %s reads %u after a production run", chip,
+				 chip_efuse_field(d->chip, jtag[i])->name, efuse_field_value(d, jtag[i]));
+	}
+	assert_true(seen > 0);
+	if (efuse_field_present(d->chip, EF_SOFT_DIS_JTAG)) {
+		const struct efuse_field_desc *sj = chip_efuse_field(d->chip, EF_SOFT_DIS_JTAG);
+		assert_int_equal(efuse_field_value(d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
+	}
+	if (!strcmp(chip, "esp32")) {
+		assert_int_equal(efuse_field_value(d, EF_UART_DOWNLOAD_DIS), 1);
+	} else {
+		assert_int_equal(efuse_field_value(d, EF_ENABLE_SECURITY_DOWNLOAD), 1);
+		assert_int_equal(efuse_field_value(d, EF_DIS_DOWNLOAD_MODE), 0);
+	}
+	assert_int_equal(efuse_field_value(d, EF_DIS_USB_SERIAL_JTAG), 0);
+	assert_int_equal(efuse_field_value(d, EF_DIS_USB_SERIAL_JTAG_DOWNLOAD_MODE), 0);
+}
+
+/* The plan's lockdown step: last before the result, after both read-backs, irreversible, with
+ * the text the operator confirms. */
+static void check_lockdown_step(const struct run_out *r, const char *chip)
+{
+	size_t n = json_array_size(r->plan);
+	assert_true(n >= 4);
+	json_t *s = json_array_get(r->plan, n - 2);
+	assert_string_equal(json_string_value(json_object_get(s, "id")), "lockdown");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r->plan, n - 1), "id")), "result");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r->plan, n - 3), "id")), "verify-efuse");
+	assert_true(json_is_true(json_object_get(s, "irreversible")));
+	assert_string_equal(json_string_value(json_object_get(s, "text")),
+			    !strcmp(chip, "esp32") ? "disable JTAG and UART download mode"
+						   : "disable JTAG and enable Secure Download Mode");
+	assert_true(has_state(r, "lockdown", "done"));
+	assert_true(has_state(r, "result", "done"));
+}
+
+/* Production on the ecdsa-efuse path (H2) without flash encryption: the DAC key read-protected
+ * in its block, JTAG off and Secure Download Mode on; a run without --yes and without a terminal
+ * is refused before anything is burned, and a run on the locked chip is refused too. */
 static void test_h2_production(void **state)
 {
 	if (!*state)
@@ -948,6 +1000,46 @@ static void test_h2_production(void **state)
 	assert_true(efuse_field_value(&d, EF_RD_DIS) & (1u << block));
 	testutil_read_file(s.efuse, &efuse1);
 	assert_true(efuse0.len == efuse1.len && memcmp(efuse0.data, efuse1.data, efuse0.len));
+	/* No flash encryption in this plan, and still locked: JTAG off, Secure Download Mode on,
+	 * so no code loaded through the ROM or JTAG can make the ECDSA peripheral sign with the
+	 * DAC key. Nothing of flash encryption was burned on the way. */
+	check_lockdown_step(&r, "esp32h2");
+	check_lockdown_fields("esp32h2", &d);
+	assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), 0);
+	assert_int_equal(efuse_field_value(&d, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 0);
+	assert_null(plan_step(&r, "burn-fe-enable"));
+
+	/* A second run on the locked chip: the ROM refuses the register reads (MAC, eFuses), so
+	 * the run cannot find the device's journal row. It stops at detection, naming Secure
+	 * Download Mode, before the journal, leaving chip, flash and manifest as they were. */
+	char *mp = testutil_join_path(dir, "out/manifest.csv");
+	buf_t man0 = BUF_INIT, man1 = BUF_INIT, flash1 = BUF_INIT, flash2 = BUF_INIT;
+	testutil_read_file(mp, &man0);
+	testutil_read_file(s.flash, &flash1);
+	run_free(&r);
+	sim_start(&s, dir, "esp32h2");
+	espfab_run(dir, profile, s.port, true, &r);
+	simrun_stop(&s);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "Secure Download Mode"));
+	assert_non_null(r.done);
+	assert_string_equal(summary(&r, "result"), "refused");
+	assert_null(r.plan);
+	assert_true(has_state(&r, "detect", "done"));
+	assert_false(has_state(&r, "generate", "running"));
+	testutil_read_file(mp, &man1);
+	testutil_read_file(s.flash, &flash2);
+	buf_t efuse2 = BUF_INIT;
+	testutil_read_file(s.efuse, &efuse2);
+	testutil_assert_bytes_equal("eFuses after the second run", efuse2.data, efuse2.len, efuse1.data, efuse1.len);
+	testutil_assert_bytes_equal("flash after the second run", flash2.data, flash2.len, flash1.data, flash1.len);
+	testutil_assert_bytes_equal("manifest after the second run", man1.data, man1.len, man0.data, man0.len);
+	buf_free_data(&efuse2);
+	buf_free_data(&man0);
+	buf_free_data(&man1);
+	buf_free_data(&flash1);
+	buf_free_data(&flash2);
+	free(mp);
 	buf_free_data(&efuse0);
 	buf_free_data(&efuse1);
 	buf_free_data(&flash);
@@ -1025,6 +1117,8 @@ static void test_ds_production(void **state)
 		struct efuse_dump d;
 		simefuse_load(s.efuse, chip, &d);
 		check_release_mode(chip, &d);
+		check_lockdown_step(&r, chip);
+		check_lockdown_fields(chip, &d);
 		/* No secure boot was asked for: none burned. */
 		assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
 		run_free(&r);
@@ -1060,6 +1154,8 @@ static void test_h2_production_flash_encryption(void **state)
 	struct efuse_dump d;
 	simefuse_load(s.efuse, "esp32h2", &d);
 	check_release_mode("esp32h2", &d);
+	check_lockdown_step(&r, "esp32h2");
+	check_lockdown_fields("esp32h2", &d);
 	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
 	run_free(&r);
 	free(profile);
@@ -1116,6 +1212,8 @@ static void test_esp32_production(void **state)
 	assert_true(wr & (1u << b1->wr_dis_bit));
 	assert_true(wr & 1u);
 	assert_int_equal(efuse_field_value(&d, EF_ABS_DONE_0), 0);
+	check_lockdown_step(&r, "esp32");
+	check_lockdown_fields("esp32", &d);
 	run_free(&r);
 	free(profile);
 	free(dp);
@@ -1205,7 +1303,8 @@ static void test_c2_production(void **state)
 			fail_msg("%s reads %u after a C2 production run", chip_efuse_field(d.chip, ones[i])->name,
 				 efuse_field_value(&d, ones[i]));
 	check_release_mode("esp32c2", &d);
-	assert_int_equal(efuse_field_value(&d, EF_DIS_DOWNLOAD_MODE), 0);
+	check_lockdown_step(&r, "esp32c2");
+	check_lockdown_fields("esp32c2", &d);
 
 	/* Through the ROM: a copy of the chip with SDM cleared (BLOCK0 has no RS code), so READ_REG
 	 * answers; what software reads is what the ROM's secure-boot check reads. */
