@@ -1,7 +1,8 @@
 /* espfab efuse: show the eFuse state that matters for provisioning (key blocks with purpose and
  * protection, flash encryption, secure boot, download modes), and burn a key into a key block
  * or BLOCK0 fields (burn-field NAME VALUE …, like espefuse burn_efuse) after a typed
- * confirmation. */
+ * confirmation. On the ESP32-C2, burn-key --sb-digest FILE burns the derived flash-encryption
+ * key and the secure-boot digest into the two halves of BLOCK_KEY0 in one operation. */
 #include <jansson.h>
 #include <mbedtls/platform_util.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/cli_port.h"
 #include "core/buf.h"
+#include "core/fileio.h"
 #include "loader/loader.h"
 
 static const enum efuse_field_id summary_fields[] = {
@@ -126,8 +128,16 @@ static int efuse_confirm(bool yes, err_t *e)
  * reversed on its own, efuse.md §3). Both halves are planned before anything is burned. */
 static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfile,
 			      const char *purpose_name, const char *chip_name, bool read_protect,
-			      bool no_write_protect, bool yes, bool resume, err_t *e)
+			      bool no_write_protect, bool yes, bool resume, const buf_t *sb_digest,
+			      const char *sb_digest_file, err_t *e)
 {
+	if (sb_digest && l->info.chip->type != CHIP_ESP32C2)
+		return err_set_msg(e, ERR_USAGE,
+				   "--sb-digest %s: the secure-boot digest shares BLOCK_KEY0 with the "
+				   "flash-encryption key on the ESP32-C2 only; this is an %s (burn it "
+				   "into a key block of its own with purpose SECURE_BOOT_DIGEST0)",
+				   sb_digest_file, l->info.chip->name),
+		       ERR_USAGE;
 	bool xts256 = !strcasecmp(purpose_name, "XTS_AES_256_KEY");
 	int purpose = xts256 ? KP_XTS_AES_256_KEY_1 : chip_purpose_parse(purpose_name);
 	if (purpose == KP_INVALID)
@@ -166,6 +176,8 @@ static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfil
 			.read_protect = read_protect,
 			.no_write_protect = no_write_protect,
 			.resume = resume,
+			.sb_digest = sb_digest ? sb_digest->data : NULL,
+			.sb_digest_len = sb_digest ? sb_digest->len : 0,
 		};
 		if (loader_plan_key(l, &req, &plans[i], e)) {
 			rc = e->code ? e->code : ERR_CHECK;
@@ -245,13 +257,49 @@ static int efuse_burn_field_cmd(loader_t *l, const char **args, int nargs, const
 	return 0;
 }
 
+/* --sb-digest FILE: only for burn-key with the C2's derived-key purpose, whose block has room
+ * for the digest in its upper half; the file holds the SHA-256 of the secure-boot public key
+ * (32 bytes, of which the first 16 are burned, as espefuse does) or those 16 bytes. */
+static int efuse_take_sb_digest(const char *file, bool burn_key, const char *purpose_name,
+				const char *chip_name, buf_t *digest, err_t *e)
+{
+	if (!file)
+		return 0;
+	if (!burn_key)
+		return err_set_msg(e, ERR_USAGE, "--sb-digest %s: only with burn-key", file), ERR_USAGE;
+	if (chip_purpose_parse(purpose_name) != KP_C2_XTS_AES_128_KEY_DERIVED)
+		return err_set_msg(e, ERR_USAGE,
+				   "--sb-digest %s: only with purpose "
+				   "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS on an ESP32-C2, whose "
+				   "BLOCK_KEY0 holds the key in its lower half and the digest in its "
+				   "upper half (not with %s)",
+				   file, purpose_name),
+		       ERR_USAGE;
+	if (chip_name && chip_find_by_name(chip_name) != chip_get_desc(CHIP_ESP32C2))
+		return err_set_msg(e, ERR_USAGE,
+				   "--sb-digest %s: the ESP32-C2 only (--chip %s was named)", file,
+				   chip_name),
+		       ERR_USAGE;
+	if (fileio_read_file(file, digest, e))
+		return err_prepend_context(e, "--sb-digest"), ERR_CHECK;
+	if (digest->len != 32 && digest->len != 16) {
+		err_set_msg(e, ERR_CHECK,
+			    "--sb-digest %s: %zu bytes; a secure-boot digest file holds the 32-byte "
+			    "SHA-256 of the public key (or its first 16 bytes)",
+			    file, digest->len);
+		buf_free_data(digest);
+		return ERR_CHECK;
+	}
+	return 0;
+}
+
 static int cmd_efuse_run(int argc, char **argv, err_t *e)
 {
 	struct loader_opts opts;
 	if (cli_port_take_options(&opts, &argc, argv, e))
 		return ERR_USAGE;
 	bool json = false, read_protect = false, yes = false, no_wp = false, resume = false;
-	const char *chip_name = NULL;
+	const char *chip_name = NULL, *sb_digest_file = NULL;
 	const char *pos[2 * EFUSE_MAX_FIELD_WRITES + 1];
 	int npos = 0;
 	for (int i = 1; i < argc;) {
@@ -272,8 +320,14 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 			if (i >= argc)
 				return err_set_msg(e, ERR_USAGE, "--chip needs a value"), ERR_USAGE;
 			chip_name = argv[i++];
-		} else if (!strncmp(a, "--chip=", 7))
+		} else if (!strncmp(a, "--chip=", 7)) {
 			chip_name = a + 7;
+		} else if (!strcmp(a, "--sb-digest")) {
+			if (i >= argc)
+				return err_set_msg(e, ERR_USAGE, "--sb-digest needs a file"), ERR_USAGE;
+			sb_digest_file = argv[i++];
+		} else if (!strncmp(a, "--sb-digest=", 12))
+			sb_digest_file = a + 12;
 		else if (a[0] == '-' && a[1])
 			return err_set_msg(e, ERR_USAGE, "unknown option '%s'", a), ERR_USAGE;
 		else if (npos < (int)(sizeof pos / sizeof pos[0]))
@@ -288,15 +342,22 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 	if (!summary && !burn && !burn_field)
 		return err_set_msg(e, ERR_USAGE,
 				   "usage: efuse --port P summary [--json] | burn-key BLOCK KEYFILE "
-				   "PURPOSE [--read-protect] [--yes] [--chip C] | burn-field NAME VALUE "
-				   "[NAME VALUE...] [--yes]"),
+				   "PURPOSE [--read-protect] [--sb-digest FILE] [--yes] [--chip C] | "
+				   "burn-field NAME VALUE [NAME VALUE...] [--yes]"),
 		       ERR_USAGE;
 	if (chip_name && !chip_find_by_name(chip_name))
 		return err_set_msg(e, ERR_USAGE, "--chip %s: unknown chip", chip_name), ERR_USAGE;
-	loader_t l;
-	int rc = cli_port_open_loader(&l, &opts, e);
+	/* Everything --sb-digest depends on is checked before the port is opened. */
+	buf_t digest = BUF_INIT;
+	int rc = efuse_take_sb_digest(sb_digest_file, burn, burn ? pos[3] : NULL, chip_name, &digest, e);
 	if (rc)
 		return rc;
+	loader_t l;
+	rc = cli_port_open_loader(&l, &opts, e);
+	if (rc) {
+		buf_free_data(&digest);
+		return rc;
+	}
 	if (l.info.secure_download) {
 		err_set_msg(e, ERR_DEVICE,
 			    "the %s is in Secure Download Mode: its eFuses cannot be read or burned "
@@ -309,13 +370,15 @@ static int cmd_efuse_run(int argc, char **argv, err_t *e)
 		rc = efuse_burn_field_cmd(&l, pos + 1, npos - 1, chip_name, yes, e);
 	} else {
 		rc = efuse_burn_key_cmd(&l, pos[1], pos[2], pos[3], chip_name, read_protect, no_wp, yes,
-					resume, e);
+					resume, sb_digest_file ? &digest : NULL, sb_digest_file, e);
 	}
 	loader_close(&l);
+	buf_free_data(&digest);
 	return rc;
 }
 
 CLI_COMMAND(efuse, "efuse", 13,
-	    "--port P summary [--json] | burn-key BLOCK KEYFILE PURPOSE [--read-protect] [--yes] | "
+	    "--port P summary [--json] | burn-key BLOCK KEYFILE PURPOSE [--read-protect] "
+	    "[--sb-digest FILE] [--yes] | "
 	    "burn-field NAME VALUE... [--yes]",
 	    cmd_efuse_run)

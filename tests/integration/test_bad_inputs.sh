@@ -334,6 +334,15 @@ check port-closes          3     "/dev/null"   - - -- info --port /dev/null
 check port-option-missing  2     "--port"      - - -- info
 check flash-read-no-device 3     "/dev/null"   fl.bin - -- flash --port /dev/null read 0x0 0x1000 fl.bin
 check efuse-no-device      3     "/dev/null"   - - -- efuse --port /dev/null summary
+# burn-key --sb-digest (ESP32-C2 only, beside the derived key): refused before the port is opened
+head -c 16 "$FE/key.bin" > c2_key16.bin && chmod 600 c2_key16.bin
+head -c 32 "$S1/dac_cert.der" > sb_digest32.bin
+head -c 20 "$S1/dac_cert.der" > sb_digest20.bin
+check efuse-sbdigest-purpose 2   "--sb-digest" - - -- efuse --port socket://127.0.0.1:1 burn-key BLOCK_KEY0 c2_key16.bin XTS_AES_128_KEY --sb-digest sb_digest32.bin --yes
+check efuse-sbdigest-length 1    "sb_digest20.bin" - - -- efuse --port socket://127.0.0.1:1 burn-key BLOCK_KEY0 c2_key16.bin XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS --sb-digest sb_digest20.bin --yes
+check efuse-sbdigest-missing 1   "nosuch_digest.bin" - - -- efuse --port socket://127.0.0.1:1 burn-key BLOCK_KEY0 c2_key16.bin XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS --sb-digest nosuch_digest.bin --yes
+check efuse-sbdigest-chip  2     "--chip esp32c3" - - -- efuse --port socket://127.0.0.1:1 burn-key BLOCK_KEY0 c2_key16.bin XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS --sb-digest sb_digest32.bin --chip esp32c3 --yes
+check efuse-sbdigest-summary 2   "--sb-digest" - - -- efuse --port socket://127.0.0.1:1 summary --sb-digest sb_digest32.bin
 if command -v python3 >/dev/null; then
 	# a TCP peer that talks, but not the ROM protocol
 	python3 -c '

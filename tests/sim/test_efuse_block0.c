@@ -1,6 +1,7 @@
 /* BLOCK0 field burns against espfab-sim for every chip: flash encryption (development and
  * release), secure boot, lockdown (Secure Download Mode, ESP32 UART_DOWNLOAD_DIS), the refusal
- * rules, an interrupted burn resumed without burning anything twice, and the CLI burn-field. */
+ * rules, an interrupted burn resumed without burning anything twice, the CLI burn-field, and the
+ * CLI burn-key --sb-digest (ESP32-C2: derived key and secure-boot digest in one program). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -659,6 +661,107 @@ static void test_cli_burn_field(void **state)
 	sim_stop();
 }
 
+static void write_file_mode(const char *dir, const char *name, const uint8_t *data, size_t len, mode_t mode)
+{
+	char *p = testutil_join_path(dir, name);
+	testutil_write_file(p, data, len);
+	assert_int_equal(chmod(p, mode), 0);
+	free(p);
+}
+
+/* `espfab efuse burn-key ... --sb-digest FILE` on an ESP32-C2: the derived 128-bit key and the
+ * secure-boot digest go into the two halves of BLOCK_KEY0 in one program (as `run` does), so the
+ * block's Reed-Solomon check covers both; the key half read-protected, the digest half readable
+ * and accepted by the secure-boot step. A 16-byte digest file, the key left readable: the key
+ * reversed in the low half, the digest as is in the high half. On another chip the option is a
+ * usage error naming it, with nothing burned; a second burn of the spent block is refused. */
+static void test_cli_burn_key_sb_digest(void **state)
+{
+	(void)state;
+	uint8_t key[16], dig[32];
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)(0x11 * (i + 1));
+	for (int i = 0; i < 32; i++)
+		dig[i] = (uint8_t)(0xA0 + 5 * i);
+	buf_t so = BUF_INIT, se = BUF_INIT;
+	for (int variant = 0; variant < 2; variant++) {
+		bool rp = variant == 0;
+		sim_start("esp32c2");
+		write_file_mode(sim_dir, "fe_key.bin", key, sizeof key, 0600);
+		write_file_mode(sim_dir, "digest.bin", dig, rp ? 32 : 16, 0644);
+		char *argv[] = {"espfab", "efuse", "--port", sim_port, "burn-key", "BLOCK_KEY0", "fe_key.bin",
+				"XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS", "--sb-digest", "digest.bin", "--yes",
+				rp ? "--read-protect" : NULL, NULL};
+		so.len = se.len = 0;
+		int rc = testutil_run_espfab(sim_dir, argv, &so, &se);
+		if (rc != 0)
+			fail_msg("burn-key --sb-digest: exit %d: %s", rc, buf_terminate_str(&se));
+		loader_t l;
+		open_loader(&l);
+		const struct efuse_layout *lay = l.info.chip->efuse;
+		/* one program: the block's parity matches (no RS fail bit 11, no error count) */
+		assert_int_equal(raw_rd(&l, lay->rs_err0_off), 0);
+		const uint32_t *kw = l.info.efuse.words[lay->first_key_block];
+		for (int w = 0; w < 8; w++) {
+			uint8_t b[4];
+			for (int k = 0; k < 4; k++) {
+				int i = 4 * w + k;
+				b[k] = i >= 16 ? dig[i - 16] : rp ? 0 : key[15 - i];
+			}
+			uint32_t want = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+					(uint32_t)b[3] << 24;
+			if (kw[w] != want)
+				fail_msg("BLOCK_KEY0 word %d reads 0x%08x, want 0x%08x", w, kw[w], want);
+		}
+		/* RD_DIS bit 0 (low half) only when asked; the block write-protected (WR_DIS 7) */
+		assert_int_equal(field(&l, EF_RD_DIS), rp ? 1 : 0);
+		assert_int_equal(field(&l, EF_WR_DIS) & 0x80, 0x80);
+		assert_int_equal(field(&l, EF_XTS_KEY_LENGTH_256), 0);
+		/* the digest half is where the secure-boot step looks for it */
+		struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+		size_t n;
+		err_t e = {0};
+		if (efuse_writes_secure_boot(&l.info.efuse, l.info.rev_major, w, &n, &e))
+			fail_msg("secure boot after burn-key --sb-digest: %s", e.msg);
+		loader_close(&l);
+		/* the block takes one program: a second burn is refused, nothing changes */
+		char *efp = testutil_join_path(sim_dir, "efuse.bin");
+		buf_t before = BUF_INIT, after = BUF_INIT;
+		testutil_read_file(efp, &before);
+		so.len = se.len = 0;
+		assert_int_equal(testutil_run_espfab(sim_dir, argv, &so, &se), 1);
+		assert_non_null(strstr(buf_terminate_str(&se), "BLOCK_KEY0"));
+		testutil_read_file(efp, &after);
+		testutil_assert_bytes_equal("eFuses after the refused second burn", after.data, after.len,
+					    before.data, before.len);
+		buf_free_data(&before);
+		buf_free_data(&after);
+		free(efp);
+		sim_stop();
+	}
+
+	/* another chip: a usage error naming the option, the key block untouched */
+	sim_start("esp32c3");
+	write_file_mode(sim_dir, "fe_key.bin", key, sizeof key, 0600);
+	write_file_mode(sim_dir, "digest.bin", dig, 32, 0644);
+	char *c3[] = {"espfab", "efuse", "--port", sim_port, "burn-key", "BLOCK_KEY0", "fe_key.bin",
+		      "XTS_AES_128_KEY_DERIVED_FROM_128_EFUSE_BITS", "--sb-digest", "digest.bin", "--yes", NULL};
+	so.len = se.len = 0;
+	assert_int_equal(testutil_run_espfab(sim_dir, c3, &so, &se), 2);
+	assert_non_null(strstr(buf_terminate_str(&se), "--sb-digest digest.bin"));
+	assert_non_null(strstr(buf_terminate_str(&se), "ESP32-C2"));
+	loader_t l;
+	open_loader(&l);
+	struct efuse_key_status ks;
+	efuse_key_status(&l.info.efuse, l.info.chip->efuse->first_key_block, &ks);
+	assert_true(ks.empty);
+	assert_int_equal(field(&l, EF_WR_DIS), 0);
+	loader_close(&l);
+	sim_stop();
+	buf_free_data(&so);
+	buf_free_data(&se);
+}
+
 /* The link drops or the chip resets at points through a three-pass BLOCK0 burn from the CLI:
  * the loader recovers and finishes, or fails with a device error and a second run finishes;
  * either way the fields end exactly as requested. */
@@ -716,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_refusals_all_chips),
 		cmocka_unit_test(test_interrupted_burn_resumes),
 		cmocka_unit_test(test_cli_burn_field),
+		cmocka_unit_test(test_cli_burn_key_sb_digest),
 		cmocka_unit_test(test_link_fault_during_burn),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
