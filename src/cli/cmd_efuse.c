@@ -198,9 +198,10 @@ static int efuse_burn_key_cmd(loader_t *l, const char *block, const char *keyfil
 		}
 		struct efuse_key_status ks;
 		efuse_key_status(&l->info.efuse, plans[i].block_idx, &ks);
-		printf("burned %s: purpose %s, %s, %s (verified by read-back)\n", ks.name,
+		printf("burned %s: purpose %s, %s, %s%s (verified by read-back)\n", ks.name,
 		       chip_purpose_name(ks.purpose), ks.read_protected ? "read-protected" : "readable",
-		       ks.write_protected ? "write-protected" : "writable");
+		       ks.write_protected ? "write-protected" : "writable",
+		       plans[i].with_digest ? "; upper half: the secure-boot digest, readable" : "");
 	}
 out:
 	mbedtls_platform_zeroize(plans, sizeof plans);

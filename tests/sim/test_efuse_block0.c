@@ -696,6 +696,7 @@ static void test_cli_burn_key_sb_digest(void **state)
 		int rc = testutil_run_espfab(sim_dir, argv, &so, &se);
 		if (rc != 0)
 			fail_msg("burn-key --sb-digest: exit %d: %s", rc, buf_terminate_str(&se));
+		assert_non_null(strstr(buf_terminate_str(&so), "secure-boot digest"));
 		loader_t l;
 		open_loader(&l);
 		const struct efuse_layout *lay = l.info.chip->efuse;
