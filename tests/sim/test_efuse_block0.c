@@ -1,7 +1,8 @@
 /* BLOCK0 field burns against espfab-sim for every chip: flash encryption (development and
  * release), secure boot, lockdown (Secure Download Mode, ESP32 UART_DOWNLOAD_DIS), the refusal
  * rules, an interrupted burn resumed without burning anything twice, the CLI burn-field, and the
- * CLI burn-key --sb-digest (ESP32-C2: derived key and secure-boot digest in one program). */
+ * CLI burn-key --sb-digest (ESP32-C2: derived key and secure-boot digest in one program), and the
+ * lockdown alone on a fresh chip (JTAG off, then Secure Download Mode or UART download off). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include "loader/efuse.h"
 #include "loader/efuse_rs.h"
 #include "loader/loader.h"
+#include "simefuse.h"
 #include "testutil.h"
 
 static const char *const chips[] = {"esp32", "esp32s2", "esp32s3", "esp32c2",
@@ -661,6 +663,80 @@ static void test_cli_burn_field(void **state)
 	sim_stop();
 }
 
+/* The lockdown on a fresh chip (a production run without flash encryption, as on the H2
+ * ecdsa-efuse path): JTAG off by every field the chip has (DIS_PAD_JTAG, DIS_USB_JTAG,
+ * SOFT_DIS_JTAG all bits; S2 HARD_DIS_JTAG and its 1-bit SOFT_DIS_JTAG; ESP32 JTAG_DISABLE) in
+ * a first burn read back over the link, then Secure Download Mode (ESP32: UART_DOWNLOAD_DIS).
+ * Read back from the eFuse file; a new connection finds the ROM in SDM reporting JTAG
+ * soft-disabled, refusing register reads. Nothing else of BLOCK0 changes. */
+static void test_lockdown_fresh_all_chips(void **state)
+{
+	(void)state;
+	static const enum efuse_field_id jtag[] = {EF_DIS_PAD_JTAG, EF_DIS_USB_JTAG, EF_HARD_DIS_JTAG,
+						   EF_JTAG_DISABLE};
+	for (size_t ci = 0; ci < N_CHIPS; ci++) {
+		sim_start(chips[ci]);
+		loader_t l;
+		open_loader(&l);
+		const struct chip_desc *c = l.info.chip;
+		bool esp32 = c->type == CHIP_ESP32;
+		uint32_t before[8];
+		memcpy(before, l.info.efuse.words[0], sizeof before);
+		struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
+		size_t n;
+		err_t e = {0};
+		if (efuse_writes_lockdown(&l.info.efuse, l.info.rev_major, w, &n, &e))
+			fail_msg("%s: %s", chips[ci], e.msg);
+		burn_ok(&l, w, n);
+		assert_int_equal(l.info.secure_download, !esp32);
+		loader_close(&l);
+		char *efp = testutil_join_path(sim_dir, "efuse.bin");
+		struct efuse_dump d;
+		simefuse_load(efp, chips[ci], &d);
+		free(efp);
+		uint32_t expect[8];
+		memcpy(expect, before, sizeof expect);
+		int seen = 0;
+		for (size_t i = 0; i < sizeof jtag / sizeof *jtag; i++) {
+			const struct efuse_field_desc *fd = chip_efuse_field(c, jtag[i]);
+			if (!fd || !fd->width)
+				continue;
+			seen++;
+			expect[fd->word] |= 1u << fd->bit;
+			if (efuse_field_value(&d, jtag[i]) != 1)
+				fail_msg("%s: %s reads %u after the lockdown", chips[ci], fd->name,
+					 efuse_field_value(&d, jtag[i]));
+		}
+		assert_true(seen > 0);
+		const struct efuse_field_desc *sj = chip_efuse_field(c, EF_SOFT_DIS_JTAG);
+		if (sj && sj->width) {
+			expect[sj->word] |= ((1u << sj->width) - 1) << sj->bit;
+			assert_int_equal(efuse_field_value(&d, EF_SOFT_DIS_JTAG), (1u << sj->width) - 1);
+		}
+		const struct efuse_field_desc *last =
+			chip_efuse_field(c, esp32 ? EF_UART_DOWNLOAD_DIS : EF_ENABLE_SECURITY_DOWNLOAD);
+		expect[last->word] |= 1u << last->bit;
+		for (int k = 0; k < 8; k++)
+			if (d.words[0][k] != expect[k])
+				fail_msg("%s: BLOCK0 word %d reads 0x%08x after the lockdown, want 0x%08x",
+					 chips[ci], k, d.words[0][k], expect[k]);
+		if (!esp32) {
+			/* the next connection: SDM, JTAG soft-disabled (odd count), no READ_REG */
+			loader_t l2;
+			open_loader(&l2);
+			assert_true(l2.info.secure_download);
+			assert_true(l2.info.has_secinfo);
+			assert_true(l2.info.secinfo.flags & ROM_SECFLAG_SECURE_DOWNLOAD_ENABLE);
+			if (sj && sj->width)
+				assert_true(l2.info.secinfo.flags & ROM_SECFLAG_SOFT_DIS_JTAG);
+			uint32_t v;
+			assert_int_not_equal(rom_cmd_read_reg(&l2.conn, c->efuse_base, &v, &e), 0);
+			loader_close(&l2);
+		}
+		sim_stop();
+	}
+}
+
 static void write_file_mode(const char *dir, const char *name, const uint8_t *data, size_t len, mode_t mode)
 {
 	char *p = testutil_join_path(dir, name);
@@ -821,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_interrupted_burn_resumes),
 		cmocka_unit_test(test_cli_burn_field),
 		cmocka_unit_test(test_cli_burn_key_sb_digest),
+		cmocka_unit_test(test_lockdown_fresh_all_chips),
 		cmocka_unit_test(test_link_fault_during_burn),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
