@@ -110,10 +110,10 @@ static int device_rom_burn_key(struct flow_device *d, int block, uint8_t purpose
 		req.sb_digest_len = len - 16;
 	}
 	struct efuse_key_plan plan;
-	if (loader_plan_key(&r->l, &req, &plan, e) || loader_burn_key(&r->l, &plan, e))
-		return -1;
+	/* loader_burn_key leaves the verified final eFuse state in the session: no re-read */
+	int rc = loader_plan_key(&r->l, &req, &plan, e) || loader_burn_key(&r->l, &plan, e) ? -1 : 0;
 	mbedtls_platform_zeroize(&plan, sizeof plan);
-	return loader_refresh_efuse(&r->l, e);
+	return rc;
 }
 
 static void device_rom_progress(void *ctx, const struct flash_progress *p)
@@ -166,7 +166,7 @@ static int device_rom_burn_fields(struct device_rom *r,
 	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
 	size_t n = 0;
 	struct efuse_field_plan plan;
-	if (loader_refresh_efuse(&r->l, e) || writes(r, release, w, &n, e) ||
+	if (loader_confirm_efuse(&r->l, e) || writes(r, release, w, &n, e) ||
 	    loader_plan_fields(&r->l, w, n, &plan, e))
 		return -1;
 	if (plan.nothing_to_do)

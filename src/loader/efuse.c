@@ -55,6 +55,43 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
 	return 0;
 }
 
+/* Reads the words of block idx selected by word_mask (bit w = word w) into d. */
+static int read_block_words(const struct efuse_io *io, const struct chip_desc *chip,
+			    struct efuse_dump *d, int idx, unsigned word_mask, err_t *e)
+{
+	const struct efuse_block_desc *bd = &chip->efuse->blocks[idx];
+	for (int w = 0; w < bd->words; w++) {
+		if (!((word_mask >> w) & 1))
+			continue;
+		uint32_t addr = chip->efuse_base + bd->read_off + 4u * (unsigned)w;
+		if (io->read(io->ctx, addr, &d->words[idx][w], e))
+			return err_prepend_context(e, "reading eFuse %s word %d", bd->name, w);
+	}
+	return 0;
+}
+
+int efuse_read_blocks_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			     unsigned block_mask, struct efuse_dump *d, err_t *e)
+{
+	struct efuse_dump prev;
+	memset(&prev, 0, sizeof prev);
+	memset(d, 0, sizeof *d);
+	prev.chip = d->chip = chip;
+	for (int pass = 0; pass < 4; pass++) {
+		struct efuse_dump *cur = pass ? d : &prev;
+		if (pass > 1)
+			prev = *d;
+		for (int b = 0; b < chip->efuse->n_blocks; b++)
+			if (((block_mask >> b) & 1) && read_block_words(io, chip, cur, b, 0xFFu, e))
+				return -1;
+		if (pass && memcmp(prev.words, d->words, sizeof d->words) == 0)
+			return 0;
+	}
+	return err_set_msg(e, ERR_DEVICE,
+			   "the eFuse registers read differently on every pass: the link is "
+			   "corrupting data; not burning");
+}
+
 int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			   struct efuse_dump *d, err_t *e)
 {
@@ -631,9 +668,16 @@ static int burn_and_verify(const struct efuse_io *io, const struct chip_desc *ch
 			   struct efuse_dump *d, err_t *e)
 {
 	const struct efuse_block_desc *b = &chip->efuse->blocks[idx];
+	/* A program operation changes the target block only: its read-back covers the words that
+	 * are compared (every word for an exact compare, else those with bits to set); the whole
+	 * state is read, twice, once the burn is over. */
+	unsigned words = 0;
+	for (int w = 0; w < b->words; w++)
+		if (compare_exact || data[w])
+			words |= 1u << w;
 	for (int attempt = 0;; attempt++) {
 		if (burn_block(io, chip, idx, data, check, e) || check_errors(io, chip, idx, e) ||
-		    efuse_read_dump(io, chip, d, e))
+		    read_block_words(io, chip, d, idx, words, e))
 			return err_prepend_context(e, "burning %s", b->name);
 		bool ok = true;
 		for (int w = 0; w < b->words; w++) {
@@ -667,12 +711,23 @@ int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t 
 
 int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e)
 {
+	struct efuse_dump after;
+	return efuse_burn_plan_dump(io, plan, &after, e);
+}
+
+int efuse_burn_plan_dump(const struct efuse_io *io, const struct efuse_key_plan *plan,
+			 struct efuse_dump *after, err_t *e)
+{
 	const struct chip_desc *chip = plan->chip;
 	struct efuse_dump d;
-	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
+	/* whether the block is still free rests on BLOCK0 (purpose, protection) and the block
+	 * itself, read twice alike after the reload */
+	if (efuse_reload(io, chip, e))
 		return -1;
 	if (plan->nothing_to_do)
-		return 0;
+		return efuse_read_dump_stable(io, chip, after, e);
+	if (efuse_read_blocks_stable(io, chip, 1u | 1u << plan->block_idx, &d, e))
+		return -1;
 	if (!plan->skip_data && check_block_empty(&d, plan->block_idx, e))
 		return -1;
 	unsigned xtal = chip->xtal_mhz[0];
@@ -696,8 +751,10 @@ int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan
 		any |= plan->blk0_protect[w] != 0;
 	if (any && burn_and_verify(io, chip, 0, plan->blk0_protect, NULL, false, &d, e))
 		return err_prepend_context(e, "setting the protection bits");
-	if (efuse_read_dump_stable(io, chip, &d, e))
+	/* the final state, read twice alike: verified here and handed to the caller */
+	if (efuse_read_dump_stable(io, chip, after, e))
 		return -1;
+	d = *after;
 	struct efuse_key_status ks;
 	efuse_key_status(&d, plan->block_idx, &ks);
 	/* what stays readable must read back exactly: the whole block, or the digest half */
@@ -875,11 +932,21 @@ int efuse_plan_fields(const struct chip_desc *chip, const struct efuse_dump *d,
 int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
 		      err_t *e)
 {
+	struct efuse_dump after;
+	return efuse_burn_fields_dump(io, p, link_cut, &after, NULL, e);
+}
+
+int efuse_burn_fields_dump(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
+			   struct efuse_dump *after, bool *have_after, err_t *e)
+{
 	const struct chip_desc *chip = p->chip;
 	struct efuse_dump d;
 	if (link_cut)
 		*link_cut = false;
-	if (efuse_reload(io, chip, e) || efuse_read_dump_stable(io, chip, &d, e))
+	if (have_after)
+		*have_after = false;
+	/* the fields all live in BLOCK0: the re-plan rests on it, read twice alike */
+	if (efuse_reload(io, chip, e) || efuse_read_blocks_stable(io, chip, 1u, &d, e))
 		return -1;
 	/* fresh plan: after an interrupted burn only the missing bits are burned */
 	struct efuse_field_write w[EFUSE_MAX_FIELD_WRITES];
@@ -905,7 +972,7 @@ int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, boo
 			 * the controller can no longer be read, the caller verifies via the ROM */
 			err_t ie = {0};
 			if (burn_block(io, chip, 0, p->burn[s], NULL, &ie) == 0 &&
-			    efuse_read_dump(io, chip, &d, &ie) == 0) {
+			    read_block_words(io, chip, &d, 0, 0xFFu, &ie) == 0) {
 				for (int k = 0; k < 8; k++)
 					if ((d.words[0][k] & p->burn[s][k]) != p->burn[s][k])
 						return err_set_msg(e, ERR_DEVICE,
@@ -921,12 +988,15 @@ int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, boo
 		if (burn_and_verify(io, chip, 0, p->burn[s], NULL, false, &d, e))
 			return err_prepend_context(e, "burning BLOCK0 fields (pass %d)", s + 1);
 	}
-	if (efuse_read_dump_stable(io, chip, &d, e))
+	/* the final state, read twice alike: verified here and handed to the caller */
+	if (efuse_read_dump_stable(io, chip, after, e))
 		return -1;
 	for (int k = 0; k < 8; k++)
-		if ((d.words[0][k] & p->want[k]) != p->want[k])
+		if ((after->words[0][k] & p->want[k]) != p->want[k])
 			return err_set_msg(e, ERR_DEVICE, "BLOCK0 word %d reads 0x%08x, lacking 0x%08x",
-					   k, d.words[0][k], p->want[k] & ~d.words[0][k]);
+					   k, after->words[0][k], p->want[k] & ~after->words[0][k]);
+	if (have_after)
+		*have_after = true;
 	return 0;
 }
 

@@ -56,6 +56,10 @@ int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
  * a register value corrupted on the line. */
 int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			   struct efuse_dump *d, err_t *e);
+/* The same for the blocks in block_mask only (bit b = block index b; other words stay 0): for
+ * decisions that rest on a few blocks, such as BLOCK0 and one key block. */
+int efuse_read_blocks_stable(const struct efuse_io *io, const struct chip_desc *chip,
+			     unsigned block_mask, struct efuse_dump *d, err_t *e);
 /* Reloads the shadow (read) registers from the fuses (CONF read + READ_CMD): after an
  * interrupted burn they may not show what was already programmed. */
 int efuse_reload(const struct efuse_io *io, const struct chip_desc *chip, err_t *e);
@@ -119,6 +123,11 @@ int efuse_plan_key(const struct chip_desc *chip, const struct efuse_dump *d,
 int efuse_plan_refresh(struct efuse_key_plan *plan, const struct efuse_dump *d, err_t *e);
 /* Burns a plan and verifies it; re-reads the eFuses first and re-checks emptiness. */
 int efuse_burn_plan(const struct efuse_io *io, const struct efuse_key_plan *plan, err_t *e);
+/* The same, handing back the final eFuse state it verified (read twice alike), so the caller
+ * need not read it again. Each program operation is verified by reading back the words it can
+ * change; the emptiness re-check reads BLOCK0 and the key block twice. */
+int efuse_burn_plan_dump(const struct efuse_io *io, const struct efuse_key_plan *plan,
+			 struct efuse_dump *after, err_t *e);
 
 /* The block bytes a key occupies after burning (byte order applied, 32 bytes; 3/4 coding not
  * applied): what `espefuse summary` shows for a readable block. */
@@ -164,6 +173,10 @@ int efuse_plan_fields(const struct chip_desc *chip, const struct efuse_dump *d,
  * ROM (GET_SECURITY_INFO). link_cut may be NULL. */
 int efuse_burn_fields(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
 		      err_t *e);
+/* The same, handing back the final eFuse state it verified (read twice alike) in *after, with
+ * *have_after set, when there is one (not when nothing was burned or the link was cut). */
+int efuse_burn_fields_dump(const struct efuse_io *io, struct efuse_field_plan *p, bool *link_cut,
+			   struct efuse_dump *after, bool *have_after, err_t *e);
 
 /* The field writes of the provisioning steps, computed from the current eFuses (flash-
  * encryption.md §5-6): FE enable (counter to the next odd value, ESP32 FLASH_CRYPT_CONFIG=0xF;

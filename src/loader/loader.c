@@ -235,6 +235,7 @@ static void loader_apply_fuse_pass(struct loader_chip_info *info, const struct l
 	info->efuse = p->efuse;
 	efuse_security_state(&info->efuse, &info->security);
 	info->has_efuse = true;
+	info->efuse_confirmed = false;
 }
 
 static bool loader_fuse_pass_equal(const struct loader_fuse_pass *a, const struct loader_fuse_pass *b)
@@ -272,6 +273,7 @@ int loader_confirm_details(loader_t *l, err_t *e)
 		}
 		if (loader_fuse_pass_equal(&prev, &cur)) {
 			loader_apply_fuse_pass(&l->info, &cur);
+			l->info.efuse_confirmed = true;
 			return 0;
 		}
 		prev = cur;
@@ -439,11 +441,37 @@ int loader_refresh_efuse(loader_t *l, err_t *e)
 	if (l->info.secure_download)
 		return err_set_msg(e, ERR_DEVICE,
 				   "the chip is in Secure Download Mode: eFuses cannot be read");
+	l->info.efuse_confirmed = false;
 	if (loader_read_efuse(l, &l->info.efuse, false, e))
 		return -1;
 	efuse_security_state(&l->info.efuse, &l->info.security);
 	l->info.has_efuse = true;
 	return 0;
+}
+
+int loader_confirm_efuse(loader_t *l, err_t *e)
+{
+	if (l->info.secure_download)
+		return err_set_msg(e, ERR_DEVICE,
+				   "the chip is in Secure Download Mode: eFuses cannot be read");
+	if (l->info.has_efuse && l->info.efuse_confirmed)
+		return 0;
+	l->info.efuse_confirmed = false;
+	if (loader_read_efuse(l, &l->info.efuse, true, e))
+		return -1;
+	efuse_security_state(&l->info.efuse, &l->info.security);
+	l->info.has_efuse = true;
+	l->info.efuse_confirmed = true;
+	return 0;
+}
+
+/* A burn's verified final state (two agreeing reads) becomes the session's eFuse state. */
+static void loader_take_efuse(loader_t *l, const struct efuse_dump *d)
+{
+	l->info.efuse = *d;
+	efuse_security_state(&l->info.efuse, &l->info.security);
+	l->info.has_efuse = true;
+	l->info.efuse_confirmed = true;
 }
 
 const char *loader_describe_chip(const struct loader_chip_info *info, char *out, size_t n)
@@ -465,9 +493,8 @@ int loader_plan_key(loader_t *l, struct efuse_burn_req *req, struct efuse_key_pl
 				   "from the ROM loader");
 	req->xtal_mhz = l->info.xtal_mhz;
 	req->rev_major = l->info.rev_major;
-	if (loader_read_efuse(l, &l->info.efuse, true, e))
+	if (loader_confirm_efuse(l, e))
 		return -1;
-	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_key(l->info.chip, &l->info.efuse, req, plan, e);
 }
 
@@ -492,9 +519,11 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 	if (plan->chip != l->info.chip)
 		return err_set_msg(e, ERR_CHECK, "the plan was made for another chip");
 	struct efuse_key_plan p = *plan;
+	struct efuse_dump after;
 	int rc;
+	l->info.efuse_confirmed = false;
 	for (int attempt = 0;; attempt++) {
-		rc = efuse_burn_plan(&l->efuse_io, &p, e);
+		rc = efuse_burn_plan_dump(&l->efuse_io, &p, &after, e);
 		enum rom_fail f = l->conn.last_fail;
 		if (rc == 0 || attempt >= 2 ||
 		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
@@ -509,11 +538,13 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 		}
 	}
 	mbedtls_platform_zeroize(&p, sizeof p);
-	err_t e2 = {0};
-	if (loader_refresh_efuse(l, &e2) && rc == 0) {
-		*e = e2;
-		return -1;
+	if (rc == 0) {
+		loader_take_efuse(l, &after);
+		return 0;
 	}
+	/* a failed burn: the session's eFuse state is whatever reads back now */
+	err_t e2 = {0};
+	loader_refresh_efuse(l, &e2);
 	return rc;
 }
 
@@ -524,9 +555,8 @@ int loader_plan_fields(loader_t *l, const struct efuse_field_write *w, size_t n,
 		return err_set_msg(e, ERR_DEVICE,
 				   "the chip is in Secure Download Mode: eFuses cannot be burned "
 				   "from the ROM loader");
-	if (loader_read_efuse(l, &l->info.efuse, true, e))
+	if (loader_confirm_efuse(l, e))
 		return -1;
-	efuse_security_state(&l->info.efuse, &l->info.security);
 	return efuse_plan_fields(l->info.chip, &l->info.efuse, w, n, plan, e);
 }
 
@@ -534,10 +564,12 @@ int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e)
 {
 	if (plan->chip != l->info.chip)
 		return err_set_msg(e, ERR_CHECK, "the plan was made for another chip");
-	bool cut = false;
+	bool cut = false, have_after = false;
+	struct efuse_dump after;
 	int rc;
+	l->info.efuse_confirmed = false;
 	for (int attempt = 0;; attempt++) {
-		rc = efuse_burn_fields(&l->efuse_io, plan, &cut, e);
+		rc = efuse_burn_fields_dump(&l->efuse_io, plan, &cut, &after, &have_after, e);
 		enum rom_fail f = l->conn.last_fail;
 		if (rc == 0 || attempt >= 2 ||
 		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
@@ -561,6 +593,10 @@ int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e)
 		l->info.secure_download = true;
 		l->info.has_efuse = false;
 		l->conn.secure_download = true;
+		return 0;
+	}
+	if (have_after) {
+		loader_take_efuse(l, &after);
 		return 0;
 	}
 	return loader_refresh_efuse(l, e);

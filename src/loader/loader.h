@@ -48,6 +48,10 @@ struct loader_chip_info {
 	bool has_efuse;         /* eFuse state below is valid (not in SDM) */
 	struct efuse_security security;
 	struct efuse_dump efuse;
+	/* efuse above is two agreeing reads of the current eFuses (confirmed at connect, or the
+	 * state a burn verified): a burn decision may rest on it without reading again. Whoever
+	 * burns through efuse_io directly, not through loader_burn_*, must loader_refresh_efuse. */
+	bool efuse_confirmed;
 	uint64_t identified_ms; /* port open → chip type, revision and MAC known */
 	uint64_t connect_ms;    /* port open → session ready (eFuses read, flash attached) */
 };
@@ -76,6 +80,9 @@ int loader_resync(loader_t *l, err_t *e);
 int loader_confirm_details(loader_t *l, err_t *e);
 /* Re-reads the eFuses into l->info (after a burn). */
 int loader_refresh_efuse(loader_t *l, err_t *e);
+/* Makes l->info.efuse two agreeing reads of the current eFuses: no read when it already is
+ * (info.efuse_confirmed), else reads until two passes agree. Refused in SDM. */
+int loader_confirm_efuse(loader_t *l, err_t *e);
 
 /* Identification alone, on an already connected rom_conn (exposed for tests). */
 int loader_detect_chip(rom_conn_t *c, struct loader_chip_info *info, err_t *e);

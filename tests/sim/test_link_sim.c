@@ -516,8 +516,10 @@ static bool run_efuse_fault(const char *fault)
 	return rc == 0;
 }
 
+/* Frames 95-120 fall in the plan's eFuse read; at 115200 byte 5500 falls in the read-back of the
+ * key data's program operation and byte 6000 in the purpose's program writes. */
 static const char *const efuse_faults[] = {"drop:95", "drop:110", "corrupt:100", "corrupt:120",
-					  "reset-after:9000", "disconnect-after:8000", "stall:500@105"};
+					  "reset-after:6000", "disconnect-after:5500", "stall:500@105"};
 
 /* One eFuse fault (run in a child): the exit code says whether the burn completed; at least four
  * of them must (test_faults). */

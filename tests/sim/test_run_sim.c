@@ -260,7 +260,7 @@ static void test_resume_after_cut_link(void **state)
 	const char *dir = *state;
 	struct simrun s = {0};
 	/* Cut the link once the ECDSA key is burned and the partitions written (during readback). */
-	sim_start(&s, dir, "esp32h2", "disconnect-after:25000");
+	sim_start(&s, dir, "esp32h2", "disconnect-after:15000");
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
 	char *outdir = testutil_join_path(dir, "out");
 	testutil_remove_tree(outdir);
