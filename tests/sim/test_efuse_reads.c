@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "flow/device.h"
@@ -75,7 +76,7 @@ static void rd_start(struct rd *d, const char *chip)
 	simrun_start(&d->s, d->dir, chip, extra);
 }
 
-static size_t rd_count(const struct rd *d, const char *op)
+static size_t rd_count_once(const struct rd *d, const char *op)
 {
 	buf_t b = BUF_INIT;
 	if (access(d->log, F_OK) == 0)
@@ -85,6 +86,22 @@ static size_t rd_count(const struct rd *d, const char *op)
 	for (const char *p = (const char *)b.data; (p = strstr(p, op)); p += ol)
 		n += p[-1] == ' ' && p[ol] == ' ';
 	buf_free_data(&b);
+	return n;
+}
+
+/* The simulator logs a command after it has sent the reply, so the host can be a line ahead of
+ * the log: count once the log has been quiet for 50 ms (two equal counts in a row). */
+static size_t rd_count(const struct rd *d, const char *op)
+{
+	size_t n = rd_count_once(d, op);
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		size_t m = rd_count_once(d, op);
+		if (m == n)
+			break;
+		n = m;
+	}
 	return n;
 }
 
