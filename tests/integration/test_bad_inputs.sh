@@ -390,12 +390,24 @@ sed -i 's/vendor_id = 0xFFF2/vendor_id = 0xZZ/' pr_vid.ini
 mkprofile pr_otherpid.ini
 sed -i 's/product_id = 0x8001/product_id = 0x8002/' pr_otherpid.ini
 if [ -n "${ESPFAB_SIM_BIN:-}" ] && [ -x "$ESPFAB_SIM_BIN" ]; then
-	sim_port=$((30000 + $$ % 20000))
-	"$ESPFAB_SIM_BIN" --chip esp32h2 --tcp "$sim_port" --flash sim_flash.bin --efuse sim_efuse.bin \
-		--flash-size 8MB --no-throttle >/dev/null 2>&1 &
+	# port 0: the simulator picks a free port and prints it (a fixed port can be taken by
+	# another test's connection, and a sanitizer build can take a while to start)
+	"$ESPFAB_SIM_BIN" --chip esp32h2 --tcp 0 --flash sim_flash.bin --efuse sim_efuse.bin \
+		--flash-size 8MB --no-throttle >sim.out 2>sim.err &
 	sim_pid=$!
-	sleep 0.5
-	SP=socket://127.0.0.1:$sim_port
+	sim_addr=
+	for _ in $(seq 1 200); do
+		sim_addr=$(sed -n 's/^tcp //p' sim.out)
+		[ -n "$sim_addr" ] && break
+		kill -0 "$sim_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -z "$sim_addr" ]; then
+		echo "FAIL: espfab-sim did not start:"
+		cat sim.err
+		exit 1
+	fi
+	SP=socket://$sim_addr
 	check profile-unknown-key  1     "pr_unknown.ini:17" pout - -- run --profile pr_unknown.ini --port "$SP" --out pout --yes
 	check profile-unknown-section 1  "pr_section.ini:18" pout - -- run --profile pr_section.ini --port "$SP" --out pout --yes
 	check profile-bad-vid      1     "pr_vid.ini:2" pout - -- run --profile pr_vid.ini --port "$SP" --out pout --yes
