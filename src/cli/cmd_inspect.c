@@ -96,9 +96,8 @@ static void inspect_name_problems(const json_t *view, const char *source, err_t 
 		size_t count = 1 + json_array_size(list);
 		for (k = 0; k < count; k++) {
 			const char *t = k == 0 ? prob : json_string_value(json_array_get(list, k - 1));
-			if (!t || (k > 0 && prob && !strcmp(t, prob)))
-				continue;
-			if (k > 0 && prob && strstr(t, prob))
+			/* already said by the leading problem (which a cut prefixes with the cut) */
+			if (!t || (k > 0 && prob && strstr(prob, t)))
 				continue;
 			if (m.len + strlen(t) + 40 >= sizeof e->msg) {
 				left++;
