@@ -4,6 +4,7 @@
  * confirmations with nothing burned, dry runs. The simulator tests (tests/sim) cover the same
  * flow through the ROM protocol. */
 #include "testutil.h"
+#include "memdev.h"
 #include "testpki.h"
 
 #include <stdio.h>
@@ -21,122 +22,6 @@
 #include "flow/journal.h"
 #include "flow/worker.h"
 
-
-/* ---- the in-memory device ---- */
-
-struct fake_dev {
-	struct flow_device base;
-	struct plan_chip chip;
-	uint8_t *flash;
-	uint8_t key_bytes[PLAN_MAX_KEY_BLOCKS][32];
-	int burns, writes, reads;
-	int fail_write_at; /* 1-based write call that fails with a device error; 0 = never */
-};
-
-static int fake_detect(struct flow_device *d, struct plan_chip *chip, err_t *e)
-{
-	(void)e;
-	*chip = ((struct fake_dev *)d)->chip;
-	return 0;
-}
-
-static int fake_burn_key(struct flow_device *d, int block, uint8_t purpose, const uint8_t *key, size_t len,
-			 bool read_protect, err_t *e)
-{
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->burns++;
-	if (block < 0 || block >= PLAN_MAX_KEY_BLOCKS || !f->chip.key[block].empty || len > 32)
-		return err_set_msg(e, ERR_DEVICE, "fake: block %d not burnable", block);
-	memcpy(f->key_bytes[block], key, len);
-	f->chip.key[block].empty = false;
-	f->chip.key[block].purpose = purpose;
-	f->chip.key[block].rd_dis = read_protect;
-	f->chip.key[block].wr_dis = true;
-	return 0;
-}
-
-static int fake_burn_fe(struct flow_device *d, bool release, err_t *e)
-{
-	(void)e;
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->burns++;
-	f->chip.crypt_cnt = release ? 7 : 1;
-	return 0;
-}
-
-static int fake_burn_sb(struct flow_device *d, err_t *e)
-{
-	(void)e;
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->burns++;
-	f->chip.secure_boot = true;
-	f->chip.rd_dis_locked = true;
-	return 0;
-}
-
-static int fake_lockdown(struct flow_device *d, err_t *e)
-{
-	(void)e;
-	((struct fake_dev *)d)->chip.secure_download = true;
-	return 0;
-}
-
-static int fake_write(struct flow_device *d, uint32_t off, const uint8_t *data, size_t len,
-		      const struct flow_progress *p, err_t *e)
-{
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->writes++;
-	if (f->fail_write_at && f->writes == f->fail_write_at)
-		return err_set_msg(e, ERR_DEVICE, "fake: link lost during write");
-	if ((uint64_t)off + len > f->chip.flash_size)
-		return err_set_msg(e, ERR_DEVICE, "fake: write past the end");
-	/* Erase whole sectors first, as the ROM does. */
-	uint32_t s = off & ~0xFFFu, end = (uint32_t)((off + len + 0xFFF) & ~0xFFFu);
-	memset(f->flash + s, 0xFF, end - s);
-	memcpy(f->flash + off, data, len);
-	if (p && p->fn)
-		p->fn(p->ctx, len, len);
-	return 0;
-}
-
-static int fake_read(struct flow_device *d, uint32_t off, size_t len, buf_t *out, const struct flow_progress *p,
-		     err_t *e)
-{
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->reads++;
-	if ((uint64_t)off + len > f->chip.flash_size)
-		return err_set_msg(e, ERR_DEVICE, "fake: read past the end");
-	out->len = 0;
-	buf_append_bytes(out, f->flash + off, len);
-	if (p && p->fn)
-		p->fn(p->ctx, len, len);
-	return 0;
-}
-
-static void fake_close(struct flow_device *d)
-{
-	(void)d;
-}
-
-static const struct flow_device_ops fake_ops = {
-	fake_detect, fake_burn_key, fake_burn_fe, fake_burn_sb, fake_lockdown, fake_write, fake_read, fake_close,
-};
-
-static void fake_init(struct fake_dev *f, const char *chip, unsigned rev)
-{
-	memset(f, 0, sizeof *f);
-	f->base.ops = &fake_ops;
-	snprintf(f->chip.name, sizeof f->chip.name, "%s", chip);
-	f->chip.rev_major = rev;
-	uint8_t mac[6] = {0x60, 0x55, 0xf9, 0x00, 0x00, 0x01};
-	memcpy(f->chip.mac, mac, 6);
-	f->chip.flash_size = 8u << 20;
-	f->chip.has_ecdsa = !strcmp(chip, "esp32h2");
-	for (int b = 0; b < PLAN_MAX_KEY_BLOCKS; b++)
-		f->chip.key[b].empty = true;
-	f->flash = malloc(f->chip.flash_size);
-	memset(f->flash, 0xFF, f->chip.flash_size);
-}
 
 static const char *table_plain =
 	"esp_secure_cert, 0x3F, , 0xd000, 0x2000,\n"
@@ -222,7 +107,7 @@ static bool rec_confirm(void *ctx, const char *step, const char *text)
 	return r->answer;
 }
 
-static int run(struct env *v, struct fake_dev *f, struct recorder *rec, bool yes, bool dry, struct engine_result *res,
+static int run(struct env *v, struct memdev *f, struct recorder *rec, bool yes, bool dry, struct engine_result *res,
 	       err_t *e)
 {
 	struct engine_options o = {.profile_path = v->profile, .assume_yes = yes, .dry_run = dry};
@@ -230,7 +115,7 @@ static int run(struct env *v, struct fake_dev *f, struct recorder *rec, bool yes
 	return engine_run_device(&o, &f->base, &h, res, e);
 }
 
-static bool flash_contains(const struct fake_dev *f, const uint8_t *p, size_t n)
+static bool flash_contains(const struct memdev *f, const uint8_t *p, size_t n)
 {
 	return memmem(f->flash, f->chip.flash_size, p, n) != NULL;
 }
@@ -272,8 +157,8 @@ static void test_h2_ecdsa_full_run(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	struct recorder rec = {.answer = true};
 	struct engine_result res;
 	err_t e = {0};
@@ -319,7 +204,7 @@ static void test_h2_ecdsa_full_run(void **state)
 	snprintf(png, sizeof png, "%s/%s-label.png", res.folder, uuid);
 	assert_true(file_has_png(png));
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
@@ -328,8 +213,8 @@ static void test_c3_ds_with_flash_encryption(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32c3", "mode = development\npath = ds\nnvs_encryption = yes", true);
-	struct fake_dev f;
-	fake_init(&f, "esp32c3", 0);
+	struct memdev f;
+	memdev_init(&f, "esp32c3", 0);
 	struct recorder rec = {.answer = true};
 	struct engine_result res;
 	err_t e = {0};
@@ -359,7 +244,7 @@ static void test_c3_ds_with_flash_encryption(void **state)
 	free(nk);
 	check_manifest(&v, "T-0010", ",ok,");
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
@@ -392,8 +277,8 @@ static void test_esp32_production(void **state)
 	testutil_write_file(p, fa, strlen(fa));
 	free(p);
 	free(fw);
-	struct fake_dev f;
-	fake_init(&f, "esp32", 3);
+	struct memdev f;
+	memdev_init(&f, "esp32", 3);
 	struct recorder rec = {.answer = true};
 	struct engine_result res;
 	if (run(&v, &f, &rec, true, false, &res, &e))
@@ -413,7 +298,7 @@ static void test_esp32_production(void **state)
 	read_dac_scalar(res.folder, scalar);
 	assert_false(flash_contains(&f, scalar, 32));
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
@@ -422,8 +307,8 @@ static void test_resume_after_fault(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	f.fail_write_at = 2; /* the cable goes after the ECDSA burn, during the second write */
 	struct recorder rec = {.answer = true};
 	struct engine_result res1, res2;
@@ -444,8 +329,8 @@ static void test_resume_after_fault(void **state)
 	assert_string_equal(res2.folder, res1.folder[0] ? res1.folder : res2.folder);
 	check_manifest(&v, "T-0010", ",ok,");
 	/* A different board gets the next sequence number. */
-	struct fake_dev g;
-	fake_init(&g, "esp32h2", 1);
+	struct memdev g;
+	memdev_init(&g, "esp32h2", 1);
 	g.chip.mac[5] = 2;
 	struct engine_result res3;
 	if (run(&v, &g, &rec, true, false, &res3, &e))
@@ -461,8 +346,8 @@ static void test_resume_after_fault(void **state)
 	assert_non_null(strstr(e.msg, "refusing to give it another one"));
 	assert_int_equal(f.burns, burns);
 	buf_free_data(&rec.kinds);
-	free(f.flash);
-	free(g.flash);
+	memdev_free(&f);
+	memdev_free(&g);
 	env_free(&v);
 }
 
@@ -475,8 +360,8 @@ static void test_refusals_burn_nothing(void **state)
 	struct engine_result res;
 	err_t e = {0};
 	/* A chip whose ECDSA purpose is already used by someone else. */
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	f.chip.key[0].empty = false;
 	f.chip.key[0].purpose = PLAN_PURPOSE_ECDSA_KEY;
 	assert_int_equal(run(&v, &f, &rec, true, false, &res, &e), ERR_CHECK);
@@ -484,14 +369,14 @@ static void test_refusals_burn_nothing(void **state)
 	assert_int_equal(f.burns + f.writes, 0);
 	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
 	/* Wrong chip for the profile. */
-	struct fake_dev g;
-	fake_init(&g, "esp32c6", 0);
+	struct memdev g;
+	memdev_init(&g, "esp32c6", 0);
 	assert_int_equal(run(&v, &g, &rec, true, false, &res, &e), ERR_CHECK);
 	assert_non_null(strstr(e.msg, "wrong chip"));
 	assert_int_equal(g.burns + g.writes, 0);
 	/* Declined confirmation. */
-	struct fake_dev h;
-	fake_init(&h, "esp32h2", 1);
+	struct memdev h;
+	memdev_init(&h, "esp32h2", 1);
 	h.chip.mac[5] = 9;
 	rec.answer = false;
 	int rc = run(&v, &h, &rec, false, false, &res, &e);
@@ -499,9 +384,9 @@ static void test_refusals_burn_nothing(void **state)
 	assert_non_null(strstr(e.msg, "not confirmed"));
 	assert_int_equal(h.burns + h.writes, 0);
 	buf_free_data(&rec.kinds);
-	free(f.flash);
-	free(g.flash);
-	free(h.flash);
+	memdev_free(&f);
+	memdev_free(&g);
+	memdev_free(&h);
 	env_free(&v);
 }
 
@@ -529,8 +414,8 @@ static void test_bad_firmware_refused_before_burn(void **state)
 	buf_append_str(&prof, "[firmware]\nflasher_args = fa.json\n");
 	testutil_write_file(v.profile, prof.data, prof.len);
 	buf_free_data(&prof);
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	struct recorder rec = {.answer = true};
 	struct engine_result res;
 	err_t e = {0};
@@ -541,7 +426,7 @@ static void test_bad_firmware_refused_before_burn(void **state)
 	assert_int_equal(rec.confirms, 0);
 	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
@@ -552,9 +437,9 @@ static void test_device_without_block0_burns(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32c3", "mode = development\npath = ds", true);
-	struct fake_dev f;
-	fake_init(&f, "esp32c3", 0);
-	struct flow_device_ops ops = fake_ops;
+	struct memdev f;
+	memdev_init(&f, "esp32c3", 0);
+	struct flow_device_ops ops = *f.base.ops;
 	ops.burn_fe_enable = NULL;
 	f.base.ops = &ops;
 	struct recorder rec = {.answer = true};
@@ -565,7 +450,7 @@ static void test_device_without_block0_burns(void **state)
 	assert_int_equal(f.burns + f.writes, 0);
 	check_manifest(&v, "60:55:f9:00:00:01", ",refused,");
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
@@ -574,8 +459,8 @@ static void test_dry_run_touches_nothing(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	struct recorder rec = {.answer = true};
 	struct engine_result res;
 	err_t e = {0};
@@ -591,13 +476,13 @@ static void test_dry_run_touches_nothing(void **state)
 	assert_non_null(strstr(kinds, "payload "));
 	assert_null(strstr(kinds, "need_confirm"));
 	buf_free_data(&rec.kinds);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 
 /* ---- the worker thread behind the event queues ---- */
 
-static struct fake_dev *worker_fake;
+static struct memdev *worker_fake;
 
 static int worker_open_fake(const char *port, struct flow_device **out, err_t *e)
 {
@@ -627,8 +512,8 @@ static void test_worker_commands(void **state)
 	(void)state;
 	struct env v;
 	env_make(&v, "esp32h2", "mode = development", false);
-	struct fake_dev f;
-	fake_init(&f, "esp32h2", 1);
+	struct memdev f;
+	memdev_init(&f, "esp32h2", 1);
 	worker_fake = &f;
 	err_t e = {0};
 	evq_t *cmd = evq_create(16, 1000, &e), *ev = evq_create(256, 5000, &e);
@@ -694,7 +579,7 @@ static void test_worker_commands(void **state)
 	flow_worker_stop(w);
 	evq_destroy(cmd);
 	evq_destroy(ev);
-	free(f.flash);
+	memdev_free(&f);
 	env_free(&v);
 }
 

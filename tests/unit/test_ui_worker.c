@@ -5,6 +5,7 @@
  * ESP32's key blocks are named BLOCK1-3, and that PRINT renders the provisioned device's label
  * to a PNG or ZPL file or a CUPS queue, answering with DONE printed / print-failed. */
 #include "testutil.h"
+#include "memdev.h"
 #include "testpki.h"
 
 #include <stdio.h>
@@ -17,102 +18,8 @@
 
 #include "../../ui/ui_model.c"
 
-/* ---- an in-memory chip: key blocks, FE counter, flash ---- */
-
-struct fake_dev {
-	struct flow_device base;
-	struct plan_chip chip;
-	uint8_t *flash;
-	int burns;
-	int detects;
-};
-
-static int fake_detect(struct flow_device *d, struct plan_chip *chip, err_t *e)
-{
-	(void)e;
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->detects++;
-	*chip = f->chip;
-	return 0;
-}
-
-static int fake_burn_key(struct flow_device *d, int block, uint8_t purpose, const uint8_t *key, size_t len,
-			 bool read_protect, err_t *e)
-{
-	(void)key;
-	struct fake_dev *f = (struct fake_dev *)d;
-	if (block < 0 || block >= PLAN_MAX_KEY_BLOCKS || !f->chip.key[block].empty || len > 32)
-		return err_set_msg(e, ERR_DEVICE, "fake: block %d not burnable", block);
-	f->burns++;
-	f->chip.key[block].empty = false;
-	f->chip.key[block].purpose = purpose;
-	f->chip.key[block].rd_dis = read_protect;
-	f->chip.key[block].wr_dis = true;
-	return 0;
-}
-
-static int fake_burn_fe(struct flow_device *d, bool release, err_t *e)
-{
-	(void)e;
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->burns++;
-	f->chip.crypt_cnt = release ? 7 : 1;
-	return 0;
-}
-
-static int fake_burn_sb(struct flow_device *d, err_t *e)
-{
-	(void)e;
-	struct fake_dev *f = (struct fake_dev *)d;
-	f->burns++;
-	f->chip.secure_boot = true;
-	return 0;
-}
-
-static int fake_lockdown(struct flow_device *d, err_t *e)
-{
-	(void)e;
-	((struct fake_dev *)d)->chip.secure_download = true;
-	return 0;
-}
-
-static int fake_write(struct flow_device *d, uint32_t off, const uint8_t *data, size_t len,
-		      const struct flow_progress *p, err_t *e)
-{
-	struct fake_dev *f = (struct fake_dev *)d;
-	if ((uint64_t)off + len > f->chip.flash_size)
-		return err_set_msg(e, ERR_DEVICE, "fake: write past the end");
-	uint32_t s = off & ~0xFFFu, end = (uint32_t)((off + len + 0xFFF) & ~0xFFFu);
-	memset(f->flash + s, 0xFF, end - s);
-	memcpy(f->flash + off, data, len);
-	if (p && p->fn)
-		p->fn(p->ctx, len, len);
-	return 0;
-}
-
-static int fake_read(struct flow_device *d, uint32_t off, size_t len, buf_t *out, const struct flow_progress *p,
-		     err_t *e)
-{
-	struct fake_dev *f = (struct fake_dev *)d;
-	if ((uint64_t)off + len > f->chip.flash_size)
-		return err_set_msg(e, ERR_DEVICE, "fake: read past the end");
-	out->len = 0;
-	buf_append_bytes(out, f->flash + off, len);
-	if (p && p->fn)
-		p->fn(p->ctx, len, len);
-	return 0;
-}
-
-static void fake_close(struct flow_device *d)
-{
-	(void)d;
-}
-
-static const struct flow_device_ops fake_ops = {
-	fake_detect, fake_burn_key, fake_burn_fe, fake_burn_sb, fake_lockdown, fake_write, fake_read, fake_close,
-};
-
-static struct fake_dev the_fake;
+/* the in-memory chip the worker opens as port "fake" */
+static struct memdev the_fake;
 
 static int fake_open(const char *port, struct flow_device **out, err_t *e)
 {
@@ -122,21 +29,6 @@ static int fake_open(const char *port, struct flow_device **out, err_t *e)
 	return 0;
 }
 
-static void fake_init(const char *chip, unsigned rev)
-{
-	struct fake_dev *f = &the_fake;
-	memset(f, 0, sizeof *f);
-	f->base.ops = &fake_ops;
-	snprintf(f->chip.name, sizeof f->chip.name, "%s", chip);
-	f->chip.rev_major = rev;
-	uint8_t mac[6] = {0x24, 0x0a, 0xc4, 0x00, 0x00, 0x07};
-	memcpy(f->chip.mac, mac, 6);
-	f->chip.flash_size = 4u << 20;
-	for (int b = 0; b < PLAN_MAX_KEY_BLOCKS; b++)
-		f->chip.key[b].empty = true;
-	f->flash = malloc(f->chip.flash_size);
-	memset(f->flash, 0xFF, f->chip.flash_size);
-}
 
 /* ---- a product profile for the ESP32 flash-encryption path ---- */
 
@@ -239,7 +131,7 @@ static void test_worker_rereads_efuses_and_prints(void **state)
 	(void)state;
 	char *dir = testutil_make_tmpdir();
 	char *profile = make_profile(dir);
-	fake_init("esp32", 3);
+	memdev_init(&the_fake, "esp32", 3);
 	err_t e = {0};
 	evq_t *cmd = evq_create(16, 1000, &e), *ev = evq_create(512, 5000, &e);
 	assert_non_null(cmd);
@@ -400,7 +292,7 @@ static void test_worker_rereads_efuses_and_prints(void **state)
 	evq_destroy(cmd);
 	evq_destroy(ev);
 	ui_model_free(&m);
-	free(the_fake.flash);
+	memdev_free(&the_fake);
 	free(png);
 	free(zpl);
 	free(engine_label);
