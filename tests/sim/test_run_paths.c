@@ -13,6 +13,7 @@
  * the row, and neither flash, journal, manifest nor the run's output holds a private key in any
  * encoding. */
 #include "testutil.h"
+#include "runjson.h"
 #include "secretscan.h"
 #include "simefuse.h"
 #include "simrun.h"
@@ -81,70 +82,6 @@ static char *make_profile(const char *dir, const char *name, const char *chips, 
 	return p;
 }
 
-struct run_out {
-	int rc;
-	json_t *done, *payload, *plan;
-	json_t *views; /* partition label → the engine's decoded readback */
-	char *folder;
-	buf_t out, err;
-};
-
-static void run_free(struct run_out *r)
-{
-	json_decref(r->done);
-	json_decref(r->payload);
-	json_decref(r->plan);
-	json_decref(r->views);
-	free(r->folder);
-	buf_free_data(&r->out);
-	buf_free_data(&r->err);
-	memset(r, 0, sizeof *r);
-}
-
-/* espfab run --json with --yes unless yes is false; stdin is /dev/null (no terminal). */
-static void espfab_run(const char *dir, const char *profile, int port, bool yes, struct run_out *r)
-{
-	memset(r, 0, sizeof *r);
-	char portarg[64];
-	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", port);
-	char *out = testutil_join_path(dir, "out");
-	char *argv[] = {"espfab", "run", "--profile", (char *)profile, "--port", portarg, "--out", out, "--json",
-			yes ? "--yes" : NULL, NULL};
-	r->rc = testutil_run_espfab(dir, argv, &r->out, &r->err);
-	free(out);
-	r->views = json_object();
-	const char *text = buf_terminate_str(&r->out);
-	for (const char *line = text; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		json_error_t je;
-		json_t *ev = json_loadb(line, n, 0, &je);
-		if (!ev)
-			fail_msg("not a JSON line: %.*s", (int)n, line);
-		const char *kind = json_string_value(json_object_get(ev, "event"));
-		assert_non_null(kind);
-		if (!strcmp(kind, "done"))
-			r->done = json_incref(ev);
-		else if (!strcmp(kind, "payload"))
-			r->payload = json_incref(ev);
-		else if (!strcmp(kind, "plan"))
-			/* the plan object travels under "steps"; its step list is its own "steps" */
-			r->plan = json_incref(json_object_get(json_object_get(ev, "steps"), "steps"));
-		else if (!strcmp(kind, "partition"))
-			json_object_set(r->views, json_string_value(json_object_get(ev, "name")),
-					json_object_get(ev, "view"));
-		json_decref(ev);
-		line += n + (nl ? 1 : 0);
-	}
-	const char *f = json_string_value(json_object_get(json_object_get(r->done, "summary"), "folder"));
-	r->folder = f ? strdup(f) : NULL;
-}
-
-static const char *summary(const struct run_out *r, const char *key)
-{
-	return json_string_value(json_object_get(json_object_get(r->done, "summary"), key));
-}
-
 static bool has_state(const struct run_out *r, const char *step, const char *state)
 {
 	char want[128];
@@ -156,7 +93,7 @@ static void assert_run_ok(const struct run_out *r, const char *what)
 {
 	if (r->rc != 0 || !r->done)
 		fail_msg("%s: exit %d: %s", what, r->rc, (char *)buf_terminate_str((buf_t *)&r->err));
-	assert_string_equal(summary(r, "result"), "ok");
+	assert_string_equal(runjson_summary(r, "result"), "ok");
 	assert_non_null(r->folder);
 	assert_true(has_state(r, "verify-flash", "done"));
 }
@@ -535,7 +472,7 @@ static void check_manifest(const char *dir, const struct run_out *r)
 	buf_t b = BUF_INIT;
 	testutil_read_file(p, &b);
 	free(p);
-	const char *text = buf_terminate_str(&b), *mac = summary(r, "mac");
+	const char *text = buf_terminate_str(&b), *mac = runjson_summary(r, "mac");
 	const char *row = strstr(text, mac);
 	if (!row)
 		fail_msg("manifest.csv has no row for %s:\n%s", mac, text);
@@ -546,7 +483,7 @@ static void check_manifest(const char *dir, const struct run_out *r)
 	snprintf(line, sizeof line, "%.*s", (int)n, row);
 	/* serial,mac,chip,revision,path,qr,result,time */
 	char want[256];
-	snprintf(want, sizeof want, "%s,%s,%s,", summary(r, "serial"), mac, summary(r, "chip"));
+	snprintf(want, sizeof want, "%s,%s,%s,", runjson_summary(r, "serial"), mac, runjson_summary(r, "chip"));
 	if (strncmp(line, want, strlen(want)))
 		fail_msg("manifest row '%s' does not start with '%s'", line, want);
 	assert_non_null(strstr(line, json_string_value(json_object_get(r->payload, "qr"))));
@@ -601,7 +538,7 @@ static void check_no_secret(const struct device_check *dc, const char *folder, c
 static void check_device(const struct device_check *dc, const char *dir, const struct simrun *s,
 			 const struct run_out *r, const char *sb_digest, struct nvs_read_result *nr)
 {
-	assert_string_equal(summary(r, "chip"), dc->chip);
+	assert_string_equal(runjson_summary(r, "chip"), dc->chip);
 	char *tp = table_path(dc->table);
 	struct parttable_options po;
 	parttable_default_options(&po);
@@ -811,7 +748,7 @@ static void test_ds_chips(void **state)
 					     "path = ds\nmode = development\nflash_encryption = yes\nnvs_encryption = yes",
 					     NULL);
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		assert_run_ok(&r, chips[i]);
 		assert_true(has_state(&r, "burn-ds-hmac-key", "done"));
 		simrun_stop(&s);
@@ -822,7 +759,7 @@ static void test_ds_chips(void **state)
 		simefuse_load(s.efuse, chips[i], &d);
 		assert_int_equal(efuse_field_value(&d, EF_CRYPT_CNT), 1);
 		assert_int_equal(efuse_field_value(&d, EF_ENABLE_SECURITY_DOWNLOAD), 0);
-		run_free(&r);
+		runjson_free(&r);
 		free(profile);
 		simrun_free(&s);
 		free(cd);
@@ -846,12 +783,12 @@ static void test_fe_chips_development(void **state)
 		char *profile = make_profile(dir, name, chips[i], "esp32-bridge.csv", NULL,
 					     "path = flash-encryption\nmode = development\nnvs_encryption = yes", NULL);
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		assert_run_ok(&r, chips[i]);
 		simrun_stop(&s);
 		struct device_check dc = {chips[i], "flash-encryption", "esp32-bridge.csv", true, true};
 		check_device(&dc, dir, &s, &r, NULL, NULL);
-		run_free(&r);
+		runjson_free(&r);
 		free(profile);
 		simrun_free(&s);
 		free(cd);
@@ -874,7 +811,7 @@ static void test_c3_ds_flash_encryption_firmware(void **state)
 				     "path = ds\nmode = development\nflash_encryption = yes\nnvs_encryption = yes",
 				     "[firmware]\nflasher_args = flasher_args.json");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_run_ok(&r, "c3");
 	for (const char *const *id = (const char *const[]){"write-fw-0x0", "write-fw-0x8000", "write-fw-0x20000",
 							   "write-esp_secure_cert", "write-nvs_keys", NULL};
@@ -898,7 +835,7 @@ static void test_c3_ds_flash_encryption_firmware(void **state)
 	/* Development: downloads may still write plaintext; nothing else of release mode burned. */
 	assert_int_equal(efuse_field_value(&d, EF_DIS_DOWNLOAD_MANUAL_ENCRYPT), 0);
 	assert_int_equal(efuse_field_value(&d, EF_DIS_PAD_JTAG), 0);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	simrun_free(&s);
 }
@@ -968,7 +905,7 @@ static void test_h2_production(void **state)
 	/* No --yes, stdin not a terminal: declined, chip untouched. */
 	buf_t efuse0 = BUF_INIT, efuse1 = BUF_INIT, flash = BUF_INIT;
 	struct run_out r;
-	espfab_run(dir, profile, s.port, false, &r);
+	runjson_espfab_run(dir, profile, s.port, false, &r);
 	simrun_stop(&s);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "not confirmed"));
@@ -985,10 +922,10 @@ static void test_h2_production(void **state)
 		efuse_key_status(&d, d.chip->efuse->first_key_block + b, &ks);
 		assert_true(ks.empty);
 	}
-	run_free(&r);
+	runjson_free(&r);
 	/* Confirmed: the same device runs to the end. */
 	sim_start(&s, dir, "esp32h2");
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_run_ok(&r, "h2 production");
 	simrun_stop(&s);
 	assert_true(json_is_true(json_object_get(plan_step(&r, "burn-ecdsa-key"), "read_protect")));
@@ -1016,14 +953,14 @@ static void test_h2_production(void **state)
 	buf_t man0 = BUF_INIT, man1 = BUF_INIT, flash1 = BUF_INIT, flash2 = BUF_INIT;
 	testutil_read_file(mp, &man0);
 	testutil_read_file(s.flash, &flash1);
-	run_free(&r);
+	runjson_free(&r);
 	sim_start(&s, dir, "esp32h2");
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	simrun_stop(&s);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "Secure Download Mode"));
 	assert_non_null(r.done);
-	assert_string_equal(summary(&r, "result"), "refused");
+	assert_string_equal(runjson_summary(&r, "result"), "refused");
 	assert_null(r.plan);
 	assert_true(has_state(&r, "detect", "done"));
 	assert_false(has_state(&r, "generate", "running"));
@@ -1043,7 +980,7 @@ static void test_h2_production(void **state)
 	buf_free_data(&efuse0);
 	buf_free_data(&efuse1);
 	buf_free_data(&flash);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	simrun_free(&s);
 }
@@ -1105,7 +1042,7 @@ static void test_ds_production(void **state)
 					     "path = ds\nmode = production\nnvs_encryption = yes",
 					     "[firmware]\nflasher_args = flasher_args.json");
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		assert_run_ok(&r, chip);
 		assert_true(has_state(&r, "lockdown", "done"));
 		simrun_stop(&s);
@@ -1121,7 +1058,7 @@ static void test_ds_production(void **state)
 		check_lockdown_fields(chip, &d);
 		/* No secure boot was asked for: none burned. */
 		assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
-		run_free(&r);
+		runjson_free(&r);
 		free(profile);
 		simrun_free(&s);
 		free(cd);
@@ -1144,7 +1081,7 @@ static void test_h2_production_flash_encryption(void **state)
 				     "path = ecdsa-efuse\nmode = production\nflash_encryption = yes\nnvs_encryption = yes",
 				     "[firmware]\nflasher_args = flasher_args.json");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_run_ok(&r, "h2 production with flash encryption");
 	assert_true(has_state(&r, "lockdown", "done"));
 	simrun_stop(&s);
@@ -1157,7 +1094,7 @@ static void test_h2_production_flash_encryption(void **state)
 	check_lockdown_step(&r, "esp32h2");
 	check_lockdown_fields("esp32h2", &d);
 	assert_int_equal(efuse_field_value(&d, EF_SECURE_BOOT_EN), 0);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	simrun_free(&s);
 }
@@ -1183,7 +1120,7 @@ static void test_esp32_production(void **state)
 				     "secure_boot_digest = sb_digest.bin",
 				     "[firmware]\nflasher_args = flasher_args.json");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_run_ok(&r, "esp32 production");
 	assert_true(has_state(&r, "burn-sb-enable", "done"));
 	assert_true(has_state(&r, "lockdown", "done"));
@@ -1214,7 +1151,7 @@ static void test_esp32_production(void **state)
 	assert_int_equal(efuse_field_value(&d, EF_ABS_DONE_0), 0);
 	check_lockdown_step(&r, "esp32");
 	check_lockdown_fields("esp32", &d);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	free(dp);
 	simrun_free(&s);
@@ -1246,7 +1183,7 @@ static void test_c2_production(void **state)
 				     "secure_boot_digest = sb_digest.bin",
 				     "[firmware]\nflasher_args = flasher_args.json");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, true, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_run_ok(&r, "c2 production");
 	/* one key burn for both halves, shown as irreversible; no separate digest burn */
 	json_t *kb = plan_step(&r, "burn-fe-key-sb-digest");
@@ -1342,7 +1279,7 @@ static void test_c2_production(void **state)
 	buf_free_data(&ef);
 	free(cd2);
 	buf_wipe_data(&fek);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	free(dp);
 	simrun_free(&s);
@@ -1430,7 +1367,7 @@ static void test_dac_dir_and_extra_nvs(void **state)
 			sim_start(&s, cd, "esp32h2");
 		}
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		simrun_stop(&s);
 		if (i == 2) {
 			/* No DAC left: refused before anything is burned or written. */
@@ -1442,7 +1379,7 @@ static void test_dac_dir_and_extra_nvs(void **state)
 			struct efuse_key_status ks;
 			efuse_key_status(&d, d.chip->efuse->first_key_block, &ks);
 			assert_true(ks.empty);
-			run_free(&r);
+			runjson_free(&r);
 			simrun_free(&s);
 			free(cd);
 			continue;
@@ -1465,8 +1402,8 @@ static void test_dac_dir_and_extra_nvs(void **state)
 		testutil_assert_bytes_equal("DAC from dac_dir", der.data, der.len, crt.raw.p, crt.raw.len);
 		mbedtls_x509_crt_free(&crt);
 		read_in(dd, ".claimed", &mark);
-		assert_non_null(memmem(mark.data, mark.len, summary(&r, "mac"), strlen(summary(&r, "mac"))));
-		macs[i] = strdup(summary(&r, "mac"));
+		assert_non_null(memmem(mark.data, mark.len, runjson_summary(&r, "mac"), strlen(runjson_summary(&r, "mac"))));
+		macs[i] = strdup(runjson_summary(&r, "mac"));
 		/* The pre-made key went to eFuse and is nowhere in flash. */
 		struct secretscan sc;
 		secretscan_init(&sc);
@@ -1486,7 +1423,7 @@ static void test_dac_dir_and_extra_nvs(void **state)
 		buf_free_data(&der);
 		buf_free_data(&mark);
 		free(dd);
-		run_free(&r);
+		runjson_free(&r);
 		simrun_free(&s);
 		free(cd);
 	}
@@ -1546,7 +1483,7 @@ static void test_dac_dir_bad_material(void **state)
 		struct simrun s = {0};
 		sim_start(&s, cd, "esp32h2");
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		simrun_stop(&s);
 		if (r.rc != 1 || !strstr((char *)buf_terminate_str(&r.err), cases[i].why))
 			fail_msg("case %zu: exit %d, wanted '%s': %s", i, r.rc, cases[i].why, (char *)r.err.data);
@@ -1557,7 +1494,7 @@ static void test_dac_dir_bad_material(void **state)
 		efuse_key_status(&d, d.chip->efuse->first_key_block, &ks);
 		assert_true(ks.empty);
 		assert_false(file_exists_in(dacs, "a/.claimed"));
-		run_free(&r);
+		runjson_free(&r);
 		simrun_free(&s);
 		free(cd);
 		free(profile);
@@ -1663,12 +1600,12 @@ static void test_refusals_touch_nothing(void **state)
 			testutil_write_file(profile, body, strlen(body));
 		}
 		struct run_out r;
-		espfab_run(dir, profile, s.port, true, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		simrun_stop(&s);
 		if (r.rc != 1 || !strstr((char *)buf_terminate_str(&r.err), cases[i].why))
 			fail_msg("case %zu: exit %d, wanted a refusal naming '%s': %s", i, r.rc, cases[i].why,
 				 (char *)r.err.data);
-		assert_string_equal(summary(&r, "result"), "refused");
+		assert_string_equal(runjson_summary(&r, "result"), "refused");
 		testutil_read_file(s.efuse, &ef1);
 		testutil_read_file(s.flash, &fl1);
 		testutil_assert_bytes_equal("eFuses after a refusal", ef1.data, ef1.len, ef0.data, ef0.len);
@@ -1677,7 +1614,7 @@ static void test_refusals_touch_nothing(void **state)
 		char *mp = testutil_join_path(dir, "out/manifest.csv");
 		buf_t m = BUF_INIT;
 		testutil_read_file(mp, &m);
-		const char *at = strstr(buf_terminate_str(&m), summary(&r, "mac"));
+		const char *at = strstr(buf_terminate_str(&m), runjson_summary(&r, "mac"));
 		assert_non_null(at);
 		assert_non_null(strstr(at, ",refused,"));
 		buf_free_data(&m);
@@ -1686,7 +1623,7 @@ static void test_refusals_touch_nothing(void **state)
 		buf_free_data(&fl0);
 		buf_free_data(&ef1);
 		buf_free_data(&fl1);
-		run_free(&r);
+		runjson_free(&r);
 		free(profile);
 		simrun_free(&s);
 		free(cd);
@@ -1737,13 +1674,13 @@ static void test_demo_profiles_follow_examples(void **state)
 		struct simrun s = {0};
 		sim_start(&s, cd, cases[i].chip);
 		struct run_out r;
-		espfab_run(cd, profile, s.port, true, &r);
+		runjson_espfab_run(cd, profile, s.port, true, &r);
 		assert_run_ok(&r, cases[i].chip);
 		assert_true(has_state(&r, "verify-efuse", "done"));
 		simrun_stop(&s);
 		struct device_check dc = {cases[i].chip, cases[i].path, NULL, false, false};
 		check_no_secret(&dc, r.folder, s.flash, &r);
-		run_free(&r);
+		runjson_free(&r);
 		simrun_free(&s);
 		buf_free_data(&out);
 		buf_free_data(&err);

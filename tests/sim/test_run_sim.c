@@ -3,6 +3,7 @@
  * path; a refusal with nothing burned or written; resume after a cut link with the same
  * identity and no second burn; a dry run that leaves the chip untouched. */
 #include "testutil.h"
+#include "runjson.h"
 #include "simrun.h"
 #include "testpki.h"
 
@@ -50,58 +51,6 @@ static char *make_profile(const char *dir, const char *chips, const char *table,
 	char *p = testutil_join_path(dir, "profile.ini");
 	testutil_write_file(p, text, strlen(text));
 	return p;
-}
-
-struct run_out {
-	int rc;
-	json_t *done;    /* the "done" event */
-	json_t *payload; /* the "payload" event */
-	int partitions;
-	buf_t out, err;
-};
-
-static void run_free(struct run_out *r)
-{
-	json_decref(r->done);
-	json_decref(r->payload);
-	buf_free_data(&r->out);
-	buf_free_data(&r->err);
-}
-
-static void espfab_run(const char *dir, const char *profile, int port, const char *extra, struct run_out *r)
-{
-	memset(r, 0, sizeof *r);
-	char portarg[64];
-	snprintf(portarg, sizeof portarg, "socket://127.0.0.1:%d", port);
-	char *out = testutil_join_path(dir, "out");
-	char *argv[] = {"espfab", "run", "--profile", (char *)profile, "--port", portarg, "--out", out, "--json",
-			(char *)(extra ? extra : "--yes"), NULL};
-	r->rc = testutil_run_espfab(dir, argv, &r->out, &r->err);
-	free(out);
-	const char *text = buf_terminate_str(&r->out);
-	for (const char *line = text; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		json_error_t je;
-		json_t *ev = json_loadb(line, n, 0, &je);
-		if (!ev)
-			fail_msg("not a JSON line: %.*s", (int)n, line);
-		const char *kind = json_string_value(json_object_get(ev, "event"));
-		assert_non_null(kind);
-		if (!strcmp(kind, "done"))
-			r->done = json_incref(ev);
-		else if (!strcmp(kind, "payload"))
-			r->payload = json_incref(ev);
-		else if (!strcmp(kind, "partition"))
-			r->partitions++;
-		json_decref(ev);
-		line += n + (nl ? 1 : 0);
-	}
-}
-
-static const char *summary(const struct run_out *r, const char *key)
-{
-	return json_string_value(json_object_get(json_object_get(r->done, "summary"), key));
 }
 
 static bool file_contains(const char *path, const void *p, size_t n)
@@ -165,16 +114,16 @@ static void test_h2_full_run(void **state)
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = make_profile(dir, "esp32h2", "h2-light.csv", "mode = development");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, NULL, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	if (r.rc != 0)
 		fail_msg("exit %d: %s%s", r.rc, (char *)buf_terminate_str(&r.err), (char *)r.out.data);
 	assert_non_null(r.done);
 	assert_int_equal(json_integer_value(json_object_get(r.done, "result")), 0);
-	assert_string_equal(summary(&r, "result"), "ok");
-	assert_string_equal(summary(&r, "serial"), "SIM-001");
+	assert_string_equal(runjson_summary(&r, "result"), "ok");
+	assert_string_equal(runjson_summary(&r, "serial"), "SIM-001");
 	const char *qr = json_string_value(json_object_get(r.payload, "qr"));
 	assert_true(qr && !strncmp(qr, "MT:", 3));
-	assert_int_equal(r.partitions, 2);
+	assert_int_equal(json_object_size(r.views), 2);
 	/* The manifest has the device's row. */
 	char *manifest = testutil_join_path(dir, "out/manifest.csv");
 	assert_true(file_contains(manifest, "SIM-001", 7));
@@ -183,11 +132,11 @@ static void test_h2_full_run(void **state)
 	/* No private key in the clear anywhere in flash: the DAC key went to eFuse. */
 	simrun_stop(&s);
 	uint8_t scalar[32];
-	dac_scalar(summary(&r, "folder"), scalar);
+	dac_scalar(runjson_summary(&r, "folder"), scalar);
 	assert_false(file_contains(s.flash, scalar, 32));
 	assert_false(file_contains(s.flash, "PRIVATE KEY", 11));
 	assert_true(file_contains(s.flash, "\x11\xba\x5e\xba", 4)); /* esp_secure_cert TLV magic */
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
@@ -210,20 +159,20 @@ static void test_flash_encryption_path(void **state)
 		char *profile = make_profile(dir, chips[i], "esp32-bridge.csv",
 					     "mode = development\npath = flash-encryption");
 		struct run_out r;
-		espfab_run(dir, profile, s.port, NULL, &r);
+		runjson_espfab_run(dir, profile, s.port, true, &r);
 		if (r.rc != 0)
 			fail_msg("%s: exit %d: %s%s", chips[i], r.rc, (char *)buf_terminate_str(&r.err),
 				 (char *)r.out.data);
-		assert_string_equal(summary(&r, "result"), "ok");
+		assert_string_equal(runjson_summary(&r, "result"), "ok");
 		assert_non_null(strstr((char *)r.out.data, "\"step\":\"verify-efuse\",\"state\":\"done\""));
 		simrun_stop(&s);
 		uint8_t scalar[32];
-		dac_scalar(summary(&r, "folder"), scalar);
+		dac_scalar(runjson_summary(&r, "folder"), scalar);
 		assert_false(file_contains(s.flash, scalar, 32));
 		assert_false(file_contains(s.flash, "PRIVATE KEY", 11));
 		/* Encrypted on the host: the TLV magic is not visible in the clear either. */
 		assert_false(file_contains(s.flash, "\x11\xba\x5e\xba", 4));
-		run_free(&r);
+		runjson_free(&r);
 		free(profile);
 		simrun_free(&s);
 		testutil_remove_tree(dir);
@@ -240,13 +189,13 @@ static void test_refusal_burns_nothing(void **state)
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = make_profile(dir, "esp32c6", "h2-light.csv", "mode = development");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, NULL, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(summary(&r, "result"), "refused");
+	assert_string_equal(runjson_summary(&r, "result"), "refused");
 	assert_non_null(strstr((char *)buf_terminate_str(&r.err), "wrong chip"));
 	simrun_stop(&s);
 	assert_true(file_all_ff(s.flash));
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
@@ -265,21 +214,21 @@ static void test_resume_after_cut_link(void **state)
 	char *outdir = testutil_join_path(dir, "out");
 	testutil_remove_tree(outdir);
 	struct run_out r1, r2;
-	espfab_run(dir, profile, s.port, NULL, &r1);
+	runjson_espfab_run(dir, profile, s.port, true, &r1);
 	assert_int_equal(r1.rc, 3);
-	assert_string_equal(summary(&r1, "result"), "failed");
+	assert_string_equal(runjson_summary(&r1, "result"), "failed");
 	simrun_stop(&s);
 	sim_start(&s, dir, "esp32h2", NULL);
-	espfab_run(dir, profile, s.port, NULL, &r2);
+	runjson_espfab_run(dir, profile, s.port, true, &r2);
 	if (r2.rc != 0)
 		fail_msg("exit %d: %s", r2.rc, (char *)buf_terminate_str(&r2.err));
 	assert_true(json_is_true(json_object_get(json_object_get(r2.done, "summary"), "resumed")));
-	assert_string_equal(summary(&r1, "serial"), summary(&r2, "serial"));
-	assert_string_equal(summary(&r1, "folder"), summary(&r2, "folder"));
+	assert_string_equal(runjson_summary(&r1, "serial"), runjson_summary(&r2, "serial"));
+	assert_string_equal(runjson_summary(&r1, "folder"), runjson_summary(&r2, "folder"));
 	/* The key was not burned a second time: no burn step ran in the second run. */
 	assert_null(strstr((char *)r2.out.data, "\"step\":\"burn-ecdsa-key\",\"state\":\"running\""));
-	run_free(&r1);
-	run_free(&r2);
+	runjson_free(&r1);
+	runjson_free(&r2);
 	free(profile);
 	free(outdir);
 	unlink(s.flash);
@@ -307,7 +256,7 @@ static void test_dry_run(void **state)
 	assert_int_equal(access(outdir, F_OK), -1);
 	simrun_stop(&s);
 	assert_true(file_all_ff(s.flash));
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	free(outdir);
 	unlink(s.flash);
@@ -345,7 +294,7 @@ static void test_c3_ds_with_firmware(void **state)
 				     "mode = development\npath = ds\nflash_encryption = no\n"
 				     "[firmware]\nflasher_args = flasher_args.json");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, NULL, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	if (r.rc != 0)
 		fail_msg("exit %d: %s", r.rc, (char *)buf_terminate_str(&r.err));
 	/* The plan said the DAC key is in the clear (development). */
@@ -353,7 +302,7 @@ static void test_c3_ds_with_firmware(void **state)
 	assert_non_null(strstr((char *)r.out.data, "\"step\":\"burn-ds-hmac-key\",\"state\":\"done\""));
 	assert_non_null(strstr((char *)r.out.data, "\"step\":\"write-fw-0x20000\",\"state\":\"done\""));
 	simrun_stop(&s);
-	const char *folder = summary(&r, "folder");
+	const char *folder = runjson_summary(&r, "folder");
 	char *hk = testutil_join_path(folder, "keys/ds_hmac_key.bin");
 	char *rk = testutil_join_path(folder, "keys/ds_rsa_key.der");
 	buf_t hmac = BUF_INIT, rsa = BUF_INIT, flash = BUF_INIT;
@@ -374,7 +323,7 @@ static void test_c3_ds_with_firmware(void **state)
 	buf_free_data(&flash);
 	free(hk);
 	free(rk);
-	run_free(&r);
+	runjson_free(&r);
 	free(profile);
 	unlink(s.flash);
 	unlink(s.efuse);
@@ -428,11 +377,11 @@ static void test_shipped_example(void **state)
 	sim_start(&s, dir, "esp32h2", NULL);
 	char *profile = testutil_join_path(profiles, "h2-light.ini");
 	struct run_out r;
-	espfab_run(dir, profile, s.port, NULL, &r);
+	runjson_espfab_run(dir, profile, s.port, true, &r);
 	if (r.rc != 0)
 		fail_msg("exit %d: %s", r.rc, (char *)buf_terminate_str(&r.err));
-	assert_string_equal(summary(&r, "serial"), "H2L-000001");
-	run_free(&r);
+	assert_string_equal(runjson_summary(&r, "serial"), "H2L-000001");
+	runjson_free(&r);
 	free(profile);
 	free(profiles);
 	free(parts);
