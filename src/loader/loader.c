@@ -143,10 +143,7 @@ static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *
 		 * chip an S2 in Secure Download Mode. Only a second reject, on a quiet line, is. */
 		if (rc && c->last_fail == ROM_FAIL_UNSUPPORTED) {
 			transport_sleep_ms(200);
-			err_t fe = {0};
-			transport_flush_input(c->t, &fe);
-			c->rx_pos = c->rx_len = 0;
-			slip_decoder_reset(&c->dec);
+			rom_conn_discard_input(c);
 			rc = rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e);
 		}
 		if (rc == 0) {
