@@ -38,23 +38,6 @@ static bool rd_dis_set(const struct efuse_dump *d, int bit)
 	return bit >= 0 && ((efuse_field_value(d, EF_RD_DIS) >> bit) & 1);
 }
 
-int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
-		    struct efuse_dump *d, err_t *e)
-{
-	memset(d, 0, sizeof(*d));
-	d->chip = chip;
-	const struct efuse_layout *l = chip->efuse;
-	for (int b = 0; b < l->n_blocks; b++) {
-		const struct efuse_block_desc *bd = &l->blocks[b];
-		for (int w = 0; w < bd->words; w++) {
-			uint32_t addr = chip->efuse_base + bd->read_off + 4u * (unsigned)w;
-			if (io->read(io->ctx, addr, &d->words[b][w], e))
-				return err_prepend_context(e, "reading eFuse %s word %d", bd->name, w);
-		}
-	}
-	return 0;
-}
-
 /* Reads the words of block idx selected by word_mask (bit w = word w) into d. */
 static int read_block_words(const struct efuse_io *io, const struct chip_desc *chip,
 			    struct efuse_dump *d, int idx, unsigned word_mask, err_t *e)
@@ -70,17 +53,27 @@ static int read_block_words(const struct efuse_io *io, const struct chip_desc *c
 	return 0;
 }
 
+int efuse_read_dump(const struct efuse_io *io, const struct chip_desc *chip,
+		    struct efuse_dump *d, err_t *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->chip = chip;
+	for (int b = 0; b < chip->efuse->n_blocks; b++)
+		if (read_block_words(io, chip, d, b, 0xFFu, e))
+			return -1;
+	return 0;
+}
+
 int efuse_read_blocks_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			     unsigned block_mask, struct efuse_dump *d, err_t *e)
 {
 	struct efuse_dump prev;
-	memset(&prev, 0, sizeof prev);
-	memset(d, 0, sizeof *d);
-	prev.chip = d->chip = chip;
 	for (int pass = 0; pass < 4; pass++) {
 		struct efuse_dump *cur = pass ? d : &prev;
 		if (pass > 1)
 			prev = *d;
+		memset(cur, 0, sizeof *cur);
+		cur->chip = chip;
 		for (int b = 0; b < chip->efuse->n_blocks; b++)
 			if (((block_mask >> b) & 1) && read_block_words(io, chip, cur, b, 0xFFu, e))
 				return -1;
@@ -95,19 +88,7 @@ int efuse_read_blocks_stable(const struct efuse_io *io, const struct chip_desc *
 int efuse_read_dump_stable(const struct efuse_io *io, const struct chip_desc *chip,
 			   struct efuse_dump *d, err_t *e)
 {
-	struct efuse_dump prev;
-	if (efuse_read_dump(io, chip, &prev, e))
-		return -1;
-	for (int i = 0; i < 3; i++) {
-		if (efuse_read_dump(io, chip, d, e))
-			return -1;
-		if (memcmp(prev.words, d->words, sizeof d->words) == 0)
-			return 0;
-		prev = *d;
-	}
-	return err_set_msg(e, ERR_DEVICE,
-			   "the eFuse registers read differently on every pass: the link is "
-			   "corrupting data; not burning");
+	return efuse_read_blocks_stable(io, chip, (1u << chip->efuse->n_blocks) - 1, d, e);
 }
 
 void efuse_key_status(const struct efuse_dump *d, int block_idx, struct efuse_key_status *ks)

@@ -13,6 +13,13 @@
 
 static void loader_note_recovery_failed(err_t *e, const err_t *re);
 
+/* A dropped link, a chip reset or a lost reply: the chip is still there, so the session can be
+ * recovered and a step that is safe to repeat done again. */
+static bool loader_fail_recoverable(enum rom_fail f)
+{
+	return f == ROM_FAIL_LINK || f == ROM_FAIL_RESET || f == ROM_FAIL_TIMEOUT;
+}
+
 void loader_opts_init(struct loader_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -136,10 +143,7 @@ static int loader_identify(rom_conn_t *c, struct loader_chip_info *info, err_t *
 		 * chip an S2 in Secure Download Mode. Only a second reject, on a quiet line, is. */
 		if (rc && c->last_fail == ROM_FAIL_UNSUPPORTED) {
 			transport_sleep_ms(200);
-			err_t fe = {0};
-			transport_flush_input(c->t, &fe);
-			c->rx_pos = c->rx_len = 0;
-			slip_decoder_reset(&c->dec);
+			rom_conn_discard_input(c);
 			rc = rom_cmd_read_reg(c, CHIP_MAGIC_REG, &magic, e);
 		}
 		if (rc == 0) {
@@ -260,7 +264,7 @@ int loader_confirm_details(loader_t *l, err_t *e)
 	for (int i = 0, recoveries = 0; i < 3; i++) {
 		if (loader_read_fuse_pass(&l->conn, l->info.chip, &cur, 0, NULL, e)) {
 			enum rom_fail f = l->conn.last_fail;
-			if (recoveries++ >= 2 || (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+			if (recoveries++ >= 2 || !loader_fail_recoverable(f))
 				return err_prepend_context(e, "reading the MAC and eFuses again");
 			err_t re = {0};
 			if (loader_recover(l, &re)) {
@@ -361,7 +365,7 @@ int loader_open(loader_t *l, const struct loader_opts *opts, err_t *e)
 		/* The chip answered SYNC, so it is there: a reset, a dropped link or a lost reply
 		 * during identification is worth a fresh start. */
 		enum rom_fail f = l->conn.last_fail;
-		if (attempt >= 3 || (f != ROM_FAIL_LINK && f != ROM_FAIL_TIMEOUT && f != ROM_FAIL_RESET))
+		if (attempt >= 3 || !loader_fail_recoverable(f))
 			goto fail;
 		reopening = f == ROM_FAIL_LINK;
 		rom_conn_free(&l->conn);
@@ -424,8 +428,7 @@ static int loader_read_efuse(loader_t *l, struct efuse_dump *d, bool stable, err
 		int rc = stable ? efuse_read_dump_stable(&l->efuse_io, l->info.chip, d, e)
 				: efuse_read_dump(&l->efuse_io, l->info.chip, d, e);
 		enum rom_fail f = l->conn.last_fail;
-		if (rc == 0 || attempt >= 2 ||
-		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+		if (rc == 0 || attempt >= 2 || !loader_fail_recoverable(f))
 			return rc;
 		err_t re = {0};
 		if (loader_recover(l, &re)) {
@@ -525,8 +528,7 @@ int loader_burn_key(loader_t *l, const struct efuse_key_plan *plan, err_t *e)
 	for (int attempt = 0;; attempt++) {
 		rc = efuse_burn_plan_dump(&l->efuse_io, &p, &after, e);
 		enum rom_fail f = l->conn.last_fail;
-		if (rc == 0 || attempt >= 2 ||
-		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+		if (rc == 0 || attempt >= 2 || !loader_fail_recoverable(f))
 			break;
 		err_t re = {0};
 		struct efuse_dump d;
@@ -571,8 +573,7 @@ int loader_burn_fields(loader_t *l, struct efuse_field_plan *plan, err_t *e)
 	for (int attempt = 0;; attempt++) {
 		rc = efuse_burn_fields_dump(&l->efuse_io, plan, &cut, &after, &have_after, e);
 		enum rom_fail f = l->conn.last_fail;
-		if (rc == 0 || attempt >= 2 ||
-		    (f != ROM_FAIL_LINK && f != ROM_FAIL_RESET && f != ROM_FAIL_TIMEOUT))
+		if (rc == 0 || attempt >= 2 || !loader_fail_recoverable(f))
 			break;
 		err_t re = {0};
 		if (loader_recover(l, &re)) {

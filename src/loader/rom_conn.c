@@ -20,6 +20,14 @@ void rom_conn_free(rom_conn_t *c)
 	buf_free_data(&c->tx);
 }
 
+void rom_conn_discard_input(rom_conn_t *c)
+{
+	err_t fe = {0};
+	transport_flush_input(c->t, &fe);
+	c->rx_pos = c->rx_len = 0;
+	slip_decoder_reset(&c->dec);
+}
+
 bool rom_conn_cancelled(const rom_conn_t *c)
 {
 	return c->cancel && atomic_load(c->cancel) != 0;
@@ -245,10 +253,7 @@ static int rom_exec_retry(rom_conn_t *c, uint8_t op, const uint8_t *data, size_t
 		if (!retryable || attempt >= 2)
 			return -1;
 		c->retries++;
-		err_t fe = {0};
-		transport_flush_input(c->t, &fe);
-		c->rx_pos = c->rx_len = 0;
-		slip_decoder_reset(&c->dec);
+		rom_conn_discard_input(c);
 	}
 }
 
@@ -448,10 +453,7 @@ int rom_cmd_change_baud(rom_conn_t *c, unsigned xtal_mhz, unsigned baud, err_t *
 	 * before flushing). A socket or pty carries bytes, not symbols: nothing to wait for. */
 	if (transport_has_symbol_line(c->t))
 		transport_sleep_ms(50);
-	err_t fe = {0};
-	transport_flush_input(c->t, &fe);
-	c->rx_pos = c->rx_len = 0;
-	slip_decoder_reset(&c->dec);
+	rom_conn_discard_input(c);
 	return 0;
 }
 
@@ -536,10 +538,7 @@ int rom_connect(rom_conn_t *c, enum rom_reset_mode mode, unsigned attempts, err_
 	err_t last = {0};
 	slip_decoder_clear_noise(&c->dec);
 	for (unsigned a = 0; a < attempts; a++) {
-		err_t fe = {0};
-		transport_flush_input(c->t, &fe);
-		c->rx_pos = c->rx_len = 0;
-		slip_decoder_reset(&c->dec);
+		rom_conn_discard_input(c);
 		if (strats[a % n] != STRAT_NONE) {
 			run_strategy(c, strats[a % n]);
 			/* collect the boot log the chip printed after reset (kept as SLIP noise) */
@@ -561,6 +560,7 @@ int rom_connect(rom_conn_t *c, enum rom_reset_mode mode, unsigned attempts, err_
 		}
 		for (int s = 0; s < 5; s++) {
 			if (s) {
+				err_t fe = {0};
 				transport_flush_input(c->t, &fe);
 				c->rx_pos = c->rx_len = 0;
 			}

@@ -67,6 +67,9 @@ typedef struct rom_conn {
 
 void rom_conn_init(rom_conn_t *c, transport_t *t);
 void rom_conn_free(rom_conn_t *c); /* does not close the transport */
+/* Drops whatever has arrived and not been taken: the port's input, the receive buffer and a
+ * half-decoded frame. */
+void rom_conn_discard_input(rom_conn_t *c);
 bool rom_conn_cancelled(const rom_conn_t *c);
 
 /* Sends one request and waits for its reply. On success *resp describes it (pointers valid
