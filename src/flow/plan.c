@@ -331,6 +331,22 @@ static int plan_compare_images(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+static void plan_add_fe_enable(struct plan *p, bool production, bool done)
+{
+	struct plan_step *s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
+					    production ? "enable flash encryption in release mode (counter, "
+							 "download-mode encryption and cache off, JTAG off)"
+						       : "enable flash encryption in development mode (counter = 1)");
+	s->done = done;
+}
+
+static void plan_add_sb_enable(struct plan *p, bool done)
+{
+	struct plan_step *s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
+					    "enable secure boot v2 and write-protect RD_DIS");
+	s->done = done;
+}
+
 int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 {
 	memset(p, 0, sizeof *p);
@@ -482,20 +498,14 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 	/* C2 release mode write-protects XTS_KEY_LENGTH_256, and with it SECURE_BOOT_EN (one WR_DIS
 	 * bit): secure boot goes first there. Elsewhere flash encryption goes first: on the ESP32
 	 * its release mode read-protects BLOCK1, which secure boot's RD_DIS lock would forbid. */
-	for (int pass = 0; pass < 2; pass++) {
-		bool sb_pass = (pass == 0) == c2_shared;
-		if (!sb_pass && p->flash_encryption) {
-			s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
-					  production ? "enable flash encryption in release mode (counter, "
-						       "download-mode encryption and cache off, JTAG off)"
-						     : "enable flash encryption in development mode (counter = 1)");
-			s->done = fe_done;
-		}
-		if (sb_pass && p->secure_boot) {
-			s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
-					  "enable secure boot v2 and write-protect RD_DIS");
-			s->done = sb_done;
-		}
+	if (c2_shared) {
+		plan_add_sb_enable(p, sb_done);
+		plan_add_fe_enable(p, production, fe_done);
+	} else {
+		if (p->flash_encryption)
+			plan_add_fe_enable(p, production, fe_done);
+		if (p->secure_boot)
+			plan_add_sb_enable(p, sb_done);
 	}
 
 	/* Firmware first (ascending offsets), then the identity partitions. */
