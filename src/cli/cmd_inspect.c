@@ -219,14 +219,9 @@ static int cmd_inspect_run(int argc, char **argv, err_t *e)
 			port = val;
 		} else if (!strcmp(a, "--baud") || !strcmp(a, "-b")) {
 			NEED_VALUE();
-			/* the loader's own parser: --baud means what it means for flash, info and run */
-			struct loader_opts lo;
-			loader_opts_init(&lo);
-			char *av[] = {"--baud", (char *)val};
-			int k = 0;
-			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+			/* the loader's own parser: --baud means the same for run, tui, inspect, flash */
+			if (loader_parse_baud(val, &baud, e))
 				return ERR_USAGE;
-			baud = lo.baud;
 		} else if (!strcmp(a, "--offset")) {
 			NEED_VALUE();
 			if (cli_parse_u32(val, "--offset", &offset, e))

@@ -160,14 +160,9 @@ static int cmd_run_run(int argc, char **argv, err_t *e)
 			o.out_dir = v;
 		} else if ((v = run_option_value(argc, argv, &i, "baud", e, &rc)) ||
 			   (v = run_option_value(argc, argv, &i, "b", e, &rc))) {
-			/* the loader's own parser, so --baud means the same as in flash/inspect */
-			struct loader_opts lo;
-			loader_opts_init(&lo);
-			char *av[] = {"--baud", (char *)v};
-			int k = 0;
-			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+			/* the loader's own parser: --baud means the same for run, tui, inspect, flash */
+			if (loader_parse_baud(v, &baud, e))
 				return ERR_USAGE;
-			baud = lo.baud;
 		} else if (rc) {
 			return ERR_USAGE;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

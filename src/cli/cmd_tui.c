@@ -59,14 +59,9 @@ static int cmd_tui_run(int argc, char **argv, err_t *e)
 			o.port = v;
 		} else if ((v = tui_option_value(argc, argv, &i, "--baud", e)) ||
 			   (v = tui_option_value(argc, argv, &i, "-b", e))) {
-			/* the loader's own parser, so --baud means the same as for run, flash, inspect */
-			struct loader_opts lo;
-			loader_opts_init(&lo);
-			char *av[] = {"--baud", (char *)v};
-			int k = 0;
-			if (loader_opts_parse_arg(&lo, 2, av, &k, e) != 1)
+			/* the loader's own parser: --baud means the same for run, tui, inspect, flash */
+			if (loader_parse_baud(v, &baud, e))
 				return ERR_USAGE;
-			baud = lo.baud;
 		} else if ((v = tui_option_value(argc, argv, &i, "--profile", e))) {
 			o.profile = v;
 		} else if ((v = tui_option_value(argc, argv, &i, "--profiles-dir", e))) {

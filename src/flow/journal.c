@@ -118,6 +118,57 @@ static void journal_read_device(sqlite3_stmt *st, struct journal_device *d)
 	d->step_count = sqlite3_column_int64(st, 13);
 }
 
+/* Steps st to its end, reading each row into a new element of a growing array of `size`-byte
+ * rows: *rows (malloc'd, NULL when none) and *n, or -1 with nothing kept on a database error. */
+static int journal_collect_rows(struct journal_sqlite *js, sqlite3_stmt *st, size_t size, int first_cap,
+				void (*read_row)(sqlite3_stmt *st, void *row), const char *what, void **rows,
+				int *n, err_t *e)
+{
+	char *a = NULL;
+	int rc, cap = 0;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : first_cap;
+			a = realloc(a, (size_t)cap * size);
+			if (!a)
+				abort();
+		}
+		read_row(st, a + (size_t)(*n)++ * size);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(a);
+		*rows = NULL;
+		*n = 0;
+		return journal_db_error(js, e, what);
+	}
+	*rows = a;
+	return 0;
+}
+
+static void journal_read_device_row(sqlite3_stmt *st, void *row)
+{
+	journal_read_device(st, row);
+}
+
+static void journal_read_file_row(sqlite3_stmt *st, void *row)
+{
+	struct journal_file *f = row;
+	journal_copy_text(f->role, sizeof f->role, sqlite3_column_text(st, 0));
+	journal_copy_text(f->path, sizeof f->path, sqlite3_column_text(st, 1));
+}
+
+static void journal_read_step_row(sqlite3_stmt *st, void *row)
+{
+	struct journal_step *s = row;
+	journal_copy_text(s->step, sizeof s->step, sqlite3_column_text(st, 0));
+	s->state = (enum journal_step_state)sqlite3_column_int(st, 1);
+	s->irreversible = sqlite3_column_int(st, 2) != 0;
+	journal_copy_text(s->detail, sizeof s->detail, sqlite3_column_text(st, 3));
+	s->time = sqlite3_column_int64(st, 4);
+}
+
 static int journal_sqlite_find(struct journal *j, const char *mac, struct journal_device *out, bool *found,
 			       err_t *e)
 {
@@ -259,26 +310,10 @@ static int journal_sqlite_list_files(struct journal *j, const char *mac, struct 
 	if (journal_prepare(js, "SELECT role, path FROM files WHERE mac = ?1 ORDER BY role", &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
-	int rc, cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*files = realloc(*files, (size_t)cap * sizeof **files);
-			if (!*files)
-				abort();
-		}
-		struct journal_file *f = &(*files)[(*n)++];
-		journal_copy_text(f->role, sizeof f->role, sqlite3_column_text(st, 0));
-		journal_copy_text(f->path, sizeof f->path, sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(*files);
-		*files = NULL;
-		*n = 0;
-		return journal_db_error(js, e, "list files");
-	}
-	return 0;
+	void *rows;
+	int rc = journal_collect_rows(js, st, sizeof **files, 8, journal_read_file_row, "list files", &rows, n, e);
+	*files = rows;
+	return rc;
 }
 
 static int journal_sqlite_record_step(struct journal *j, const char *mac, const char *step,
@@ -334,29 +369,10 @@ static int journal_sqlite_list_steps(struct journal *j, const char *mac, struct 
 				"WHERE mac = ?1 ORDER BY id", &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
-	int rc, cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*steps = realloc(*steps, (size_t)cap * sizeof **steps);
-			if (!*steps)
-				abort();
-		}
-		struct journal_step *s = &(*steps)[(*n)++];
-		journal_copy_text(s->step, sizeof s->step, sqlite3_column_text(st, 0));
-		s->state = (enum journal_step_state)sqlite3_column_int(st, 1);
-		s->irreversible = sqlite3_column_int(st, 2) != 0;
-		journal_copy_text(s->detail, sizeof s->detail, sqlite3_column_text(st, 3));
-		s->time = sqlite3_column_int64(st, 4);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(*steps);
-		*steps = NULL;
-		*n = 0;
-		return journal_db_error(js, e, "list steps");
-	}
-	return 0;
+	void *rows;
+	int rc = journal_collect_rows(js, st, sizeof **steps, 16, journal_read_step_row, "list steps", &rows, n, e);
+	*steps = rows;
+	return rc;
 }
 
 static int journal_sqlite_set_result(struct journal *j, const char *mac, const char *result, const char *qr,
@@ -400,24 +416,11 @@ static int journal_sqlite_list_devices(struct journal *j, struct journal_device 
 	*n = 0;
 	if (journal_prepare(js, sql, &st, e))
 		return -1;
-	int rc, cap = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*devs = realloc(*devs, (size_t)cap * sizeof **devs);
-			if (!*devs)
-				abort();
-		}
-		journal_read_device(st, &(*devs)[(*n)++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(*devs);
-		*devs = NULL;
-		*n = 0;
-		return journal_db_error(js, e, "list devices");
-	}
-	return 0;
+	void *rows;
+	int rc = journal_collect_rows(js, st, sizeof **devs, 16, journal_read_device_row, "list devices", &rows, n,
+				      e);
+	*devs = rows;
+	return rc;
 }
 
 static void journal_sqlite_close(struct journal *j)

@@ -149,6 +149,7 @@ struct plan_key_need {
 	bool restricted; /* not allowed in BLOCK_KEY5 on chips with the quirk */
 	bool read_protect;
 	const char *id, *what;
+	const char *text; /* the step's text when the generic "burn the <what> into ..." does not fit */
 };
 
 /* Picks a block for each key. A purpose already present on the chip is refused (this chip was
@@ -243,10 +244,11 @@ static void plan_assign_keys(const struct plan_input *in, const struct plan_caps
 		if (k->read_protect && chip->rd_dis_locked && !done)
 			plan_refuse(p, "the %s must be read-protected, but RD_DIS is write-protected on this "
 				    "chip", k->what);
-		struct plan_step *s = plan_add_step(p, PLAN_STEP_BURN_KEY, k->id, "burn the %s into %s "
-						    "(purpose %u%s)", k->what,
-						    plan_block_name(caps, block < 0 ? 0 : block, bname, sizeof bname),
-						    k->purpose, k->read_protect ? ", read-protected" : "");
+		struct plan_step *s =
+			k->text ? plan_add_step(p, PLAN_STEP_BURN_KEY, k->id, "%s", k->text)
+				: plan_add_step(p, PLAN_STEP_BURN_KEY, k->id, "burn the %s into %s (purpose %u%s)",
+						k->what, plan_block_name(caps, block < 0 ? 0 : block, bname, sizeof bname),
+						k->purpose, k->read_protect ? ", read-protected" : "");
 		s->key = k->role;
 		s->block = block;
 		s->purpose = k->purpose;
@@ -327,6 +329,22 @@ static int plan_compare_images(const void *a, const void *b)
 	const struct plan_image *x = *(const struct plan_image *const *)a;
 	const struct plan_image *y = *(const struct plan_image *const *)b;
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void plan_add_fe_enable(struct plan *p, bool production, bool done)
+{
+	struct plan_step *s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
+					    production ? "enable flash encryption in release mode (counter, "
+							 "download-mode encryption and cache off, JTAG off)"
+						       : "enable flash encryption in development mode (counter = 1)");
+	s->done = done;
+}
+
+static void plan_add_sb_enable(struct plan *p, bool done)
+{
+	struct plan_step *s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
+					    "enable secure boot v2 and write-protect RD_DIS");
+	s->done = done;
 }
 
 int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
@@ -446,58 +464,48 @@ int plan_build(const struct plan_input *in, struct plan *p, err_t *e)
 	bool c2 = !strcmp(caps->name, "esp32c2"), esp32 = !strcmp(caps->name, "esp32");
 	if (p->path == PROFILE_PATH_ECDSA_EFUSE)
 		needs[n_needs++] = (struct plan_key_need){PLAN_KEY_ECDSA_DAC, PLAN_PURPOSE_ECDSA_KEY, true,
-							  production, "burn-ecdsa-key", "DAC private key"};
+							  production, "burn-ecdsa-key", "DAC private key", NULL};
 	if (p->path == PROFILE_PATH_DS)
 		needs[n_needs++] = (struct plan_key_need){PLAN_KEY_DS_HMAC, PLAN_PURPOSE_HMAC_DOWN_DS, false,
-							  production, "burn-ds-hmac-key", "DS HMAC key"};
+							  production, "burn-ds-hmac-key", "DS HMAC key", NULL};
 	/* ESP32-C2: both keys live in the halves of BLOCK_KEY0, whose Reed-Solomon check bits cover
 	 * the whole block, so they are burned together in one step; one at a time, the second
 	 * could never follow. */
 	bool c2_shared = c2 && p->flash_encryption && p->secure_boot;
+	char c2_shared_text[sizeof p->steps[0].text];
+	snprintf(c2_shared_text, sizeof c2_shared_text,
+		 "burn BLOCK_KEY0 once, both halves (Reed-Solomon coded): flash-encryption key in the "
+		 "low 128 bits (purpose 2%s), secure-boot digest in the high 128 bits (purpose 3, "
+		 "readable)", production ? ", read-protected" : "");
 	if (c2_shared)
 		needs[n_needs++] = (struct plan_key_need){
 			PLAN_KEY_FE_AND_SB_DIGEST, PLAN_C2_XTS_128_DERIVED, true, production,
-			"burn-fe-key-sb-digest", "flash-encryption key and secure-boot digest"};
+			"burn-fe-key-sb-digest", "flash-encryption key and secure-boot digest", c2_shared_text};
 	if (p->flash_encryption && !c2_shared) {
 		uint8_t purpose = esp32 ? 0
 				  : c2  ? (p->fe_scheme == PLAN_FE_XTS_128_DERIVED ? PLAN_C2_XTS_128_DERIVED
 										   : PLAN_C2_XTS_128)
 					: PLAN_PURPOSE_XTS_AES_128_KEY;
 		needs[n_needs++] = (struct plan_key_need){PLAN_KEY_FLASH_ENC, purpose, true, production,
-							  "burn-fe-key", "flash-encryption key"};
+							  "burn-fe-key", "flash-encryption key", NULL};
 	}
 	if (p->secure_boot && !c2_shared)
 		needs[n_needs++] = (struct plan_key_need){
 			PLAN_KEY_SB_DIGEST,
 			esp32 ? 0 : c2 ? PLAN_C2_SB_DIGEST_HIGH : PLAN_PURPOSE_SECURE_BOOT_DIGEST0, false, false,
-			"burn-sb-digest", "secure-boot key digest"};
+			"burn-sb-digest", "secure-boot key digest", NULL};
 	plan_assign_keys(in, caps, needs, n_needs, p);
-	for (int i = 0; i < p->n_steps && c2_shared; i++) {
-		struct plan_step *ks = &p->steps[i];
-		if (ks->key != PLAN_KEY_FE_AND_SB_DIGEST)
-			continue;
-		snprintf(ks->text, sizeof ks->text,
-			 "burn BLOCK_KEY0 once, both halves (Reed-Solomon coded): flash-encryption key in the "
-			 "low 128 bits (purpose 2%s), secure-boot digest in the high 128 bits (purpose 3, "
-			 "readable)", production ? ", read-protected" : "");
-	}
 	/* C2 release mode write-protects XTS_KEY_LENGTH_256, and with it SECURE_BOOT_EN (one WR_DIS
 	 * bit): secure boot goes first there. Elsewhere flash encryption goes first: on the ESP32
 	 * its release mode read-protects BLOCK1, which secure boot's RD_DIS lock would forbid. */
-	for (int pass = 0; pass < 2; pass++) {
-		bool sb_pass = (pass == 0) == c2_shared;
-		if (!sb_pass && p->flash_encryption) {
-			s = plan_add_step(p, PLAN_STEP_BURN_FE_ENABLE, "burn-fe-enable",
-					  production ? "enable flash encryption in release mode (counter, "
-						       "download-mode encryption and cache off, JTAG off)"
-						     : "enable flash encryption in development mode (counter = 1)");
-			s->done = fe_done;
-		}
-		if (sb_pass && p->secure_boot) {
-			s = plan_add_step(p, PLAN_STEP_BURN_SECURE_BOOT, "burn-sb-enable",
-					  "enable secure boot v2 and write-protect RD_DIS");
-			s->done = sb_done;
-		}
+	if (c2_shared) {
+		plan_add_sb_enable(p, sb_done);
+		plan_add_fe_enable(p, production, fe_done);
+	} else {
+		if (p->flash_encryption)
+			plan_add_fe_enable(p, production, fe_done);
+		if (p->secure_boot)
+			plan_add_sb_enable(p, sb_done);
 	}
 
 	/* Firmware first (ascending offsets), then the identity partitions. */

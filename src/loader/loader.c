@@ -620,6 +620,16 @@ static const char *opt_match(const char *arg, const char *name)
 	return NULL;
 }
 
+int loader_parse_baud(const char *val, unsigned *baud, err_t *e)
+{
+	char *end;
+	unsigned long b = strtoul(val, &end, 10);
+	if (*end || b < 9600 || b > 5000000)
+		return err_set_msg(e, ERR_USAGE, "--baud %s: not a baud rate", val);
+	*baud = (unsigned)b;
+	return 0;
+}
+
 int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, err_t *e)
 {
 	static const char *names[] = {"port", "p", "baud", "b", "before", "after",
@@ -641,11 +651,8 @@ int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, 
 	if (!strcmp(name, "port") || !strcmp(name, "p")) {
 		o->port = val;
 	} else if (!strcmp(name, "baud") || !strcmp(name, "b")) {
-		char *end;
-		unsigned long b = strtoul(val, &end, 10);
-		if (*end || b < 9600 || b > 5000000)
-			return err_set_msg(e, ERR_USAGE, "--baud %s: not a baud rate", val);
-		o->baud = (unsigned)b;
+		if (loader_parse_baud(val, &o->baud, e))
+			return -1;
 	} else if (!strcmp(name, "before")) {
 		if (rom_reset_mode_parse(val, &o->before))
 			return err_set_msg(e, ERR_USAGE,

@@ -30,6 +30,9 @@ void loader_opts_init(struct loader_opts *o);
  * Returns 1 when consumed (*i advanced past any value), 0 when argv[*i] is not one, -1 on a
  * bad value (ERR_USAGE). */
 int loader_opts_parse_arg(struct loader_opts *o, int argc, char **argv, int *i, err_t *e);
+/* A --baud value (decimal, 9600..5000000), for front ends that take --baud among options of
+ * their own: 0, or -1 with ERR_USAGE naming the value. */
+int loader_parse_baud(const char *val, unsigned *baud, err_t *e);
 
 struct loader_chip_info {
 	const struct chip_desc *chip;
